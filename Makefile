@@ -1,0 +1,33 @@
+# Two commands for a fresh machine: `make demo` and `make test`. Both create .venv on first use.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEMO := runs/demo
+
+.PHONY: install demo test test-slow clean
+
+install: $(STAMP)
+
+# torch first, pinned: that takes the CPU wheel; the project's own range then keeps it.
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	rm -rf $(DEMO)
+	$(BIN)/edge-har train --out $(DEMO) --epochs 8
+	@echo "Demo run: $(DEMO) (metrics.json and PNG plots inside)"
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+# Real-data trainings that take longer than the default test run (needs ../shared/data).
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest -m slow
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache

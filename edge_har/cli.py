@@ -1,0 +1,95 @@
+"""The `edge-har` command: a thin typer layer over functions the tests call directly."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from .config import ModelConfig, TrainConfig
+from .errors import UserError
+from .rf_search import Budget
+
+app = typer.Typer(
+    help="Human-activity recognition from a 3-axis accelerometer to a microcontroller.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+errors = Console(stderr=True)
+
+DATA_HELP = ("A MATLAB HumanActivity .mat file, a CSV file or a folder of CSV files (t,ax,ay,az,label; "
+             "one subject per file). Without it, the built-in SYNTHETIC dataset is used.")
+
+
+def user_errors(command):
+    """Turn a user's mistake into one line on stderr and exit code 2, never a traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except UserError as err:
+            errors.print(f"[bold red]error:[/] {err}", highlight=False)
+            raise typer.Exit(2) from None
+        except KeyboardInterrupt:
+            errors.print("interrupted; nothing half-written was kept")
+            raise typer.Exit(130) from None
+
+    return wrapper
+
+
+@app.callback()
+def main():
+    """Train, export, stream and check human-activity models for small devices."""
+
+
+@app.command()
+@user_errors
+def train(
+    data: Annotated[Optional[str], typer.Option(help=DATA_HELP)] = None,
+    out: Annotated[Optional[Path], typer.Option(help="Run directory to create (default: runs/run-<time>).")] = None,
+    cv: Annotated[Optional[str], typer.Option(
+        help="Cross-validation by subject: 'loso' (leave one subject out) or a number of subject-wise folds.")] = None,
+    rf: Annotated[Optional[str], typer.Option(
+        help="Receptive field: 'auto' picks the smallest R that meets the target; a number asks for that R.")] = None,
+    tolerance: Annotated[float, typer.Option(help="--rf auto: accept R within this many accuracy points of the best.")] = 0.5,
+    target_accuracy: Annotated[Optional[float], typer.Option(help="--rf auto: required CV accuracy (0 to 1).")] = None,
+    max_params: Annotated[Optional[int], typer.Option(help="--rf auto: skip shapes with more parameters.")] = None,
+    max_macs: Annotated[Optional[int], typer.Option(help="--rf auto: skip shapes with more MACs per step.")] = None,
+    filters: Annotated[int, typer.Option(min=1, help="Channels per convolution.")] = 32,
+    kernel_size: Annotated[int, typer.Option(min=2, help="Convolution kernel size f.")] = 5,
+    blocks: Annotated[int, typer.Option(min=1, help="Residual blocks K; R = 2(f-1)(2^K-1)+1.")] = 4,
+    dropout: Annotated[float, typer.Option(min=0.0, max=0.9, help="Spatial dropout rate.")] = 0.1,
+    norm: Annotated[str, typer.Option(help="'batch' (folds into int8 convs) or 'layer'.")] = "batch",
+    epochs: Annotated[int, typer.Option(min=1, help="Maximum epochs.")] = 30,
+    steps_per_epoch: Annotated[int, typer.Option(min=1, help="Batches per epoch.")] = 60,
+    batch_size: Annotated[int, typer.Option(min=1, help="Windows per batch.")] = 32,
+    lr: Annotated[float, typer.Option(help="Adam learning rate.")] = 3e-3,
+    patience: Annotated[int, typer.Option(help="Stop after this many epochs without a better validation accuracy.")] = 8,
+    rotate_deg: Annotated[float, typer.Option(
+        help="Random sensor-frame rotation during training, in degrees (0: off).")] = 180.0,
+    classes: Annotated[Optional[str], typer.Option(
+        help="Comma-separated classes to keep; other steps become unlabelled (e.g. the 6 HAPT activities).")] = None,
+    sample_rate: Annotated[Optional[float], typer.Option(help="Sample rate in Hz, where the data does not say.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed for repeatable runs.")] = 0,
+    device: Annotated[str, typer.Option(help="auto (GPU when present), cpu or cuda.")] = "auto",
+):
+    """Train a causal TCN that labels every time step; optionally cross-validate and choose R."""
+    from .train_run import TrainOptions, train as run_training
+
+    if norm not in ("batch", "layer"):
+        raise UserError(f"--norm must be 'batch' or 'layer', not {norm!r}")
+    options = TrainOptions(
+        data=data, out=out, cv=cv, rf=rf,
+        model=ModelConfig(0, filters=filters, kernel_size=kernel_size, blocks=blocks, dropout=dropout, norm=norm),
+        train=TrainConfig(epochs=epochs, steps_per_epoch=steps_per_epoch, batch_size=batch_size, lr=lr,
+                          patience=patience, rotate_deg=rotate_deg, seed=seed, device=device),
+        budget=Budget(tolerance / 100, target_accuracy, max_params, max_macs),
+        classes=[c.strip() for c in classes.split(",")] if classes else None,
+        sample_rate_hz=sample_rate,
+    )
+    run_training(options, console)

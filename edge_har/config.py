@@ -1,0 +1,78 @@
+"""Typed configuration saved beside every run (no module globals)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Literal
+
+Norm = Literal["batch", "layer"]
+
+
+@dataclass
+class ModelConfig:
+    """Shape of the causal TCN (DESIGN.md section 2)."""
+
+    num_classes: int
+    in_channels: int = 3
+    filters: int = 32
+    kernel_size: int = 5
+    blocks: int = 4
+    dropout: float = 0.1
+    norm: Norm = "batch"
+
+    @property
+    def receptive_field(self) -> int:
+        """Two dilated convs per block, dilation doubling per block."""
+        return 2 * (self.kernel_size - 1) * (2**self.blocks - 1) + 1
+
+
+@dataclass
+class TrainConfig:
+    """How one model is fitted."""
+
+    epochs: int = 30
+    steps_per_epoch: int = 60
+    batch_size: int = 32
+    window: int = 256  # labelled outputs per training window (R - 1 steps of context come on top)
+    lr: float = 3e-3
+    weight_decay: float = 1e-4
+    grad_clip: float = 1.0
+    patience: int = 8
+    rotate_deg: float = 180.0  # max angle of the random sensor-frame rotation (0 turns it off)
+    scale_jitter: float = 0.1  # random gain per window: 1 +- this
+    val_subjects: int = 1
+    seed: int = 0
+    device: str = "auto"
+
+
+@dataclass
+class RunConfig:
+    """Everything a run was made from; written to `config.json` in the run directory."""
+
+    model: ModelConfig
+    train: TrainConfig
+    data_source: str
+    synthetic_data: bool
+    classes: list[str]
+    sample_rate_hz: float | None
+    cv: str | None = None
+    rf: str | None = None
+    extra: dict = field(default_factory=dict)
+
+    def save(self, path: Path) -> None:
+        path.write_text(json.dumps(asdict(self), indent=2))
+
+    @classmethod
+    def load(cls, path: Path) -> "RunConfig":
+        raw = json.loads(path.read_text())
+        raw["model"] = dataclass_from_dict(ModelConfig, raw["model"])
+        raw["train"] = dataclass_from_dict(TrainConfig, raw["train"])
+        return cls(**raw)
+
+
+def dataclass_from_dict(cls, raw: dict):
+    """Build a dataclass from a dict, ignoring keys that a newer version may have added."""
+    names = {f.name for f in fields(cls)}
+    return cls(**{k: v for k, v in raw.items() if k in names})

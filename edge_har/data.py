@@ -1,0 +1,210 @@
+"""Labelled 3-axis accelerometer recordings: loading, checking and splitting by subject.
+
+Sources (DESIGN.md section 4): a MATLAB HumanActivity `.mat` file, a CSV file or a folder of
+CSV files (`t,ax,ay,az,label`, one subject per file), or the built-in synthetic default.
+Labels are class indices; UNLABELED (-1) marks steps kept out of the loss and every metric.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import DataError
+
+UNLABELED = -1
+UNLABELED_NAMES = {"", "unlabeled", "unlabelled", "none", "null"}
+CSV_COLUMNS = ["t", "ax", "ay", "az", "label"]
+GAP_FACTOR = 10  # a time step this many times the median one starts a new recording
+
+
+@dataclass
+class Recording:
+    """One unbroken stream of samples from one subject."""
+
+    subject: str
+    x: np.ndarray  # (N, 3) float32, raw sensor units
+    y: np.ndarray  # (N,) int64 class indices, UNLABELED where no label
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+
+@dataclass
+class Dataset:
+    recordings: list[Recording]
+    classes: list[str]
+    sample_rate_hz: float | None
+    source: str
+    synthetic: bool = False
+
+    @property
+    def subjects(self) -> list[str]:
+        return list(dict.fromkeys(r.subject for r in self.recordings))
+
+    def select(self, subjects: list[str]) -> "Dataset":
+        wanted = set(subjects)
+        unknown = wanted - set(self.subjects)
+        if unknown:
+            raise DataError(f"unknown subject(s) {sorted(unknown)}; the data has {self.subjects}")
+        return replace(self, recordings=[r for r in self.recordings if r.subject in wanted])
+
+    def labelled_steps(self) -> int:
+        return int(sum((r.y != UNLABELED).sum() for r in self.recordings))
+
+    def describe(self) -> str:
+        kind = "SYNTHETIC built-in data" if self.synthetic else self.source
+        rate = f"{self.sample_rate_hz:g} Hz" if self.sample_rate_hz else "sample rate unknown"
+        steps = sum(len(r) for r in self.recordings)
+        return (f"{kind}: {len(self.subjects)} subjects, {len(self.recordings)} recordings, "
+                f"{steps} steps ({self.labelled_steps()} labelled), {len(self.classes)} classes, {rate}")
+
+
+def load_data(path: str | Path | None, sample_rate_hz: float | None = None, seed: int = 0) -> Dataset:
+    """Load any supported source; `None` gives the built-in synthetic default."""
+    if path is None:
+        from .synthetic import synthetic_dataset
+
+        return synthetic_dataset(seed=seed)
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"{path}: no such file or folder")
+    if path.is_dir():
+        data = _load_csv_folder(path)
+    elif path.suffix.lower() == ".mat":
+        data = _load_mat(path)
+    elif path.suffix.lower() == ".csv":
+        data = _merge([_load_csv(path)], str(path))
+    else:
+        raise DataError(f"{path}: unknown layout (expected a .mat file, a .csv file or a folder of .csv files)")
+    if sample_rate_hz is not None:
+        data.sample_rate_hz = sample_rate_hz
+    return data
+
+
+def keep_classes(data: Dataset, names: list[str]) -> Dataset:
+    """Keep only the named classes; every other step becomes unlabelled (masked, not a class)."""
+    missing = [n for n in names if n not in data.classes]
+    if missing:
+        raise DataError(f"class(es) {missing} are not in the data; it has {data.classes}")
+    remap = np.full(len(data.classes), UNLABELED, dtype=np.int64)
+    for new, name in enumerate(names):
+        remap[data.classes.index(name)] = new
+    recordings = [replace(r, y=np.where(r.y == UNLABELED, UNLABELED, remap[r.y])) for r in data.recordings]
+    return replace(data, recordings=recordings, classes=list(names))
+
+
+def _merge(parts: list[tuple[str, list[tuple[np.ndarray, np.ndarray]], float | None]], source: str) -> Dataset:
+    """Join per-subject (x, label-name) pieces into one dataset with a shared class list."""
+    names = sorted({str(n) for _, pieces, _ in parts for _, labels in pieces for n in labels} - {""})
+    index = {n: i for i, n in enumerate(names)}
+    recordings = []
+    for subject, pieces, _ in parts:
+        for x, labels in pieces:
+            y = np.array([index.get(str(n), UNLABELED) for n in labels], dtype=np.int64)
+            recordings.append(Recording(subject, x.astype(np.float32), y))
+    rates = [rate for _, _, rate in parts if rate]
+    rate = float(np.median(rates)) if rates else None
+    if not names:
+        raise DataError(f"{source}: no labelled steps")
+    return Dataset(recordings, names, rate, source)
+
+
+def _load_csv_folder(folder: Path) -> Dataset:
+    files = sorted(folder.glob("*.csv"))
+    if not files:
+        raise DataError(f"{folder}: no .csv recordings in this folder")
+    return _merge([_load_csv(f) for f in files], str(folder))
+
+
+def _load_csv(path: Path):
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as err:
+        raise DataError(f"{path}: not a readable CSV file ({str(err).splitlines()[0]})") from None
+    frame.columns = [c.strip().lower() for c in frame.columns]
+    missing = [c for c in CSV_COLUMNS if c not in frame.columns]
+    if missing:
+        raise DataError(f"{path}: missing column(s) {missing}; expected header {','.join(CSV_COLUMNS)}")
+    if frame.empty:
+        raise DataError(f"{path}: no rows")
+    values = np.stack([_numeric_column(frame, c, path) for c in CSV_COLUMNS[:4]], axis=1)
+    labels = frame["label"].str.strip().to_numpy()
+    labels = np.where(np.isin(np.char.lower(labels.astype(str)), list(UNLABELED_NAMES)), "", labels)
+    t = values[:, 0]
+    dt = np.diff(t)
+    typical = float(np.median(dt[dt > 0])) if (dt > 0).any() else None
+    cuts = np.flatnonzero((dt <= 0) | (dt > GAP_FACTOR * typical)) + 1 if typical else np.array([], int)
+    pieces = [(x, lab) for x, lab in zip(np.split(values[:, 1:], cuts), np.split(labels, cuts)) if len(x)]
+    rate = round(1.0 / typical, 3) if typical else None
+    return path.stem, pieces, rate
+
+
+def _numeric_column(frame: pd.DataFrame, column: str, path: Path) -> np.ndarray:
+    numbers = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=np.float64)
+    bad = np.flatnonzero(~np.isfinite(numbers))
+    if len(bad):
+        row = bad[0]
+        raise DataError(f"{path}: line {row + 2}, column '{column}': "
+                        f"{frame[column].iloc[row]!r} is not a finite number")
+    return numbers
+
+
+def _load_mat(path: Path) -> Dataset:
+    import matio
+
+    try:
+        content = matio.load_from_mat(str(path))
+    except Exception as err:  # the reader raises many kinds on a foreign file
+        raise DataError(f"{path}: not a readable MATLAB file ({err})") from None
+    for xkey, ykey in (("XTrain", "YTrain"), ("XTest", "YTest")):
+        if xkey in content and ykey in content:
+            break
+    else:
+        raise DataError(f"{path}: unknown layout; expected XTrain/YTrain or XTest/YTest, found {sorted(content)}")
+    cells_x = np.asarray(content[xkey], dtype=object).ravel()
+    cells_y = np.asarray(content[ykey], dtype=object).ravel()
+    if len(cells_x) != len(cells_y):
+        raise DataError(f"{path}: {len(cells_x)} sequences in {xkey} but {len(cells_y)} in {ykey}")
+    prefix = "person" if xkey == "XTrain" else "test"
+    parts = []
+    for i, (cx, cy) in enumerate(zip(cells_x, cells_y), start=1):
+        where = f"{path}: {xkey}{{{i}}}"
+        x = _mat_signal(cx, where)
+        labels = np.asarray(cy, dtype=object).ravel().astype(str)
+        if len(labels) != len(x):
+            raise DataError(f"{where}: {len(x)} samples but {len(labels)} labels")
+        labels = np.where(np.isin(labels, ["nan", "<undefined>"]), "", labels)
+        parts.append((f"{prefix}{i}", [(x, labels)], None))
+    return _merge(parts, str(path))
+
+
+def _mat_signal(cell, where: str) -> np.ndarray:
+    x = np.asarray(cell, dtype=np.float64)
+    if x.ndim != 2 or 3 not in x.shape:
+        raise DataError(f"{where}: expected a 3xN signal, got shape {x.shape}")
+    x = x.T if x.shape[0] == 3 and x.shape[1] != 3 else x
+    bad = np.argwhere(~np.isfinite(x))
+    if len(bad):
+        raise DataError(f"{where}: non-finite value at sample {bad[0][0] + 1}, axis {bad[0][1] + 1}")
+    return x
+
+
+def subject_folds(subjects: list[str], cv: str) -> list[list[str]]:
+    """Test-subject groups for cross-validation: `loso` or a number of subject-wise folds."""
+    if cv == "loso":
+        groups = [[s] for s in subjects]
+    elif cv.isdigit() and int(cv) >= 2:
+        k = int(cv)
+        if k > len(subjects):
+            raise DataError(f"--cv {k} needs at least {k} subjects; the data has {len(subjects)}")
+        groups = [list(g) for g in np.array_split(np.array(subjects, dtype=object), k)]
+    else:
+        raise DataError(f"--cv must be 'loso' or a number of folds >= 2, not {cv!r}")
+    if len(subjects) < 3:
+        raise DataError(f"cross-validation needs at least 3 subjects (test, validation, training); "
+                        f"the data has {len(subjects)}")
+    return groups

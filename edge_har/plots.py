@@ -1,0 +1,83 @@
+"""PNG plots written into run directories: things people would rather look at than read."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
+import numpy as np  # noqa: E402
+
+from .data import UNLABELED  # noqa: E402
+
+
+def _save(fig, path: Path) -> None:
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def training_curves(history: list[dict], path: Path, title: str) -> None:
+    epochs = [h["epoch"] for h in history]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
+    left.plot(epochs, [h["loss"] for h in history], marker=".")
+    left.set(xlabel="epoch", ylabel="training loss", title="loss")
+    right.plot(epochs, [h["train_accuracy"] for h in history], marker=".", label="training windows")
+    right.plot(epochs, [h["val_accuracy"] for h in history], marker=".", label="validation subject(s)")
+    best = max(history, key=lambda h: h["val_accuracy"])
+    right.axvline(best["epoch"], color="grey", linestyle=":", label=f"kept: epoch {best['epoch']}")
+    right.set(xlabel="epoch", ylabel="per-step accuracy", title="accuracy")
+    right.legend(loc="lower right")
+    fig.suptitle(title)
+    _save(fig, path)
+
+
+def confusion(matrix: np.ndarray, classes: list[str], path: Path, title: str) -> None:
+    rows = matrix.sum(axis=1, keepdims=True)
+    share = np.divide(matrix, rows, out=np.zeros(matrix.shape), where=rows > 0)
+    size = 2.5 + 0.55 * len(classes)
+    fig, ax = plt.subplots(figsize=(size + 1, size))
+    image = ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
+    ax.set_xticks(range(len(classes)), classes, rotation=45, ha="right")
+    ax.set_yticks(range(len(classes)), classes)
+    for i, j in np.ndindex(share.shape):
+        if matrix[i, j]:
+            ax.text(j, i, f"{share[i, j]:.2f}", ha="center", va="center", fontsize=7,
+                    color="white" if share[i, j] > 0.5 else "black")
+    ax.set(xlabel="predicted", ylabel="true", title=title)
+    fig.colorbar(image, ax=ax, fraction=0.046, label="share of the true class's steps")
+    _save(fig, path)
+
+
+def timeline(y_true: np.ndarray, y_pred: np.ndarray, classes: list[str], path: Path, title: str,
+             sample_rate_hz: float | None) -> None:
+    t = np.arange(len(y_true)) / (sample_rate_hz or 1.0)
+    fig, ax = plt.subplots(figsize=(12, 2.5 + 0.25 * len(classes)))
+    labelled = y_true != UNLABELED
+    ax.scatter(t[labelled], y_true[labelled], s=6, color="black", marker="s", label="true", linewidths=0)
+    wrong = labelled & (y_pred != y_true)
+    ax.plot(t, y_pred + 0.2, color="tab:blue", linewidth=0.8, label="predicted")
+    ax.scatter(t[wrong], y_pred[wrong] + 0.2, s=4, color="tab:red", label="wrong", linewidths=0)
+    ax.set_yticks(range(len(classes)), classes)
+    ax.set(xlabel="seconds" if sample_rate_hz else "time step", title=title)
+    ax.legend(loc="upper right", fontsize=8, ncols=3)
+    _save(fig, path)
+
+
+def rf_ladder(ladder: list[dict], path: Path, title: str) -> None:
+    tried = [r for r in ladder if r["accuracy"] is not None]
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ax.plot([r["receptive_field"] for r in tried], [r["accuracy"] for r in tried], marker="o")
+    for r in tried:
+        ax.annotate(f"{r['params'] / 1000:.1f}k params\n{r['macs_per_step'] / 1000:.1f}k MACs/step",
+                    (r["receptive_field"], r["accuracy"]), textcoords="offset points", xytext=(4, -24), fontsize=7)
+        if r.get("chosen"):
+            ax.scatter([r["receptive_field"]], [r["accuracy"]], s=160, facecolors="none", edgecolors="red",
+                       label=f"chosen: R = {r['receptive_field']}")
+    ax.set_xscale("log", base=2)
+    ax.set(xlabel="receptive field R (samples)", ylabel="cross-validated per-step accuracy", title=title)
+    if any(r.get("chosen") for r in tried):
+        ax.legend(loc="lower right")
+    _save(fig, path)

@@ -1,0 +1,153 @@
+"""`edge-har train` as a function: data in, a finished run directory out."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from . import plots
+from .config import ModelConfig, RunConfig, TrainConfig
+from .data import Dataset, keep_classes, load_data
+from .errors import UserError
+from .model import config_for_receptive_field, count_params, macs_per_step, macs_per_window
+from .rf_search import Budget, search_receptive_field
+from .run import CONFIG_FILE, METRICS_FILE, default_run_dir, save_model, staged_dir, write_json
+from .training import Evaluation, FitResult, cross_validate, evaluate, fit, split_validation
+
+
+@dataclass
+class TrainOptions:
+    data: str | None = None
+    out: Path | None = None
+    model: ModelConfig = field(default_factory=lambda: ModelConfig(num_classes=0))
+    train: TrainConfig = field(default_factory=TrainConfig)
+    cv: str | None = None
+    rf: str | None = None  # None: the model options as given; "auto": search; "N": that R
+    budget: Budget = field(default_factory=Budget)
+    classes: list[str] | None = None
+    sample_rate_hz: float | None = None
+
+
+def train(opts: TrainOptions, console: Console | None = None) -> Path:
+    console = console or Console()
+    data = _load(opts, console)
+    model_cfg = _model_config(opts, len(data.classes))
+    cv, ladder = opts.cv, None
+    with _progress(console) as progress:
+        if opts.rf == "auto":
+            cv = cv or "loso"
+            console.print(f"Searching the receptive-field ladder with {cv} cross-validation")
+            search = search_receptive_field(data, model_cfg, opts.train, cv, opts.budget, progress)
+            if search.chosen is None:
+                raise UserError(f"--rf auto: {search.reason}")
+            console.print(f"Chose R = {search.chosen.receptive_field}: {search.reason}")
+            model_cfg, cv_report, pooled, ladder = search.chosen, search.cv, search.pooled, search
+        elif cv:
+            cv_report, pooled = cross_validate(data, model_cfg, opts.train, cv, progress)
+        else:
+            cv_report = pooled = None
+        train_subjects, val_subjects = split_validation(data.subjects, [], opts.train.val_subjects)
+        final = fit(data.select(train_subjects), data.select(val_subjects), model_cfg, opts.train,
+                    progress, label=f"final model (validation {'+'.join(val_subjects)})")
+    validation = evaluate(final.model, data.select(val_subjects))
+    out = opts.out or default_run_dir()
+    with staged_dir(out) as folder:
+        run_config = RunConfig(model_cfg, opts.train, data.source, data.synthetic, data.classes,
+                               data.sample_rate_hz, cv, opts.rf)
+        run_config.save(folder / CONFIG_FILE)
+        save_model(folder, final.model, data.classes, data.sample_rate_hz)
+        metrics = _metrics(data, final, validation, cv_report, ladder)
+        write_json(folder / METRICS_FILE, metrics)
+        _plots(folder, data, final, validation, pooled, ladder)
+    _report(console, out, metrics, data)
+    return out
+
+
+def _load(opts: TrainOptions, console: Console) -> Dataset:
+    data = load_data(opts.data, opts.sample_rate_hz, seed=opts.train.seed)
+    if opts.classes:
+        data = keep_classes(data, opts.classes)
+    if data.synthetic:
+        console.print("[bold yellow]No --data given: using the built-in SYNTHETIC dataset[/] "
+                      "(simulated people; accuracy on it says nothing about real recordings)")
+    console.print(f"Data: {data.describe()}")
+    return data
+
+
+def _model_config(opts: TrainOptions, num_classes: int) -> ModelConfig:
+    config = replace(opts.model, num_classes=num_classes)
+    if opts.rf not in (None, "auto"):
+        if not opts.rf.isdigit():
+            raise UserError(f"--rf must be 'auto' or a number of samples, not {opts.rf!r}")
+        kernel_size, blocks = config_for_receptive_field(int(opts.rf))
+        config = replace(config, kernel_size=kernel_size, blocks=blocks)
+    return config
+
+
+def _progress(console: Console) -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    TextColumn("{task.fields[stats]}"), console=console)
+
+
+def _metrics(data: Dataset, final: FitResult, validation: Evaluation, cv_report: dict | None, search) -> dict:
+    config = final.model.config
+    metrics = {
+        "receptive_field": final.model.receptive_field,
+        "classes": data.classes,
+        "sample_rate_hz": data.sample_rate_hz,
+        "params": count_params(final.model),
+        "macs_per_step": macs_per_step(config),
+        "macs_per_window": macs_per_window(config),
+        "model": asdict(config),
+        "data_source": data.source,
+        "synthetic_data": data.synthetic,
+        "subjects": data.subjects,
+        "final": {
+            "validation_subjects": final.val_subjects,
+            "validation_accuracy": validation.summary["accuracy"],
+            "validation_macro_f1": validation.summary["macro_f1"],
+            "best_epoch": final.best_epoch,
+            "epochs_run": len(final.history),
+            "train_seconds": round(final.seconds, 1),
+            "device": final.device,
+            "history": final.history,
+        },
+    }
+    if cv_report:
+        metrics["cv"] = cv_report
+    if search:
+        metrics["rf_search"] = {"ladder": search.ladder, "reason": search.reason}
+    return metrics
+
+
+def _plots(folder: Path, data: Dataset, final: FitResult, validation: Evaluation,
+           pooled: Evaluation | None, search) -> None:
+    held_out = pooled or validation
+    scope = "held-out subjects (cross-validation)" if pooled else f"validation subject(s) {final.val_subjects}"
+    tag = " [SYNTHETIC data]" if data.synthetic else ""
+    plots.training_curves(final.history, folder / "training_curves.png", f"final model{tag}")
+    plots.confusion(held_out.confusion, data.classes, folder / "confusion.png", f"{scope}{tag}")
+    subject = next(iter(held_out.predictions))
+    recording = data.select([subject]).recordings[0]
+    plots.timeline(recording.y, held_out.predictions[subject][0], data.classes, folder / "timeline.png",
+                   f"{subject}, held out: predicted vs true{tag}", data.sample_rate_hz)
+    if search:
+        plots.rf_ladder(search.ladder, folder / "rf_ladder.png", f"receptive-field ladder{tag}")
+
+
+def _report(console: Console, out: Path, metrics: dict, data: Dataset) -> None:
+    tag = " (SYNTHETIC data)" if data.synthetic else ""
+    console.print(f"R = {metrics['receptive_field']}, {metrics['params']} params, "
+                  f"{metrics['macs_per_step']} MACs per step")
+    if "cv" in metrics:
+        cv = metrics["cv"]
+        folds = ", ".join(f"{f['test_subject']} {f['accuracy']:.3f}" for f in cv["folds"])
+        console.print(f"Cross-validation ({cv['scheme']}){tag}: mean per-step accuracy "
+                      f"{cv['mean_accuracy']:.4f}, lowest {cv['min_accuracy']:.4f}; {folds}")
+    final = metrics["final"]
+    console.print(f"Final model: validation accuracy {final['validation_accuracy']:.4f}{tag} "
+                  f"on {final['validation_subjects']}")
+    console.print(f"[bold green]Run written to {out}[/]")

@@ -1,0 +1,207 @@
+"""Fitting one TCN, evaluating it per time step, and subject-wise cross-validation."""
+
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from rich.progress import Progress
+from torch.nn import functional as F
+
+from .config import ModelConfig, TrainConfig
+from .data import UNLABELED, Dataset, subject_folds
+from .errors import UserError
+from .metrics import confusion_matrix, summarize
+from .model import TCN, pad_start, predict_logits
+from .rotation import random_rotations
+
+
+@dataclass
+class FitResult:
+    model: TCN
+    history: list[dict]
+    best_epoch: int
+    seconds: float
+    val_subjects: list[str]
+    device: str
+
+
+@dataclass
+class Evaluation:
+    summary: dict
+    confusion: np.ndarray
+    predictions: dict[str, list[np.ndarray]] = field(default_factory=dict)  # subject -> per recording
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise UserError("--device cuda was asked for, but torch sees no CUDA GPU here")
+    if name not in ("cpu", "cuda"):
+        raise UserError(f"--device must be auto, cpu or cuda, not {name!r}")
+    return torch.device(name)
+
+
+def normalization(data: Dataset, rotation_invariant: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Input statistics from training data. Under random rotations the axes are interchangeable,
+    so every axis gets a zero mean and one common scale (the RMS value)."""
+    x = np.concatenate([r.x for r in data.recordings]).astype(np.float64)
+    if rotation_invariant:
+        rms = np.sqrt((x**2).mean())
+        return np.zeros(x.shape[1]), np.full(x.shape[1], rms)
+    return x.mean(axis=0), x.std(axis=0) + 1e-6
+
+
+class WindowSampler:
+    """Random training windows across subjects: R - 1 steps of context plus `window` labelled
+    outputs, drawn from recordings padded by the start-of-stream rule."""
+
+    def __init__(self, data: Dataset, receptive_field: int, cfg: TrainConfig, rng: np.random.Generator):
+        self.cfg, self.rng, self.r = cfg, rng, receptive_field
+        self.inputs = [pad_start(rec.x, receptive_field) for rec in data.recordings]
+        self.labels = [rec.y for rec in data.recordings]
+        weights = np.array([(y != UNLABELED).sum() for y in self.labels], dtype=np.float64)
+        self.weights = weights / weights.sum()
+
+    def batch(self) -> tuple[np.ndarray, np.ndarray]:
+        cfg, span = self.cfg, self.cfg.window + self.r - 1
+        xs, ys = [], []
+        for i in self.rng.choice(len(self.inputs), size=cfg.batch_size, p=self.weights):
+            n = len(self.labels[i])
+            end = self.rng.integers(min(cfg.window, n), n + 1)  # exclusive end in label steps
+            start = max(0, end - cfg.window)
+            x = self.inputs[i][start:end + self.r - 1]
+            y = self.labels[i][start:end]
+            pad = cfg.window - len(y)  # a recording shorter than the window
+            xs.append(np.pad(x, ((pad, 0), (0, 0)), mode="edge"))
+            ys.append(np.pad(y, (pad, 0), constant_values=UNLABELED))
+        x, y = np.stack(xs), np.stack(ys)
+        return self._augment(x), y
+
+    def _augment(self, x: np.ndarray) -> np.ndarray:
+        """Random sensor-frame rotation and gain per window: people wear devices differently."""
+        n = len(x)
+        if self.cfg.rotate_deg > 0:
+            x = np.einsum("nij,ntj->nti", random_rotations(self.rng, n, self.cfg.rotate_deg), x)
+        gain = 1 + self.cfg.scale_jitter * self.rng.uniform(-1, 1, size=(n, 1, 1))
+        return (x * gain).astype(np.float32)
+
+
+def fit(train: Dataset, val: Dataset, model_cfg: ModelConfig, cfg: TrainConfig,
+        progress: Progress | None = None, label: str = "training") -> FitResult:
+    """Adam with gradient clipping; keeps the epoch with the best validation accuracy."""
+    torch.manual_seed(cfg.seed)
+    rng = np.random.default_rng(cfg.seed)
+    device = resolve_device(cfg.device)
+    mean, std = normalization(train, rotation_invariant=cfg.rotate_deg > 0)
+    model = TCN(model_cfg, mean, std).to(device)
+    sampler = WindowSampler(train, model.receptive_field, cfg, rng)
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, cfg.epochs * cfg.steps_per_epoch)
+    task = progress.add_task(label, total=cfg.epochs * cfg.steps_per_epoch, stats="") if progress else None
+    history, best, best_state, started = [], -1.0, None, time.perf_counter()
+    for epoch in range(1, cfg.epochs + 1):
+        loss, acc = _train_epoch(model, sampler, optimizer, schedule, cfg, device, progress, task)
+        val_acc = evaluate(model, val).summary["accuracy"]
+        history.append({"epoch": epoch, "loss": loss, "train_accuracy": acc, "val_accuracy": val_acc})
+        if progress:
+            progress.update(task, stats=f"loss {loss:.3f} train {acc:.3f} val {val_acc:.3f}")
+        if val_acc > best:
+            best, best_state = val_acc, copy.deepcopy(model.state_dict())
+        if epoch - _best_epoch(history) >= cfg.patience:
+            break
+    if progress:
+        progress.update(task, completed=cfg.epochs * cfg.steps_per_epoch)
+    model.load_state_dict(best_state)
+    model.eval()
+    return FitResult(model.cpu(), history, _best_epoch(history), time.perf_counter() - started,
+                     val.subjects, str(device))
+
+
+def _best_epoch(history: list[dict]) -> int:
+    return max(history, key=lambda h: (h["val_accuracy"], -h["epoch"]))["epoch"]
+
+
+def _train_epoch(model, sampler, optimizer, schedule, cfg, device, progress, task) -> tuple[float, float]:
+    model.train()
+    losses, hits, counted = [], 0, 0
+    for _ in range(cfg.steps_per_epoch):
+        x, y = sampler.batch()
+        x, y = torch.from_numpy(x).to(device), torch.from_numpy(y).to(device)
+        logits = model(x)
+        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1), ignore_index=UNLABELED)
+        optimizer.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+        optimizer.step()
+        schedule.step()
+        labelled = y != UNLABELED
+        hits += int((logits.argmax(-1) == y)[labelled].sum())
+        counted += int(labelled.sum())
+        losses.append(loss.item())
+        if progress:
+            progress.advance(task)
+    return float(np.mean(losses)), hits / max(counted, 1)
+
+
+def evaluate(model: TCN, data: Dataset) -> Evaluation:
+    """Per-step metrics over labelled steps, with every recording's predicted classes."""
+    classes = model.config.num_classes
+    confusion = np.zeros((classes, classes), dtype=np.int64)
+    predictions: dict[str, list[np.ndarray]] = {}
+    for rec in data.recordings:
+        pred = predict_logits(model, rec.x).argmax(axis=1)
+        predictions.setdefault(rec.subject, []).append(pred)
+        confusion += confusion_matrix(rec.y, pred, classes)
+    return Evaluation(summarize(confusion, data.classes), confusion, predictions)
+
+
+def split_validation(subjects: list[str], test: list[str], count: int) -> tuple[list[str], list[str]]:
+    """Validation subjects are the next ones after the test group (cyclically), never a test subject."""
+    rest = [s for s in subjects if s not in test]
+    if len(rest) <= count:
+        raise UserError(f"{len(subjects)} subjects are too few: training needs at least one subject "
+                        f"besides {count} for validation and {len(test)} for testing")
+    first = (subjects.index(test[-1]) + 1) if test else len(subjects) - count
+    ordered = [subjects[(first + i) % len(subjects)] for i in range(len(subjects))]
+    val = [s for s in ordered if s in rest][:count]
+    return [s for s in rest if s not in val], val
+
+
+def cross_validate(data: Dataset, model_cfg: ModelConfig, cfg: TrainConfig, cv: str,
+                   progress: Progress | None = None) -> tuple[dict, Evaluation]:
+    """Train one model per test group; report each held-out subject's per-step accuracy."""
+    subjects = data.subjects
+    folds, pooled = [], Evaluation({}, np.zeros((len(data.classes),) * 2, dtype=np.int64))
+    for number, test in enumerate(subject_folds(subjects, cv), start=1):
+        train_subjects, val_subjects = split_validation(subjects, test, cfg.val_subjects)
+        result = fit(data.select(train_subjects), data.select(val_subjects), model_cfg, cfg, progress,
+                     label=f"R={model_cfg.receptive_field} fold {number} (test {'+'.join(test)})")
+        for subject in test:
+            held_out = evaluate(result.model, data.select([subject]))
+            pooled.confusion += held_out.confusion
+            pooled.predictions.update(held_out.predictions)
+            folds.append({"test_subject": subject, "fold": number, **_fold_summary(held_out),
+                          "val_subjects": val_subjects, "best_epoch": result.best_epoch,
+                          "train_seconds": round(result.seconds, 1), "device": result.device})
+    pooled.summary = summarize(pooled.confusion, data.classes)
+    accuracies = [f["accuracy"] for f in folds]
+    report = {
+        "scheme": cv,
+        "mean_accuracy": float(np.mean(accuracies)),
+        "min_accuracy": float(np.min(accuracies)),
+        "mean_macro_f1": float(np.mean([f["macro_f1"] for f in folds])),
+        "pooled_accuracy": pooled.summary["accuracy"],
+        "folds": folds,
+    }
+    return report, pooled
+
+
+def _fold_summary(evaluation: Evaluation) -> dict:
+    s = evaluation.summary
+    return {"accuracy": s["accuracy"], "macro_f1": s["macro_f1"], "steps": s["steps"],
+            "per_class_accuracy": s["per_class_accuracy"]}
