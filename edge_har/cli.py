@@ -33,7 +33,7 @@ def user_errors(command):
         try:
             return command(*args, **kwargs)
         except UserError as err:
-            errors.print(f"[bold red]error:[/] {err}", highlight=False)
+            errors.print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
         except KeyboardInterrupt:
             errors.print("interrupted; nothing half-written was kept")

@@ -41,6 +41,7 @@ class TrainConfig:
     grad_clip: float = 1.0
     patience: int = 8
     rotate_deg: float = 180.0  # max angle of the random sensor-frame rotation (0 turns it off)
+    flip_axes: bool = False  # also turn the device 180 degrees about a random axis (face in/out, top up/down)
     scale_jitter: float = 0.1  # random gain per window: 1 +- this
     val_subjects: int = 1
     seed: int = 0

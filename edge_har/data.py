@@ -174,12 +174,18 @@ def _load_mat(path: Path) -> Dataset:
     for i, (cx, cy) in enumerate(zip(cells_x, cells_y), start=1):
         where = f"{path}: {xkey}{{{i}}}"
         x = _mat_signal(cx, where)
-        labels = np.asarray(cy, dtype=object).ravel().astype(str)
+        labels = _mat_labels(cy)
         if len(labels) != len(x):
             raise DataError(f"{where}: {len(x)} samples but {len(labels)} labels")
-        labels = np.where(np.isin(labels, ["nan", "<undefined>"]), "", labels)
         parts.append((f"{prefix}{i}", [(x, labels)], None))
     return _merge(parts, str(path))
+
+
+def _mat_labels(cell) -> np.ndarray:
+    """A categorical (decoded by mat-io) or a cell array of label strings, as plain strings."""
+    items = np.asarray(cell, dtype=object).ravel()
+    labels = np.array([str(np.asarray(v).ravel()[0]) if np.size(v) else "" for v in items], dtype=object)
+    return np.where(np.isin(labels, ["nan", "<undefined>"]), "", labels)
 
 
 def _mat_signal(cell, where: str) -> np.ndarray:

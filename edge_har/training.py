@@ -19,6 +19,11 @@ from .model import TCN, pad_start, predict_logits
 from .rotation import random_rotations
 
 
+# The identity and the three half-turns about the device's axes: how a flat device can sit in a
+# pocket or on a strap (screen in or out, top up or down) while its long axis keeps its meaning.
+AXIS_FLIPS = np.array([np.diag(d) for d in ([1, 1, 1], [1, -1, -1], [-1, 1, -1], [-1, -1, 1])], dtype=np.float64)
+
+
 @dataclass
 class FitResult:
     model: TCN
@@ -85,6 +90,8 @@ class WindowSampler:
     def _augment(self, x: np.ndarray) -> np.ndarray:
         """Random sensor-frame rotation and gain per window: people wear devices differently."""
         n = len(x)
+        if self.cfg.flip_axes:
+            x = np.einsum("nij,ntj->nti", AXIS_FLIPS[self.rng.integers(0, len(AXIS_FLIPS), size=n)], x)
         if self.cfg.rotate_deg > 0:
             x = np.einsum("nij,ntj->nti", random_rotations(self.rng, n, self.cfg.rotate_deg), x)
         gain = 1 + self.cfg.scale_jitter * self.rng.uniform(-1, 1, size=(n, 1, 1))
@@ -97,7 +104,7 @@ def fit(train: Dataset, val: Dataset, model_cfg: ModelConfig, cfg: TrainConfig,
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     device = resolve_device(cfg.device)
-    mean, std = normalization(train, rotation_invariant=cfg.rotate_deg > 0)
+    mean, std = normalization(train, rotation_invariant=cfg.rotate_deg > 0 or cfg.flip_axes)
     model = TCN(model_cfg, mean, std).to(device)
     sampler = WindowSampler(train, model.receptive_field, cfg, rng)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)

@@ -1,0 +1,34 @@
+"""Shared fixtures: paths to ../shared/data (skipped cleanly when absent) and small CSV writers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+def shared_path(relative: str) -> Path:
+    path = SHARED_DATA / relative
+    if not path.exists():
+        pytest.skip(f"{path} is absent: real recordings live in ../shared/data beside the project")
+    return path
+
+
+@pytest.fixture
+def humanactivity_train() -> Path:
+    return shared_path("humanactivity/HumanActivityTrain.mat")
+
+
+@pytest.fixture
+def hapt_dev() -> Path:
+    return shared_path("hapt-dev")
+
+
+def write_csv(path: Path, x: np.ndarray, labels: list[str], rate_hz: float = 50.0, t0: float = 0.0) -> Path:
+    t = t0 + np.arange(len(x)) / rate_hz
+    rows = ["t,ax,ay,az,label"] + [f"{ti:.3f},{a:.5f},{b:.5f},{c:.5f},{lab}" for ti, (a, b, c), lab in zip(t, x, labels)]
+    path.write_text("\n".join(rows) + "\n")
+    return path

@@ -1,0 +1,109 @@
+"""`edge-har` as a user runs it: the real console script in a subprocess, real files."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from .conftest import write_csv
+
+EDGE_HAR = str(Path(sys.executable).with_name("edge-har"))
+TINY = ["--epochs", "1", "--steps-per-epoch", "2", "--batch-size", "4", "--filters", "8"]
+
+
+def edge_har(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([EDGE_HAR, *args], capture_output=True, text=True, cwd=cwd, timeout=600)
+
+
+def test_help_explains_the_commands():
+    top = edge_har("--help")
+    assert top.returncode == 0 and "train" in top.stdout
+    train = edge_har("train", "--help")
+    for option in ("--data", "--cv", "--rf", "--target-accuracy", "--max-params", "--device", "--seed"):
+        assert option in train.stdout
+
+
+def test_train_with_loso_writes_a_complete_run(tmp_path):
+    out = tmp_path / "run"
+    result = edge_har("train", "--out", str(out), "--cv", "loso", *TINY)
+    assert result.returncode == 0, result.stderr
+    assert "SYNTHETIC" in result.stdout
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["receptive_field"] == 121 and isinstance(metrics["receptive_field"], int)
+    assert metrics["classes"] == ["Dancing", "Running", "Sitting", "Standing", "Walking"]
+    assert metrics["sample_rate_hz"] == 50 and metrics["synthetic_data"] is True
+    assert isinstance(metrics["params"], int) and metrics["params"] > 0
+    folds = metrics["cv"]["folds"]
+    assert [f["test_subject"] for f in folds] == [f"sim{i}" for i in range(1, 7)]
+    assert all(0 <= f["accuracy"] <= 1 for f in folds)
+    assert metrics["cv"]["mean_accuracy"] == pytest.approx(np.mean([f["accuracy"] for f in folds]))
+    config = json.loads((out / "config.json").read_text())
+    assert config["model"]["filters"] == 8 and config["synthetic_data"] is True
+    for plot in ("training_curves.png", "confusion.png", "timeline.png"):
+        assert (out / plot).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (out / "model.pt").stat().st_size > 0
+
+
+def test_rf_auto_writes_its_ladder(tmp_path):
+    out = tmp_path / "run"
+    result = edge_har("train", "--out", str(out), "--rf", "auto", "--cv", "3", "--max-params", "2000", *TINY)
+    assert result.returncode == 0, result.stderr
+    metrics = json.loads((out / "metrics.json").read_text())
+    ladder = metrics["rf_search"]["ladder"]
+    assert [r["receptive_field"] for r in ladder] == [13, 29, 61, 121, 249]
+    tried = [r for r in ladder if r["accuracy"] is not None]
+    assert all(r["params"] <= 2000 for r in tried) and any("max-params" in r.get("skipped", "") for r in ladder)
+    chosen = [r for r in ladder if r.get("chosen")]
+    assert len(chosen) == 1 and chosen[0]["receptive_field"] == metrics["receptive_field"]
+    assert (out / "rf_ladder.png").exists()
+
+
+def test_rf_number_sets_the_shape(tmp_path):
+    out = tmp_path / "run"
+    assert edge_har("train", "--out", str(out), "--rf", "29", *TINY).returncode == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["receptive_field"] == 29 and metrics["model"]["kernel_size"] == 3
+
+
+def _assert_clean_failure(result: subprocess.CompletedProcess, message: str) -> None:
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr + result.stdout
+    assert message in result.stderr
+    assert len([line for line in result.stderr.splitlines() if line.strip()]) == 1
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--data", "nope.csv"], "no such file"),
+    (["--rf", "120"], "odd"),
+    (["--cv", "sideways"], "'loso' or a number"),
+    (["--device", "tpu"], "--device"),
+    (["--norm", "group"], "--norm"),
+    (["--classes", "Flying"], "not in the data"),
+])
+def test_user_mistakes_get_one_clear_line(tmp_path, args, message):
+    out = tmp_path / "run"
+    _assert_clean_failure(edge_har("train", "--out", str(out), *TINY, *args, cwd=tmp_path), message)
+    assert not out.exists()
+
+
+def test_bad_csv_value_names_the_line(tmp_path):
+    path = write_csv(tmp_path / "s1.csv", np.zeros((3, 3)), ["a"] * 3)
+    path.write_text(path.read_text().replace("0.00000,a\n0.020", "nan,a\n0.020", 1))
+    _assert_clean_failure(edge_har("train", "--data", str(path), *TINY), "line 2, column 'az'")
+
+
+def test_too_few_subjects(tmp_path):
+    write_csv(tmp_path / "only.csv", np.zeros((50, 3)), ["a"] * 50)
+    _assert_clean_failure(edge_har("train", "--data", str(tmp_path), "--cv", "loso", *TINY), "at least 3 subjects")
+
+
+def test_failed_search_leaves_no_run_behind(tmp_path):
+    out = tmp_path / "run"
+    result = edge_har("train", "--out", str(out), "--rf", "auto", "--cv", "3", "--max-params", "10", *TINY)
+    _assert_clean_failure(result, "over the budget")
+    assert not out.exists() and not list(tmp_path.iterdir())

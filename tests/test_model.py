@@ -1,0 +1,75 @@
+"""The TCN: receptive field by perturbation, the start-of-stream rule, and the R ladder maths."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from edge_har.config import ModelConfig
+from edge_har.errors import UserError
+from edge_har.model import TCN, config_for_receptive_field, count_params, pad_start, predict_logits
+
+
+def _random_model(config: ModelConfig, seed: int = 0) -> TCN:
+    torch.manual_seed(seed)
+    model = TCN(config, mean=np.array([0.1, -0.2, 0.3]), std=np.array([2.0, 1.5, 0.5]))
+    for module in model.modules():  # non-trivial normalization statistics
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.running_mean.uniform_(-0.5, 0.5)
+            module.running_var.uniform_(0.5, 2.0)
+    return model.eval()
+
+
+@pytest.mark.parametrize("kernel_size, blocks, norm", [(2, 1, "batch"), (3, 3, "batch"), (5, 4, "layer"), (3, 2, "layer")])
+def test_receptive_field_matches_a_one_sample_perturbation(kernel_size, blocks, norm):
+    config = ModelConfig(num_classes=4, kernel_size=kernel_size, blocks=blocks, filters=8, norm=norm)
+    model = _random_model(config)
+    r = 2 * (kernel_size - 1) * (2**blocks - 1) + 1
+    assert model.receptive_field == config.receptive_field == r
+    x = np.random.default_rng(1).normal(size=(3 * r, 3)).astype(np.float32)
+    i = r  # a sample away from both ends
+    bumped = x.copy()
+    bumped[i] += 5.0
+    changed = np.abs(predict_logits(model, bumped) - predict_logits(model, x)).max(axis=1) > 1e-6
+    assert np.flatnonzero(changed).tolist() == list(range(i, i + r))
+
+
+def test_one_output_per_input_step_and_the_start_rule():
+    config = ModelConfig(num_classes=3, kernel_size=3, blocks=2, filters=8)
+    model = _random_model(config)
+    r = model.receptive_field
+    x = np.random.default_rng(2).normal(size=(50, 3)).astype(np.float32)
+    logits = predict_logits(model, x)
+    assert logits.shape == (50, 3)
+    # step t sees the R samples ending at t, the first sample repeated before the start
+    for t in (0, 5, r - 1, 49):
+        window = pad_start(x, r)[t:t + r]
+        with torch.no_grad():
+            single = model(torch.from_numpy(window)[None])[0, -1].numpy()
+        np.testing.assert_allclose(single, logits[t], atol=1e-5)
+
+
+def test_chunked_prediction_equals_one_pass():
+    model = _random_model(ModelConfig(num_classes=5, kernel_size=3, blocks=3, filters=8))
+    x = np.random.default_rng(3).normal(size=(1000, 3)).astype(np.float32)
+    np.testing.assert_allclose(predict_logits(model, x, chunk=97), predict_logits(model, x), atol=1e-5)
+
+
+def test_default_model_is_compact():
+    model = TCN(ModelConfig(num_classes=5))
+    assert model.receptive_field == 121
+    assert 30_000 < count_params(model) < 45_000
+
+
+@pytest.mark.parametrize("r, expected", [(121, (5, 4)), (61, (3, 4)), (13, (3, 2)), (3, (2, 1))])
+def test_config_for_receptive_field(r, expected):
+    kernel_size, blocks = config_for_receptive_field(r)
+    assert (kernel_size, blocks) == expected
+    assert ModelConfig(1, kernel_size=kernel_size, blocks=blocks).receptive_field == r
+
+
+@pytest.mark.parametrize("r", [0, 4, 120])
+def test_impossible_receptive_field_is_refused(r):
+    with pytest.raises(UserError, match="odd"):
+        config_for_receptive_field(r)

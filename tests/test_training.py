@@ -1,0 +1,111 @@
+"""Training on small synthetic data: it learns, validation never touches the test subject,
+unlabelled steps stay out of the loss, and cross-validation reports every held-out subject."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from edge_har.config import ModelConfig, TrainConfig
+from edge_har.data import UNLABELED
+from edge_har.errors import UserError
+from edge_har.rf_search import Budget, _choose
+from edge_har.synthetic import CLASSES, synthetic_dataset
+from edge_har.training import WindowSampler, cross_validate, fit, split_validation
+
+SMALL_MODEL = ModelConfig(num_classes=5, filters=16, kernel_size=3, blocks=3)
+QUICK = TrainConfig(epochs=10, steps_per_epoch=30, batch_size=16, window=128, rotate_deg=0, patience=10)
+
+
+@pytest.fixture(scope="module")
+def small_data():
+    return synthetic_dataset(people=4, seconds_per_person=120, seed=1)
+
+
+def test_synthetic_data_is_plausible_and_repeatable():
+    a, b = synthetic_dataset(people=3, seed=5), synthetic_dataset(people=3, seed=5)
+    assert a.synthetic and a.classes == CLASSES and a.sample_rate_hz == 50
+    for ra, rb in zip(a.recordings, b.recordings):
+        np.testing.assert_array_equal(ra.x, rb.x)
+    rec = a.recordings[0]
+    magnitude = np.linalg.norm(rec.x, axis=1)
+    still = np.isin(rec.y, [CLASSES.index("Sitting"), CLASSES.index("Standing")])
+    assert abs(np.median(magnitude[still]) - 1.0) < 0.1  # gravity alone: 1 g
+    running, walking = (rec.y == CLASSES.index("Running")), (rec.y == CLASSES.index("Walking"))
+    assert magnitude[running].std() > 2 * magnitude[walking].std() > 4 * magnitude[still].std()
+    steps = magnitude[walking] - magnitude[walking].mean()
+    spectrum = np.abs(np.fft.rfft(steps))
+    peak_hz = np.fft.rfftfreq(len(steps), 1 / 50)[spectrum.argmax()]
+    assert 1.4 < peak_hz < 2.3  # the step frequency of a walking person
+    gravity_sitting = [r.x[r.y == CLASSES.index("Sitting")].mean(axis=0) for r in a.recordings]
+    assert np.linalg.norm(gravity_sitting[0] - gravity_sitting[1]) > 0.2  # people wear it differently
+
+
+def test_fit_learns_and_keeps_the_best_epoch(small_data):
+    result = fit(small_data.select(["sim1", "sim2", "sim3"]), small_data.select(["sim4"]), SMALL_MODEL, QUICK)
+    best = max(h["val_accuracy"] for h in result.history)
+    assert best > 0.7  # chance is 0.2
+    assert result.history[result.best_epoch - 1]["val_accuracy"] == best
+    assert result.val_subjects == ["sim4"]
+
+
+def test_training_is_repeatable_for_a_seed(small_data):
+    cfg = replace(QUICK, epochs=2, steps_per_epoch=5)
+    runs = [fit(small_data.select(["sim1"]), small_data.select(["sim2"]), SMALL_MODEL, cfg) for _ in range(2)]
+    assert runs[0].history == runs[1].history
+
+
+def test_unlabelled_steps_never_reach_the_loss(small_data):
+    masked = small_data.select(["sim1"])
+    rec = masked.recordings[0]
+    rec.y = np.where(rec.y == CLASSES.index("Running"), UNLABELED, rec.y)
+    sampler = WindowSampler(masked, 7, replace(QUICK, rotate_deg=90), np.random.default_rng(0))
+    x, y = sampler.batch()
+    assert x.shape == (QUICK.batch_size, QUICK.window + 6, 3) and y.shape == (QUICK.batch_size, QUICK.window)
+    assert CLASSES.index("Running") not in y
+
+
+@pytest.mark.parametrize("test", [["a"], ["c"], ["e"], ["b", "c"]])
+def test_validation_is_never_a_test_subject(test):
+    train, val = split_validation(list("abcde"), test, 1)
+    assert not set(val) & set(test) and not set(train) & set(test) and not set(train) & set(val)
+    assert sorted(train + val + test) == list("abcde")
+
+
+def test_too_few_subjects_for_validation():
+    with pytest.raises(UserError, match="too few"):
+        split_validation(["a", "b"], ["a"], 1)
+
+
+def test_cross_validation_reports_each_held_out_subject(small_data):
+    cfg = replace(QUICK, epochs=3, steps_per_epoch=10)
+    report, pooled = cross_validate(small_data, SMALL_MODEL, cfg, "2")
+    assert [f["test_subject"] for f in report["folds"]] == ["sim1", "sim2", "sim3", "sim4"]
+    assert [f["fold"] for f in report["folds"]] == [1, 1, 2, 2]
+    for fold in report["folds"]:
+        assert 0 <= fold["accuracy"] <= 1 and fold["test_subject"] not in fold["val_subjects"]
+    assert report["mean_accuracy"] == pytest.approx(np.mean([f["accuracy"] for f in report["folds"]]))
+    assert pooled.confusion.sum() == small_data.labelled_steps()
+
+
+def _rung(r, accuracy):
+    return {"receptive_field": r, "accuracy": accuracy, "params": r * 10, "macs_per_step": r}
+
+
+def test_rf_choice_takes_the_smallest_r_within_tolerance():
+    rows = [_rung(13, 0.90), _rung(29, 0.951), _rung(61, 0.955), _rung(121, 0.954)]
+    results = {r["receptive_field"]: (r["receptive_field"], {}, None) for r in rows}
+    assert _choose(rows, results, Budget(tolerance=0.005)).chosen == 29
+    assert _choose(rows, results, Budget(tolerance=0.06)).chosen == 13
+    assert _choose(rows, results, Budget(tolerance=0.06, target_accuracy=0.952)).chosen == 61
+    missed = _choose(rows, results, Budget(target_accuracy=0.99))
+    assert missed.chosen is None and "target" in missed.reason
+
+
+def test_rf_budget_skips_rungs():
+    budget = Budget(max_params=500)
+    assert budget.over(400, 10) is None
+    assert "max-params" in budget.over(600, 10)
+    assert "max-macs" in Budget(max_macs=5).over(1, 6)
