@@ -21,6 +21,7 @@ app = typer.Typer(
 console = Console()
 errors = Console(stderr=True)
 
+MODEL, TRAIN = ModelConfig(num_classes=0), TrainConfig()
 DATA_HELP = ("A MATLAB HumanActivity .mat file, a CSV file or a folder of CSV files (t,ax,ay,az,label; "
              "one subject per file). Without it, the built-in SYNTHETIC dataset is used.")
 
@@ -60,18 +61,26 @@ def train(
     target_accuracy: Annotated[Optional[float], typer.Option(help="--rf auto: required CV accuracy (0 to 1).")] = None,
     max_params: Annotated[Optional[int], typer.Option(help="--rf auto: skip shapes with more parameters.")] = None,
     max_macs: Annotated[Optional[int], typer.Option(help="--rf auto: skip shapes with more MACs per step.")] = None,
-    filters: Annotated[int, typer.Option(min=1, help="Channels per convolution.")] = 32,
-    kernel_size: Annotated[int, typer.Option(min=2, help="Convolution kernel size f.")] = 5,
-    blocks: Annotated[int, typer.Option(min=1, help="Residual blocks K; R = 2(f-1)(2^K-1)+1.")] = 4,
-    dropout: Annotated[float, typer.Option(min=0.0, max=0.9, help="Spatial dropout rate.")] = 0.1,
-    norm: Annotated[str, typer.Option(help="'batch' (folds into int8 convs) or 'layer'.")] = "batch",
-    epochs: Annotated[int, typer.Option(min=1, help="Maximum epochs.")] = 30,
-    steps_per_epoch: Annotated[int, typer.Option(min=1, help="Batches per epoch.")] = 60,
-    batch_size: Annotated[int, typer.Option(min=1, help="Windows per batch.")] = 32,
-    lr: Annotated[float, typer.Option(help="Adam learning rate.")] = 3e-3,
-    patience: Annotated[int, typer.Option(help="Stop after this many epochs without a better validation accuracy.")] = 8,
+    filters: Annotated[int, typer.Option(min=1, help="Channels per convolution.")] = MODEL.filters,
+    kernel_size: Annotated[int, typer.Option(min=2, help="Convolution kernel size f.")] = MODEL.kernel_size,
+    blocks: Annotated[int, typer.Option(min=1, help="Residual blocks K; R = 2(f-1)(2^K-1)+1.")] = MODEL.blocks,
+    dropout: Annotated[float, typer.Option(min=0.0, max=0.9, help="Spatial dropout rate.")] = MODEL.dropout,
+    norm: Annotated[str, typer.Option(help="'batch' (folds into int8 convs) or 'layer'.")] = MODEL.norm,
+    epochs: Annotated[int, typer.Option(min=1, help="Maximum epochs.")] = TRAIN.epochs,
+    steps_per_epoch: Annotated[int, typer.Option(min=1, help="Batches per epoch.")] = TRAIN.steps_per_epoch,
+    batch_size: Annotated[int, typer.Option(min=1, help="Windows per batch.")] = TRAIN.batch_size,
+    lr: Annotated[float, typer.Option(help="Adam learning rate.")] = TRAIN.lr,
+    patience: Annotated[int, typer.Option(
+        min=1, help="Stop after this many epochs without a better validation accuracy.")] = TRAIN.patience,
+    roll_axis: Annotated[str, typer.Option(
+        help="Device axis to turn about by any angle in training (x, y or z; 'none' for a device strapped "
+             "in one orientation). y: a phone or band rolled around a limb.")] = TRAIN.roll_axis,
+    flip_axes: Annotated[bool, typer.Option(
+        help="Also turn the device by half-turns about its axes (worn face in or out, top up or down).")] = TRAIN.flip_axes,
     rotate_deg: Annotated[float, typer.Option(
-        help="Random sensor-frame rotation during training, in degrees (0: off).")] = 180.0,
+        min=0.0, max=180.0, help="Then tilt it about a random axis by up to this many degrees.")] = TRAIN.rotate_deg,
+    scale_jitter: Annotated[float, typer.Option(
+        min=0.0, max=0.9, help="Random gain per training window, 1 +- this.")] = TRAIN.scale_jitter,
     classes: Annotated[Optional[str], typer.Option(
         help="Comma-separated classes to keep; other steps become unlabelled (e.g. the 6 HAPT activities).")] = None,
     sample_rate: Annotated[Optional[float], typer.Option(help="Sample rate in Hz, where the data does not say.")] = None,
@@ -81,13 +90,17 @@ def train(
     """Train a causal TCN that labels every time step; optionally cross-validate and choose R."""
     from .train_run import TrainOptions, train as run_training
 
+    if roll_axis not in ("x", "y", "z", "none"):
+        raise UserError(f"--roll-axis must be x, y, z or none, not {roll_axis!r}")
     if norm not in ("batch", "layer"):
         raise UserError(f"--norm must be 'batch' or 'layer', not {norm!r}")
     options = TrainOptions(
         data=data, out=out, cv=cv, rf=rf,
         model=ModelConfig(0, filters=filters, kernel_size=kernel_size, blocks=blocks, dropout=dropout, norm=norm),
         train=TrainConfig(epochs=epochs, steps_per_epoch=steps_per_epoch, batch_size=batch_size, lr=lr,
-                          patience=patience, rotate_deg=rotate_deg, seed=seed, device=device),
+                          patience=patience, roll_axis=None if roll_axis == "none" else roll_axis,
+                          flip_axes=flip_axes, rotate_deg=rotate_deg, scale_jitter=scale_jitter,
+                          seed=seed, device=device),
         budget=Budget(tolerance / 100, target_accuracy, max_params, max_macs),
         classes=[c.strip() for c in classes.split(",")] if classes else None,
         sample_rate_hz=sample_rate,

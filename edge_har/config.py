@@ -32,17 +32,20 @@ class ModelConfig:
 class TrainConfig:
     """How one model is fitted."""
 
-    epochs: int = 30
+    epochs: int = 40
     steps_per_epoch: int = 60
     batch_size: int = 32
     window: int = 256  # labelled outputs per training window (R - 1 steps of context come on top)
     lr: float = 3e-3
     weight_decay: float = 1e-4
     grad_clip: float = 1.0
-    patience: int = 8
-    rotate_deg: float = 180.0  # max angle of the random sensor-frame rotation (0 turns it off)
-    flip_axes: bool = False  # also turn the device 180 degrees about a random axis (face in/out, top up/down)
-    scale_jitter: float = 0.1  # random gain per window: 1 +- this
+    patience: int = 15
+    # Augmentation: people wear devices differently and move with their own strength.
+    roll_axis: str | None = "y"  # any-angle turn about this device axis: a device rolled around a limb
+    flip_axes: bool = True  # half-turns about the device axes: face in or out, top up or down
+    rotate_deg: float = 20.0  # then a random tilt about any axis, up to this angle
+    scale_jitter: float = 0.2  # random gain per window: 1 +- this
+    time_warp: float = 0.0  # random playback speed per window: 1 +- this
     val_subjects: int = 1
     seed: int = 0
     device: str = "auto"

@@ -16,7 +16,7 @@ from .data import UNLABELED, Dataset, subject_folds
 from .errors import UserError
 from .metrics import confusion_matrix, summarize
 from .model import TCN, pad_start, predict_logits
-from .rotation import random_rotations
+from .rotation import random_rotations, rotation_matrices
 
 
 # The identity and the three half-turns about the device's axes: how a flat device can sit in a
@@ -68,30 +68,40 @@ class WindowSampler:
     def __init__(self, data: Dataset, receptive_field: int, cfg: TrainConfig, rng: np.random.Generator):
         self.cfg, self.rng, self.r = cfg, rng, receptive_field
         self.inputs = [pad_start(rec.x, receptive_field) for rec in data.recordings]
-        self.labels = [rec.y for rec in data.recordings]
+        self.labels = [np.concatenate([np.full(receptive_field - 1, UNLABELED), rec.y]) for rec in data.recordings]
         weights = np.array([(y != UNLABELED).sum() for y in self.labels], dtype=np.float64)
         self.weights = weights / weights.sum()
 
     def batch(self) -> tuple[np.ndarray, np.ndarray]:
-        cfg, span = self.cfg, self.cfg.window + self.r - 1
-        xs, ys = [], []
-        for i in self.rng.choice(len(self.inputs), size=cfg.batch_size, p=self.weights):
-            n = len(self.labels[i])
-            end = self.rng.integers(min(cfg.window, n), n + 1)  # exclusive end in label steps
-            start = max(0, end - cfg.window)
-            x = self.inputs[i][start:end + self.r - 1]
-            y = self.labels[i][start:end]
-            pad = cfg.window - len(y)  # a recording shorter than the window
-            xs.append(np.pad(x, ((pad, 0), (0, 0)), mode="edge"))
-            ys.append(np.pad(y, (pad, 0), constant_values=UNLABELED))
-        x, y = np.stack(xs), np.stack(ys)
-        return self._augment(x), y
+        xs, ys = zip(*(self._window(i) for i in
+                       self.rng.choice(len(self.inputs), size=self.cfg.batch_size, p=self.weights)))
+        return self._augment(np.stack(xs)), np.stack(ys)
+
+    def _window(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        """One window, played back at a random speed (time warp: people move at their own pace)."""
+        span = self.cfg.window + self.r - 1
+        speed = 1 + self.cfg.time_warp * self.rng.uniform(-1, 1)
+        need = int(np.ceil((span - 1) * speed)) + 1
+        x, y = self.inputs[i], self.labels[i]
+        if len(x) < need:  # a recording shorter than the window
+            x = np.pad(x, ((need - len(x), 0), (0, 0)), mode="edge")
+            y = np.pad(y, (need - len(y), 0), constant_values=UNLABELED)
+        end = self.rng.integers(need, len(x) + 1)
+        at = (end - 1) - (span - 1 - np.arange(span)) * speed
+        start = int(np.floor(at[0]))
+        grid = np.arange(start, end)
+        warped = np.stack([np.interp(at, grid, x[start:end, c]) for c in range(x.shape[1])], axis=1)
+        return warped, y[np.rint(at[self.r - 1:]).astype(np.int64)]
 
     def _augment(self, x: np.ndarray) -> np.ndarray:
         """Random sensor-frame rotation and gain per window: people wear devices differently."""
         n = len(x)
         if self.cfg.flip_axes:
             x = np.einsum("nij,ntj->nti", AXIS_FLIPS[self.rng.integers(0, len(AXIS_FLIPS), size=n)], x)
+        if self.cfg.roll_axis:
+            axis = np.eye(3)["xyz".index(self.cfg.roll_axis)]
+            rolls = rotation_matrices(np.tile(axis, (n, 1)), self.rng.uniform(-np.pi, np.pi, size=n))
+            x = np.einsum("nij,ntj->nti", rolls, x)
         if self.cfg.rotate_deg > 0:
             x = np.einsum("nij,ntj->nti", random_rotations(self.rng, n, self.cfg.rotate_deg), x)
         gain = 1 + self.cfg.scale_jitter * self.rng.uniform(-1, 1, size=(n, 1, 1))
@@ -104,7 +114,7 @@ def fit(train: Dataset, val: Dataset, model_cfg: ModelConfig, cfg: TrainConfig,
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     device = resolve_device(cfg.device)
-    mean, std = normalization(train, rotation_invariant=cfg.rotate_deg > 0 or cfg.flip_axes)
+    mean, std = normalization(train, rotation_invariant=cfg.rotate_deg > 0 or cfg.flip_axes or bool(cfg.roll_axis))
     model = TCN(model_cfg, mean, std).to(device)
     sampler = WindowSampler(train, model.receptive_field, cfg, rng)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
