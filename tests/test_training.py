@@ -117,7 +117,8 @@ def test_time_warped_windows_keep_labels_aligned():
     labels = np.repeat(np.arange(5), 40)  # blocks of 40 steps per class
     x = np.stack([labels, np.zeros(200), np.zeros(200)], axis=1).astype(np.float32)
     data = Dataset([Recording("s", x, labels)], CLASSES, 50.0, "test")
-    cfg = replace(QUICK, time_warp=0.3, rotate_deg=0, scale_jitter=0, window=32, batch_size=64)
+    cfg = replace(QUICK, time_warp=0.3, rotate_deg=0, roll_axis=None, flip_axes=False, scale_jitter=0,
+                  window=32, batch_size=64)
     xs, ys = WindowSampler(data, 9, cfg, np.random.default_rng(0)).batch()
     outputs = xs[:, 8:, 0]  # inputs at the labelled output steps
     labelled = ys != UNLABELED
