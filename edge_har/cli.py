@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 
 from .config import ModelConfig, TrainConfig
-from .errors import UserError
+from .errors import GateFailure, UserError
 from .rf_search import Budget
 
 app = typer.Typer(
@@ -36,6 +36,9 @@ def user_errors(command):
         except UserError as err:
             errors.print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
+        except GateFailure as err:
+            errors.print(f"[bold red]failed:[/] {err}", highlight=False, soft_wrap=True)
+            raise typer.Exit(1) from None
         except KeyboardInterrupt:
             errors.print("interrupted; nothing half-written was kept")
             raise typer.Exit(130) from None
@@ -106,3 +109,43 @@ def train(
         sample_rate_hz=sample_rate,
     )
     run_training(options, console)
+
+
+@app.command()
+@user_errors
+def export(
+    run: Annotated[Path, typer.Argument(help="A training run directory (from `edge-har train`).")],
+    int8: Annotated[bool, typer.Option(
+        "--int8/--fp32-only", help="Also write int8 ONNX and int8 TFLite (with TFLite-Micro checks and C array).")] = False,
+    calibration: Annotated[Optional[Path], typer.Option(
+        help="Calibration set (.npz, see calibration_data/README.md); default: the run's calibration.npz.")] = None,
+    min_agreement: Annotated[float, typer.Option(
+        min=0.0, max=1.0, help="Fail (exit 1, files kept) when an int8 model agrees with fp32 on fewer held-out steps.")] = 0.99,
+):
+    """Write RUN/export/: model_fp32.onnx, model_int8.onnx, model_int8.tflite, model_int8.h/.cc, export.json."""
+    from .export import ExportOptions, export as run_export
+
+    run_export(ExportOptions(run, int8, calibration, min_agreement), console)
+
+
+@app.command()
+@user_errors
+def calibrate(
+    run: Annotated[Path, typer.Argument(help="The training run whose receptive field the windows must have.")],
+    out: Annotated[Path, typer.Option(help="Calibration file to write (.npz).")],
+    data: Annotated[Optional[str], typer.Option(help=DATA_HELP)] = None,
+    per_class: Annotated[int, typer.Option(min=1, help="Windows per class.")] = 64,
+    seed: Annotated[int, typer.Option(help="Seed for the window draw.")] = 0,
+):
+    """Make a calibration set (R-long raw windows across subjects and classes) from any data source."""
+    from .calibration import sample_windows
+    from .data import load_data
+    from .run import Run
+
+    model_run = Run(run)
+    dataset = load_data(data, seed=seed)
+    if dataset.synthetic:
+        console.print("[bold yellow]No --data given: drawing from the built-in SYNTHETIC dataset[/]")
+    windows = sample_windows(dataset, model_run.receptive_field, per_class, seed)
+    windows.save(out)
+    console.print(f"Wrote {len(windows.windows)} windows of {model_run.receptive_field} samples to {out}")

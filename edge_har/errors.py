@@ -7,3 +7,7 @@ class UserError(Exception):
 
 class DataError(UserError):
     """Data that cannot be read or does not fit the model."""
+
+
+class GateFailure(Exception):
+    """A check the user asked for failed (for example int8 agreement below the threshold)."""

@@ -85,9 +85,11 @@ class TCN(nn.Module):
         return 1 + sum(block.context for block in self.blocks)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = (x - self.mean) / self.std
-        x = x.transpose(1, 2).unsqueeze(2)  # (N, C, 1, W)
-        logits = self.head(self.blocks(x))
+        return self.logits_from_normalized((x - self.mean) / self.std)
+
+    def logits_from_normalized(self, z: torch.Tensor) -> torch.Tensor:
+        z = z.transpose(1, 2).unsqueeze(2)  # (N, C, 1, W)
+        logits = self.head(self.blocks(z))
         return logits.squeeze(2).transpose(1, 2)
 
 

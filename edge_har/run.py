@@ -1,7 +1,8 @@
 """A run directory: the self-describing folder a training leaves behind, and how to read it.
 
 Layout: `model.pt` (weights plus everything needed to rebuild the model), `config.json`
-(the RunConfig), `metrics.json` (DESIGN.md section 4) and PNG plots. A run is built in a
+(the RunConfig), `metrics.json` (DESIGN.md section 4), `calibration.npz` and `holdout.npz`
+(windows for quantization and its checks) and PNG plots. A run is built in a
 hidden temporary folder and renamed into place only when complete, so a failed or
 interrupted training never leaves a folder that looks finished.
 """
@@ -26,6 +27,8 @@ from .model import TCN
 MODEL_FILE = "model.pt"
 CONFIG_FILE = "config.json"
 METRICS_FILE = "metrics.json"
+CALIBRATION_FILE = "calibration.npz"  # windows from the training subjects, for int8 quantization
+HOLDOUT_FILE = "holdout.npz"  # windows from the validation subject(s), never trained on
 
 
 def default_run_dir(root: Path = Path("runs")) -> Path:

@@ -9,13 +9,19 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from . import plots
+from .calibration import sample_windows, spread_windows
 from .config import ModelConfig, RunConfig, TrainConfig
 from .data import Dataset, keep_classes, load_data
 from .errors import UserError
 from .model import config_for_receptive_field, count_params, macs_per_step, macs_per_window
 from .rf_search import Budget, search_receptive_field
-from .run import CONFIG_FILE, METRICS_FILE, default_run_dir, save_model, staged_dir, write_json
+from .run import (CALIBRATION_FILE, CONFIG_FILE, HOLDOUT_FILE, METRICS_FILE, default_run_dir, save_model,
+                  staged_dir, write_json)
 from .training import Evaluation, FitResult, cross_validate, evaluate, fit, split_validation
+
+
+CALIBRATION_PER_CLASS = 64  # windows per class from the training subjects
+HOLDOUT_WINDOWS = 2000  # windows spread over the validation subject(s), for export's parity gate
 
 
 @dataclass
@@ -59,6 +65,9 @@ def train(opts: TrainOptions, console: Console | None = None) -> Path:
                                data.sample_rate_hz, cv, opts.rf)
         run_config.save(folder / CONFIG_FILE)
         save_model(folder, final.model, data.classes, data.sample_rate_hz)
+        r = final.model.receptive_field
+        sample_windows(data.select(train_subjects), r, CALIBRATION_PER_CLASS, opts.train.seed).save(folder / CALIBRATION_FILE)
+        spread_windows(data.select(val_subjects), r, HOLDOUT_WINDOWS).save(folder / HOLDOUT_FILE)
         metrics = _metrics(data, final, validation, cv_report, ladder)
         write_json(folder / METRICS_FILE, metrics)
         _plots(folder, data, final, validation, pooled, ladder)

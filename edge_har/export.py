@@ -1,0 +1,195 @@
+"""`edge-har export RUN --int8`: float ONNX, int8 ONNX and int8 TFLite, plus what firmware needs.
+
+Every model takes one raw R-sample window (batch, R, channels) and returns the logits of its
+newest step. Files are written into a staging folder and moved to RUN/export only when all of
+them exist, so a failed export never leaves a folder that looks complete.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from rich.console import Console
+
+from .backends import LiteRTBackend, OnnxBackend, TflmBackend, TorchBackend, tflm_arena_bytes
+from .calibration import WindowSet, load_windows
+from .deploy import WindowModel, folded_window_model
+from .errors import GateFailure, UserError
+from .metrics import agreement
+from .model import count_params, macs_per_step, macs_per_window
+from .run import CALIBRATION_FILE, HOLDOUT_FILE, Run, write_json
+
+EXPORT_DIR = "export"
+FP32_ONNX, INT8_ONNX, INT8_TFLITE = "model_fp32.onnx", "model_int8.onnx", "model_int8.tflite"
+EXPORT_JSON = "export.json"
+ONNX_TOLERANCE = 1e-4  # max abs logit difference, ONNX Runtime fp32 against PyTorch
+INPUT_NAME, OUTPUT_NAME = "accel", "logits"
+
+
+class ParityGateError(GateFailure):
+    """The files were written, but an int8 model disagrees with fp32 too often."""
+
+
+@dataclass
+class ExportOptions:
+    run: Path
+    int8: bool = True
+    calibration: Path | None = None
+    min_agreement: float = 0.99
+
+
+def export(opts: ExportOptions, console: Console | None = None) -> Path:
+    console = console or Console()
+    run = Run(opts.run)
+    r = run.receptive_field
+    calibration = load_windows(opts.calibration or run.folder / CALIBRATION_FILE, r)
+    holdout = load_windows(run.folder / HOLDOUT_FILE, r)
+    window_model = folded_window_model(run.model)
+    with _staged(run.folder / EXPORT_DIR) as folder:
+        report = _base_report(run, window_model)
+        console.print(f"Exporting R = {r} window model from {run.folder}")
+        report["onnx_fp32"] = _export_onnx_fp32(window_model, run, holdout, folder / FP32_ONNX)
+        if opts.int8:
+            report.update(_export_int8(window_model, folder, calibration, holdout, console))
+        _write_sizes(report, folder)
+        write_json(folder / EXPORT_JSON, report)
+    out = run.folder / EXPORT_DIR
+    _print_summary(console, report, out)
+    _gate(report, opts.min_agreement)
+    return out
+
+
+@contextmanager
+def _staged(final: Path):
+    staging = final.with_name(f".{final.name}.partial-{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    try:
+        yield staging
+        if final.exists():
+            shutil.rmtree(final)
+        staging.rename(final)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _base_report(run: Run, model: WindowModel) -> dict:
+    config = run.model.config
+    return {
+        "receptive_field": run.receptive_field,
+        "classes": run.classes,
+        "sample_rate_hz": run.sample_rate_hz,
+        "params": count_params(run.model),
+        "macs_per_inference": macs_per_window(config),
+        "macs_per_step_streaming": macs_per_step(config),
+        "input_shape": [1, run.receptive_field, config.in_channels],
+        "output_shape": [1, config.num_classes],
+        "input_units": "raw sensor units (normalization folded into the first convolution)",
+    }
+
+
+def _export_onnx_fp32(model: WindowModel, run: Run, holdout: WindowSet, path: Path) -> dict:
+    import onnx
+
+    example = torch.from_numpy(holdout.windows[:2])
+    torch.onnx.export(model, (example,), str(path), input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
+                      dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
+                      opset_version=17, dynamo=False)
+    proto = onnx.load(str(path))
+    metadata = {"classes": json.dumps(run.classes), "receptive_field": str(run.receptive_field),
+                "sample_rate_hz": json.dumps(run.sample_rate_hz), "producer": "edge-har"}
+    for key, value in metadata.items():
+        proto.metadata_props.add(key=key, value=value)
+    onnx.checker.check_model(proto)
+    onnx.save(proto, str(path))
+    difference = np.abs(OnnxBackend(path, "onnx_fp32").predict(holdout.windows)
+                        - TorchBackend(model).predict(holdout.windows)).max()
+    if difference > ONNX_TOLERANCE:
+        raise RuntimeError(f"ONNX Runtime differs from PyTorch by {difference:.2e} (limit {ONNX_TOLERANCE})")
+    return {"max_abs_logit_difference_vs_pytorch": float(difference),
+            "ops": sorted({node.op_type for node in proto.graph.node})}
+
+
+def _export_int8(model: WindowModel, folder: Path, calibration: WindowSet, holdout: WindowSet,
+                 console: Console) -> dict:
+    from .quantize import quantize_onnx, quantize_tflite
+
+    console.print(f"Quantizing with {len(calibration.windows)} calibration windows")
+    quantize_onnx(folder / FP32_ONNX, folder / INT8_ONNX, calibration.windows)
+    tflite = quantize_tflite(model, calibration.windows, folder / INT8_TFLITE)
+    litert = LiteRTBackend(folder / INT8_TFLITE)
+    arena = tflm_arena_bytes(folder / INT8_TFLITE, litert.io.quantize(holdout.windows[:1]))
+    _write_c_array(folder, folder / INT8_TFLITE, arena, tflite)
+    console.print(f"Checking int8 against fp32 on {len(holdout.windows)} held-out windows")
+    reference = OnnxBackend(folder / FP32_ONNX, "onnx_fp32").predict(holdout.windows).argmax(1)
+    litert_classes = litert.predict(holdout.windows).argmax(1)
+    tflm_classes = TflmBackend(folder / INT8_TFLITE, arena).predict(holdout.windows).argmax(1)
+    return {
+        "tflite_int8": {**tflite, "tflm_arena_bytes": arena},
+        "agreement_with_fp32": {
+            "onnx_int8": agreement(OnnxBackend(folder / INT8_ONNX, "onnx_int8").predict(holdout.windows).argmax(1),
+                                   reference),
+            "tflite_int8": agreement(litert_classes, reference),
+            "tflm_int8": agreement(tflm_classes, reference),
+        },
+        "tflm_matches_tflite": agreement(tflm_classes, litert_classes),
+        "holdout_windows": len(holdout.windows),
+        "calibration_windows": len(calibration.windows),
+    }
+
+
+def _write_c_array(folder: Path, tflite_path: Path, arena: int, tflite: dict) -> None:
+    """model_int8.h/.cc: the flatbuffer as an aligned C array, the arena size and I/O quantization."""
+    data = tflite_path.read_bytes()
+    (folder / "model_int8.h").write_text(
+        "// Generated by edge-har export. The int8 TFLite model for TFLite-Micro.\n"
+        "#pragma once\n#include <cstdint>\n\n"
+        f"constexpr int kEdgeHarArenaBytes = {arena + 1024};  // measured {arena}, plus headroom\n"
+        f"constexpr int kEdgeHarWindow = {tflite['input_shape'][1]};\n"
+        f"constexpr int kEdgeHarChannels = {tflite['input_shape'][2]};\n"
+        f"constexpr int kEdgeHarClasses = {tflite['output_shape'][1]};\n"
+        f"constexpr float kEdgeHarInputScale = {tflite['input_scale']!r}f;\n"
+        f"constexpr int kEdgeHarInputZeroPoint = {tflite['input_zero_point']};\n"
+        f"constexpr float kEdgeHarOutputScale = {tflite['output_scale']!r}f;\n"
+        f"constexpr int kEdgeHarOutputZeroPoint = {tflite['output_zero_point']};\n"
+        f"extern const unsigned char g_edge_har_model[];\nconstexpr unsigned int g_edge_har_model_len = {len(data)};\n")
+    rows = [", ".join(f"0x{b:02x}" for b in data[i:i + 12]) for i in range(0, len(data), 12)]
+    (folder / "model_int8.cc").write_text(
+        '#include "model_int8.h"\n\nalignas(16) const unsigned char g_edge_har_model[] = {\n  '
+        + ",\n  ".join(rows) + "\n};\n")
+
+
+def _write_sizes(report: dict, folder: Path) -> None:
+    report["file_bytes"] = {p.name: p.stat().st_size for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+def _print_summary(console: Console, report: dict, out: Path) -> None:
+    sizes = report["file_bytes"]
+    console.print(", ".join(f"{name} {size / 1024:.1f} KiB" for name, size in sizes.items()))
+    if "agreement_with_fp32" in report:
+        agree = report["agreement_with_fp32"]
+        console.print("Agreement with fp32: " + ", ".join(f"{k} {v:.4f}" for k, v in agree.items())
+                      + f"; TFLite-Micro arena {report['tflite_int8']['tflm_arena_bytes']} bytes")
+    console.print(f"[bold green]Export written to {out}[/]")
+
+
+def _gate(report: dict, minimum: float) -> None:
+    below = {k: v for k, v in report.get("agreement_with_fp32", {}).items() if v < minimum}
+    if below:
+        names = ", ".join(f"{k} {v:.4f}" for k, v in below.items())
+        raise ParityGateError(f"int8 agreement with fp32 below --min-agreement {minimum}: {names} "
+                              f"(files kept in {EXPORT_DIR}/)")
+
+
+def check_run_has_export(run_folder: Path) -> Path:
+    folder = Path(run_folder) / EXPORT_DIR
+    if not (folder / EXPORT_JSON).is_file():
+        raise UserError(f"{run_folder}: no export; run `edge-har export {run_folder} --int8` first")
+    return folder

@@ -1,0 +1,138 @@
+"""`edge-har export --int8` on a small trained run: every file loads and runs in its real runtime."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+
+from edge_har.backends import LiteRTBackend, OnnxBackend, TflmBackend, TorchBackend
+from edge_har.calibration import load_windows
+from edge_har.config import ModelConfig, TrainConfig
+from edge_har.deploy import folded_window_model
+from edge_har.export import ExportOptions, ParityGateError, export
+from edge_har.run import Run
+from edge_har.train_run import TrainOptions, train
+
+from .test_cli import edge_har
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory) -> Path:
+    """The default model shape, briefly trained on synthetic data, then exported."""
+    folder = tmp_path_factory.mktemp("export") / "run"
+    train(TrainOptions(out=folder, model=ModelConfig(0),
+                       train=TrainConfig(epochs=3, steps_per_epoch=15, batch_size=16)))
+    export(ExportOptions(folder, int8=True, min_agreement=0.0))
+    return folder
+
+
+def _report(run: Path) -> dict:
+    return json.loads((run / "export" / "export.json").read_text())
+
+
+def test_fp32_onnx_is_static_checked_and_matches_pytorch(exported):
+    path = exported / "export" / "model_fp32.onnx"
+    proto = onnx.load(str(path))
+    onnx.checker.check_model(proto)
+    ops = {node.op_type for node in proto.graph.node}
+    assert "Pad" not in ops and "ConstantOfShape" not in ops and "BatchNormalization" not in ops
+    meta = {p.key: p.value for p in proto.metadata_props}
+    assert json.loads(meta["classes"]) == Run(exported).classes
+    assert int(meta["receptive_field"]) == 121 and json.loads(meta["sample_rate_hz"]) == 50.0
+    holdout = load_windows(exported / "holdout.npz", 121)
+    onnx_logits = OnnxBackend(path, "onnx_fp32").predict(holdout.windows)
+    torch_logits = TorchBackend(folded_window_model(Run(exported).model)).predict(holdout.windows)
+    assert onnx_logits.shape == (len(holdout.windows), 5)
+    assert np.abs(onnx_logits - torch_logits).max() <= 1e-4
+
+
+def test_int8_onnx_is_qdq_and_close_to_fp32(exported):
+    path = exported / "export" / "model_int8.onnx"
+    ops = {node.op_type for node in onnx.load(str(path)).graph.node}
+    assert {"QuantizeLinear", "DequantizeLinear"} <= ops
+    holdout = load_windows(exported / "holdout.npz", 121)
+    fp32 = OnnxBackend(exported / "export" / "model_fp32.onnx", "fp32").predict(holdout.windows)
+    int8 = OnnxBackend(path, "int8").predict(holdout.windows)
+    assert (int8.argmax(1) == fp32.argmax(1)).mean() >= 0.95
+
+
+def test_tflite_is_full_integer_small_and_runs_on_tflite_micro(exported):
+    folder = exported / "export"
+    report = _report(exported)
+    tflite = report["tflite_int8"]
+    assert tflite["input_dtype"] == "int8" and tflite["output_dtype"] == "int8"
+    assert tflite["input_shape"] == [1, 121, 3] and tflite["output_shape"] == [1, 5]
+    assert "DEQUANTIZE" not in tflite["ops"]  # no float islands inside the graph
+    sizes = report["file_bytes"]
+    assert sizes["model_int8.tflite"] * 3 <= sizes["model_fp32.onnx"]
+    arena = tflite["tflm_arena_bytes"]
+    assert 1024 < arena <= 32 * 1024
+    holdout = load_windows(exported / "holdout.npz", 121)
+    litert = LiteRTBackend(folder / "model_int8.tflite").predict(holdout.windows[:100])
+    micro = TflmBackend(folder / "model_int8.tflite", arena).predict(holdout.windows[:100])
+    assert litert.shape == micro.shape == (100, 5)
+    assert (litert.argmax(1) == micro.argmax(1)).mean() >= 0.97
+    header = (folder / "model_int8.h").read_text()
+    assert f"g_edge_har_model_len = {sizes['model_int8.tflite']};" in header
+    assert f"kEdgeHarArenaBytes = {arena + 1024};" in header
+    assert (folder / "model_int8.cc").read_text().count("0x") == sizes["model_int8.tflite"]
+
+
+def test_export_json_describes_the_model(exported):
+    report = _report(exported)
+    assert report["receptive_field"] == 121 and report["params"] == Run(exported).metrics["params"]
+    assert report["macs_per_inference"] > report["macs_per_step_streaming"] > 0
+    assert set(report["agreement_with_fp32"]) == {"onnx_int8", "tflite_int8", "tflm_int8"}
+    assert all(0 <= v <= 1 for v in report["agreement_with_fp32"].values())
+
+
+def test_gate_fails_on_a_bad_calibration_and_keeps_the_files(exported, tmp_path):
+    holdout = load_windows(exported / "holdout.npz", 121)
+    narrow = tmp_path / "narrow.npz"  # ranges from near-silence: every real window saturates
+    np.savez(narrow, windows=holdout.windows[:64] * 0.02)
+    copy = tmp_path / "run"
+    copy.mkdir()
+    for name in ("model.pt", "config.json", "metrics.json", "calibration.npz", "holdout.npz"):
+        (copy / name).write_bytes((exported / name).read_bytes())
+    with pytest.raises(ParityGateError, match="below --min-agreement"):
+        export(ExportOptions(copy, calibration=narrow))
+    assert (copy / "export" / "model_int8.tflite").exists()
+
+
+def test_cli_gate_exit_code(exported):
+    result = edge_har("export", str(exported), "--int8", "--min-agreement", "1.0")
+    agreements = _report(exported)["agreement_with_fp32"].values()
+    assert result.returncode == (0 if min(agreements) >= 1.0 else 1)
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda run, tmp: (tmp / "missing-run", None), "not a training run"),
+    (lambda run, tmp: (run, tmp / "none.npz"), "no such calibration file"),
+    (lambda run, tmp: (run, _npz(tmp / "shape.npz", np.zeros((64, 50, 3)))), "needs (N, 121, 3)"),
+    (lambda run, tmp: (run, _npz(tmp / "nan.npz", np.full((64, 121, 3), np.nan))), "non-finite value"),
+    (lambda run, tmp: (run, _npz(tmp / "few.npz", np.zeros((3, 121, 3)))), "too few"),
+])
+def test_bad_input_is_refused(exported, tmp_path, make, message):
+    run, calibration = make(exported, tmp_path)
+    args = ["export", str(run), "--int8"] + (["--calibration", str(calibration)] if calibration else [])
+    result = edge_har(*args)
+    assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
+
+
+def _npz(path: Path, windows: np.ndarray) -> Path:
+    np.savez(path, windows=windows.astype(np.float32))
+    return path
+
+
+def test_calibrate_command_makes_a_usable_set(exported, tmp_path):
+    out = tmp_path / "cal.npz"
+    result = edge_har("calibrate", str(exported), "--out", str(out), "--per-class", "8")
+    assert result.returncode == 0, result.stderr
+    windows = load_windows(out, 121)
+    assert windows.windows.shape == (40, 121, 3) and sorted(set(windows.labels)) == [0, 1, 2, 3, 4]
