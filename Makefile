@@ -20,7 +20,8 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	rm -rf $(DEMO)
 	$(BIN)/edge-har train --out $(DEMO) --epochs 8
-	@echo "Demo run: $(DEMO) (metrics.json and PNG plots inside)"
+	$(BIN)/edge-har export $(DEMO) --int8
+	@echo "Demo run: $(DEMO) (metrics.json, PNG plots, export/ with ONNX, TFLite and C array)"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

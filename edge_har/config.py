@@ -44,7 +44,7 @@ class TrainConfig:
     roll_axis: str | None = "y"  # any-angle turn about this device axis: a device rolled around a limb
     flip_axes: bool = True  # half-turns about the device axes: face in or out, top up or down
     rotate_deg: float = 20.0  # then a random tilt about any axis, up to this angle
-    scale_jitter: float = 0.2  # random gain per window: 1 +- this
+    scale_jitter: float = 0.05  # random gain per window: 1 +- this (gravity fixes the true scale)
     time_warp: float = 0.0  # random playback speed per window: 1 +- this
     val_subjects: int = 1
     seed: int = 0
