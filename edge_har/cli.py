@@ -149,3 +149,24 @@ def calibrate(
     windows = sample_windows(dataset, model_run.receptive_field, per_class, seed)
     windows.save(out)
     console.print(f"Wrote {len(windows.windows)} windows of {model_run.receptive_field} samples to {out}")
+
+
+@app.command()
+@user_errors
+def parity(
+    run: Annotated[Path, typer.Argument(help="A training run with an int8 export.")],
+    data: Annotated[Optional[str], typer.Option(help=DATA_HELP)] = None,
+    subjects: Annotated[Optional[str], typer.Option(help="Comma-separated subjects to evaluate (default: all).")] = None,
+    tflm_steps: Annotated[int, typer.Option(
+        min=1, help="TFLite-Micro is slow on a PC: evaluate it on this many evenly spread steps.")] = 2000,
+    min_agreement: Annotated[float, typer.Option(
+        min=0.0, max=1.0, help="Fail (exit 1) when an int8 backend agrees with fp32 on fewer steps.")] = 0.995,
+    max_drop: Annotated[float, typer.Option(
+        min=0.0, help="Fail (exit 1) when an int8 backend loses more accuracy points than this.")] = 0.3,
+    out: Annotated[Optional[Path], typer.Option(help="Folder for parity.json and parity.png (default: RUN).")] = None,
+):
+    """Per-step accuracy of every backend (PyTorch, ONNX fp32/int8, LiteRT int8, TFLite-Micro int8) and agreement."""
+    from .parity import ParityOptions, parity as run_parity
+
+    chosen = [s.strip() for s in subjects.split(",")] if subjects else None
+    run_parity(ParityOptions(run, data, chosen, tflm_steps, min_agreement, max_drop / 100, out), console)

@@ -81,3 +81,39 @@ def rf_ladder(ladder: list[dict], path: Path, title: str) -> None:
     if any(r.get("chosen") for r in tried):
         ax.legend(loc="lower right")
     _save(fig, path)
+
+
+def parity_report(report: dict, y_true: np.ndarray, predictions: dict[str, np.ndarray], classes: list[str],
+                  path: Path, sample_rate_hz: float | None) -> None:
+    """Accuracy per backend, and each int8 backend's agreement with fp32 over time above the truth."""
+    fig = plt.figure(figsize=(12, 7))
+    grid = fig.add_gridspec(2, 2, width_ratios=[1, 3], height_ratios=[2, 1])
+    bars = fig.add_subplot(grid[:, 0])
+    names = list(report["backends"])
+    accuracy = [report["backends"][n]["accuracy"] for n in names]
+    bars.barh(names, accuracy, color=["tab:gray" if "fp32" in n else "tab:blue" for n in names])
+    for i, (name, value) in enumerate(zip(names, accuracy)):
+        steps = report["backends"][name]["steps_evaluated"]
+        bars.text(value, i, f" {value:.4f}\n {steps} steps", va="center", fontsize=8)
+    bars.set(xlim=(min(accuracy) - 0.05, 1.0), xlabel="per-step accuracy", title="accuracy per backend")
+    bars.invert_yaxis()
+    t = np.arange(len(y_true)) / (sample_rate_hz or 1.0)
+    over_time = fig.add_subplot(grid[0, 1])
+    span = max(len(y_true) // 200, 1)
+    kernel = np.ones(span)
+    counts = np.convolve(np.ones(len(y_true)), kernel, mode="same")  # shorter spans at both ends
+    reference = predictions["pytorch_fp32"]
+    for name in ("onnx_int8", "litert_int8"):
+        same = np.convolve((predictions[name] == reference).astype(float), kernel, mode="same") / counts
+        over_time.plot(t, same, linewidth=0.8, label=name)
+    over_time.set(ylabel=f"agreement with fp32\n(mean over {span} steps)", title="int8 against fp32 over time")
+    over_time.legend(loc="lower right", fontsize=8)
+    truth = fig.add_subplot(grid[1, 1], sharex=over_time)
+    labelled = y_true != UNLABELED
+    truth.scatter(t[labelled], y_true[labelled], s=2, color="black", linewidths=0)
+    truth.set_yticks(range(len(classes)), classes, fontsize=7)
+    truth.set(xlabel="seconds (recordings end to end)" if sample_rate_hz else "step (recordings end to end)",
+              title="true activity")
+    tag = " [SYNTHETIC data]" if report["synthetic_data"] else ""
+    fig.suptitle(f"parity on {', '.join(report['subjects'])}{tag}")
+    _save(fig, path)

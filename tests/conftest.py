@@ -7,6 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from edge_har.config import ModelConfig, TrainConfig
+from edge_har.export import ExportOptions, export
+from edge_har.train_run import TrainOptions, train
+
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
@@ -32,3 +36,13 @@ def write_csv(path: Path, x: np.ndarray, labels: list[str], rate_hz: float = 50.
     rows = ["t,ax,ay,az,label"] + [f"{ti:.3f},{a:.5f},{b:.5f},{c:.5f},{lab}" for ti, (a, b, c), lab in zip(t, x, labels)]
     path.write_text("\n".join(rows) + "\n")
     return path
+
+
+@pytest.fixture(scope="session")
+def exported(tmp_path_factory) -> Path:
+    """The default model shape, briefly trained on the synthetic data, then exported with --int8."""
+    folder = tmp_path_factory.mktemp("export") / "run"
+    train(TrainOptions(out=folder, model=ModelConfig(0),
+                       train=TrainConfig(epochs=3, steps_per_epoch=15, batch_size=16)))
+    export(ExportOptions(folder, int8=True, min_agreement=0.0))
+    return folder

@@ -12,23 +12,11 @@ import pytest
 
 from edge_har.backends import LiteRTBackend, OnnxBackend, TflmBackend, TorchBackend
 from edge_har.calibration import load_windows
-from edge_har.config import ModelConfig, TrainConfig
 from edge_har.deploy import folded_window_model
 from edge_har.export import ExportOptions, ParityGateError, export
 from edge_har.run import Run
-from edge_har.train_run import TrainOptions, train
 
 from .test_cli import edge_har
-
-
-@pytest.fixture(scope="module")
-def exported(tmp_path_factory) -> Path:
-    """The default model shape, briefly trained on synthetic data, then exported."""
-    folder = tmp_path_factory.mktemp("export") / "run"
-    train(TrainOptions(out=folder, model=ModelConfig(0),
-                       train=TrainConfig(epochs=3, steps_per_epoch=15, batch_size=16)))
-    export(ExportOptions(folder, int8=True, min_agreement=0.0))
-    return folder
 
 
 def _report(run: Path) -> dict:
