@@ -21,6 +21,7 @@ demo: $(STAMP)
 	rm -rf $(DEMO)
 	$(BIN)/edge-har train --out $(DEMO) --epochs 8
 	$(BIN)/edge-har export $(DEMO) --int8
+	$(BIN)/edge-har parity $(DEMO) --tflm-steps 500
 	@echo "Demo run: $(DEMO) (metrics.json, PNG plots, export/ with ONNX, TFLite and C array)"
 
 test: $(STAMP)

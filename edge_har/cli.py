@@ -86,6 +86,8 @@ def train(
         min=0.0, max=0.9, help="Random gain per training window, 1 +- this.")] = TRAIN.scale_jitter,
     classes: Annotated[Optional[str], typer.Option(
         help="Comma-separated classes to keep; other steps become unlabelled (e.g. the 6 HAPT activities).")] = None,
+    subjects: Annotated[Optional[str], typer.Option(
+        help="Comma-separated subjects to train on; the others are left out entirely (to test on them later).")] = None,
     sample_rate: Annotated[Optional[float], typer.Option(help="Sample rate in Hz, where the data does not say.")] = None,
     seed: Annotated[int, typer.Option(help="Seed for repeatable runs.")] = 0,
     device: Annotated[str, typer.Option(help="auto (GPU when present), cpu or cuda.")] = "auto",
@@ -106,6 +108,7 @@ def train(
                           seed=seed, device=device),
         budget=Budget(tolerance / 100, target_accuracy, max_params, max_macs),
         classes=[c.strip() for c in classes.split(",")] if classes else None,
+        subjects=[s.strip() for s in subjects.split(",")] if subjects else None,
         sample_rate_hz=sample_rate,
     )
     run_training(options, console)

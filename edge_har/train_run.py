@@ -34,6 +34,7 @@ class TrainOptions:
     rf: str | None = None  # None: the model options as given; "auto": search; "N": that R
     budget: Budget = field(default_factory=Budget)
     classes: list[str] | None = None
+    subjects: list[str] | None = None  # train on these only (leave the others out entirely)
     sample_rate_hz: float | None = None
 
 
@@ -77,6 +78,8 @@ def train(opts: TrainOptions, console: Console | None = None) -> Path:
 
 def _load(opts: TrainOptions, console: Console) -> Dataset:
     data = load_data(opts.data, opts.sample_rate_hz, seed=opts.train.seed)
+    if opts.subjects:
+        data = data.select(opts.subjects)
     if opts.classes:
         data = keep_classes(data, opts.classes)
     if data.synthetic:
