@@ -1,0 +1,188 @@
+"""The serial wire format (firmware_host/PROTOCOL.md): encoding, and a decoder that never raises.
+
+`FrameDecoder.feed(data)` takes whatever bytes arrived and returns the complete items found so
+far (samples and info messages), keeping a partial frame for the next call. Garbage, bad CRCs
+and truncated frames are skipped and counted; the decoder resynchronizes on the next intact
+frame.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+
+SAMPLE_SYNC = b"\xaa\x55"
+INFO_SYNC = b"\xaa\x56"
+VERSION = 1
+HAS_LABEL = 0x10
+NO_LABEL = 0xFF
+_SAMPLE_BODY = struct.Struct("<BHhhhB")  # flags, seq, x, y, z, label
+SAMPLE_FRAME_BYTES = 2 + _SAMPLE_BODY.size + 2
+
+
+def crc16(data: bytes, crc: int = 0xFFFF) -> int:
+    """CRC-16/CCITT-FALSE: poly 0x1021, init 0xFFFF, no reflection, no final xor."""
+    for byte in data:
+        crc ^= byte << 8
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x1021) & 0xFFFF if crc & 0x8000 else (crc << 1) & 0xFFFF
+    return crc
+
+
+@dataclass(frozen=True)
+class Sample:
+    seq: int | None  # None for text lines, which carry no counter
+    xyz: tuple[float, float, float]
+    label: int | str | None = None  # class index (binary) or name (text)
+
+
+@dataclass(frozen=True)
+class Info:
+    fields: dict[str, str]
+
+
+def encode_sample(seq: int, x: int, y: int, z: int, label: int | None = None) -> bytes:
+    flags = VERSION | (HAS_LABEL if label is not None else 0)
+    body = _SAMPLE_BODY.pack(flags, seq & 0xFFFF, x, y, z, NO_LABEL if label is None else label)
+    return SAMPLE_SYNC + body + struct.pack("<H", crc16(body))
+
+
+def encode_info(fields: dict[str, object]) -> bytes:
+    text = " ".join(f"{k}={v}" for k, v in fields.items()).encode("ascii")
+    if len(text) > 255:
+        raise ValueError("an info frame holds at most 255 bytes of text")
+    body = bytes([len(text)]) + text
+    return INFO_SYNC + body + struct.pack("<H", crc16(body))
+
+
+def parse_info_text(text: str) -> dict[str, str]:
+    return dict(part.split("=", 1) for part in text.split() if "=" in part)
+
+
+@dataclass
+class DecoderStats:
+    frames: int = 0
+    bad_crc: int = 0
+    skipped_bytes: int = 0
+
+
+@dataclass
+class FrameDecoder:
+    """Incremental binary decoder: feed bytes, get Samples and Infos."""
+
+    stats: DecoderStats = field(default_factory=DecoderStats)
+    _buffer: bytearray = field(default_factory=bytearray)
+
+    def feed(self, data: bytes) -> list[Sample | Info]:
+        self._buffer += data
+        items: list[Sample | Info] = []
+        while True:
+            start = self._buffer.find(b"\xaa")
+            if start < 0:
+                self._skip(len(self._buffer))
+                return items
+            self._skip(start)
+            if len(self._buffer) < 2:
+                return items
+            kind = bytes(self._buffer[:2])
+            if kind == SAMPLE_SYNC:
+                item, need = self._sample()
+            elif kind == INFO_SYNC:
+                item, need = self._info()
+            else:
+                self._skip(1)
+                continue
+            if need:  # an incomplete frame: wait for more bytes
+                return items
+            if item is None:  # a bad CRC: the sync was garbage or the frame is damaged
+                self.stats.bad_crc += 1
+                self._skip(1)
+                continue
+            items.append(item)
+            self.stats.frames += 1
+
+    def _skip(self, count: int) -> None:
+        self.stats.skipped_bytes += count
+        del self._buffer[:count]
+
+    def _sample(self) -> tuple[Sample | None, bool]:
+        if len(self._buffer) < SAMPLE_FRAME_BYTES:
+            return None, True
+        frame = bytes(self._buffer[:SAMPLE_FRAME_BYTES])
+        body, (crc,) = frame[2:-2], struct.unpack("<H", frame[-2:])
+        flags, seq, x, y, z, label = _SAMPLE_BODY.unpack(body)
+        if crc != crc16(body) or flags & 0x0F != VERSION:
+            return None, False
+        del self._buffer[:SAMPLE_FRAME_BYTES]
+        return Sample(seq, (float(x), float(y), float(z)), label if flags & HAS_LABEL else None), False
+
+    def _info(self) -> tuple[Info | None, bool]:
+        if len(self._buffer) < 3:
+            return None, True
+        size = 3 + self._buffer[2] + 2
+        if len(self._buffer) < size:
+            return None, True
+        frame = bytes(self._buffer[:size])
+        body, (crc,) = frame[2:-2], struct.unpack("<H", frame[-2:])
+        if crc != crc16(body):
+            return None, False
+        try:
+            fields = parse_info_text(body[1:].decode("ascii"))
+        except (UnicodeDecodeError, ValueError):
+            return None, False
+        del self._buffer[:size]
+        return Info(fields), False
+
+
+@dataclass
+class TextDecoder:
+    """Lines of `x,y,z` or `x,y,z,label`; `#` lines carry info. Malformed lines are counted."""
+
+    stats: DecoderStats = field(default_factory=DecoderStats)
+    _partial: bytes = b""
+
+    def feed(self, data: bytes) -> list[Sample | Info]:
+        lines = (self._partial + data).split(b"\n")
+        self._partial = lines.pop()
+        items = []
+        for raw in lines:
+            item = self._parse(raw.strip())
+            if item is None:
+                self.stats.bad_crc += 1  # a malformed line: the text form's damaged frame
+                self.stats.skipped_bytes += len(raw) + 1
+            elif item != "":
+                items.append(item)
+                self.stats.frames += 1
+        return items
+
+    @staticmethod
+    def _parse(line: bytes) -> Sample | Info | str | None:
+        if not line:
+            return ""
+        try:
+            text = line.decode("ascii")
+        except UnicodeDecodeError:
+            return None
+        if text.startswith("#"):
+            return Info(parse_info_text(text[1:]))
+        parts = text.split(",")
+        if len(parts) not in (3, 4):
+            return None
+        try:
+            xyz = tuple(float(p) for p in parts[:3])
+        except ValueError:
+            return None
+        if not all(abs(v) < float("inf") for v in xyz):
+            return None
+        return Sample(None, xyz, parts[3].strip() if len(parts) == 4 else None)
+
+
+def detect_format(head: bytes) -> str | None:
+    """'binary' when the bytes hold an intact frame, 'text' when they hold a numeric line, else None."""
+    probe = FrameDecoder()
+    if probe.feed(head):
+        return "binary"
+    probe_text = TextDecoder()
+    if any(isinstance(item, Sample) for item in probe_text.feed(head)):
+        return "text"
+    return None
