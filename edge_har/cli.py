@@ -173,3 +173,79 @@ def parity(
 
     chosen = [s.strip() for s in subjects.split(",")] if subjects else None
     run_parity(ParityOptions(run, data, chosen, tflm_steps, min_agreement, max_drop / 100, out), console)
+
+
+@app.command()
+@user_errors
+def emulate(
+    data: Annotated[Optional[str], typer.Option(help=DATA_HELP)] = None,
+    subjects: Annotated[Optional[str], typer.Option(help="Comma-separated subjects to play (default: all).")] = None,
+    link: Annotated[Optional[Path], typer.Option(
+        help="A fixed path (symlink) to the emulated port, kept across reconnects, like /dev/ttyUSB0.")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="binary (frames with CRC) or text (x,y,z,label lines).")] = "binary",
+    speed: Annotated[float, typer.Option(min=0.0, help="1: the real sample rate; N: N times faster; 0: as fast as read.")] = 1.0,
+    labels: Annotated[bool, typer.Option(help="Send the recording's labels with each sample.")] = True,
+    drop_frames: Annotated[float, typer.Option(min=0.0, max=1.0, help="Fault: share of frames not sent.")] = 0.0,
+    corrupt_bytes: Annotated[float, typer.Option(min=0.0, max=1.0, help="Fault: share of bytes flipped.")] = 0.0,
+    reset_at: Annotated[list[int], typer.Option(help="Fault: the board reboots (counter to 0) before this sample.")] = [],
+    disconnect_at: Annotated[list[int], typer.Option(help="Fault: the cable is pulled before this sample.")] = [],
+    seed: Annotated[int, typer.Option(help="Seed for the faults and the synthetic data.")] = 0,
+):
+    """Emulate a board on a pseudo-terminal: prints its path, then plays a recording as serial frames."""
+    from .data import load_data
+    from .emulator import EmulatorOptions, Faults, emulate as run_emulator
+
+    if fmt not in ("binary", "text"):
+        raise UserError(f"--format must be binary or text, not {fmt!r}")
+    dataset = load_data(data, seed=seed)
+    if subjects:
+        dataset = dataset.select([s.strip() for s in subjects.split(",")])
+    if dataset.synthetic:
+        errors.print("Playing the built-in SYNTHETIC dataset")
+    faults = Faults(drop_frames, corrupt_bytes, list(reset_at), list(disconnect_at), seed)
+    report = run_emulator(EmulatorOptions(dataset, link, fmt, speed, labels=labels, faults=faults),
+                          ready=lambda name: print(name, flush=True))
+    errors.print(f"Sent {report.sent} samples; dropped {report.dropped}, corrupted bytes {report.corrupted_bytes}, "
+                 f"resets {report.resets}, disconnects {report.disconnects} (lost offline {report.lost_offline})")
+
+
+@app.command()
+@user_errors
+def stream(
+    port: Annotated[str, typer.Option(help="Serial port, e.g. /dev/ttyUSB0 or what `edge-har emulate` printed.")],
+    model: Annotated[Path, typer.Option(help="A training run with an int8 export.")],
+    baud: Annotated[int, typer.Option(help="Baud rate.")] = 115200,
+    backend: Annotated[str, typer.Option(help="litert_int8, onnx_int8 or tflm_int8.")] = "litert_int8",
+    fmt: Annotated[str, typer.Option("--format", help="auto, binary or text.")] = "auto",
+    rate: Annotated[Optional[float], typer.Option(help="Sample rate in Hz, until the board declares one.")] = None,
+    scale: Annotated[Optional[float], typer.Option(help="Model units per board unit, until the board declares one.")] = None,
+    duration: Annotated[Optional[float], typer.Option(help="Stop after this many seconds (default: until Ctrl-C).")] = None,
+    compare_fp32: Annotated[bool, typer.Option(help="Also run fp32 on the same buffer and report agreement.")] = True,
+    log: Annotated[Optional[Path], typer.Option(help="CSV file with one row per step.")] = None,
+    summary: Annotated[Optional[Path], typer.Option(help="JSON summary written at the end.")] = None,
+    idle_exit: Annotated[Optional[float], typer.Option(
+        help="Stop when, after data has flowed, nothing arrives for this many seconds.")] = None,
+):
+    """Stream live accelerometer frames into the int8 model, one prediction per sample, with a live view."""
+    from .stream import StreamOptions, stream as run_stream
+
+    run_stream(StreamOptions(port, model, baud, backend, fmt, rate, scale, duration, compare_fp32, log, summary,
+                             idle_exit_s=idle_exit), console)
+
+
+@app.command()
+@user_errors
+def record(
+    port: Annotated[str, typer.Option(help="Serial port of the board.")],
+    label: Annotated[str, typer.Option(help="The activity being recorded (the CSV's label column).")],
+    out: Annotated[Path, typer.Option(help="CSV file to write (t,ax,ay,az,label; `train --data` reads it).")],
+    duration: Annotated[float, typer.Option(min=0.1, help="Seconds to record.")] = 30.0,
+    baud: Annotated[int, typer.Option(help="Baud rate.")] = 115200,
+    rate: Annotated[Optional[float], typer.Option(help="Sample rate in Hz, if the board does not declare it.")] = None,
+    scale: Annotated[float, typer.Option(help="Units per board unit, if the board does not declare it.")] = 1.0,
+):
+    """Capture a board's stream into the CSV format that `edge-har train --data` reads."""
+    from .record import record as run_record
+
+    rows = run_record(port, label, out, duration, baud, rate, scale)
+    console.print(f"Wrote {rows} samples labelled {label!r} to {out}")

@@ -1,0 +1,237 @@
+"""`edge-har emulate`: a board on a pseudo-terminal, for testing `stream` without hardware.
+
+It plays a recording (any `--data` source) as the frames a board sends, at the real sample
+rate or N times faster, and can inject the faults real links have: dropped frames, corrupted
+bytes, a counter reset (a board reboot) and a disconnect followed by a reconnect. A disconnect
+closes the pseudo-terminal and opens a new one; `link` is a fixed path (a symlink, moved to the
+new terminal) that plays the part of `/dev/ttyUSB0`.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import select
+import struct
+import termios
+import time
+import tty
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .data import UNLABELED, Dataset
+from .frames import encode_info, encode_sample
+
+INT16_MAX = 32767
+
+
+@dataclass
+class Faults:
+    drop_frames: float = 0.0  # probability that a sample's frame is not sent
+    corrupt_bytes: float = 0.0  # probability that a sent byte is flipped
+    reset_at: list[int] = field(default_factory=list)  # sample indices where the board reboots
+    disconnect_at: list[int] = field(default_factory=list)  # sample indices where the cable is pulled
+    seed: int = 0
+
+
+@dataclass
+class EmulatorOptions:
+    data: Dataset
+    link: Path | None = None  # stable path to the current terminal
+    fmt: str = "binary"  # or "text"
+    speed: float = 1.0  # 1: real time; 0: as fast as the reader takes it
+    scale: float | None = None  # model units per board count (binary); default: full int16 range
+    labels: bool = True
+    faults: Faults = field(default_factory=Faults)
+    reconnect_after_s: float = 0.5
+    linger_s: float = 10.0  # after the last sample, keep the port open until the reader leaves
+
+
+@dataclass
+class EmulatorReport:
+    sent: int = 0
+    dropped: int = 0
+    corrupted_bytes: int = 0
+    resets: int = 0
+    disconnects: int = 0
+    lost_offline: int = 0  # samples made while the cable was out
+    corrupted_frames: int = 0
+    # per sample made: "sent", "dropped", "corrupted" or "offline", and the stream (reboot) it belongs to
+    fates: list[tuple[str, int]] = field(default_factory=list)
+
+
+class Terminal:
+    """A pseudo-terminal; the emulator writes to the master side, a reader opens the slave path."""
+
+    def __init__(self, link: Path | None):
+        self.master, slave = os.openpty()
+        self.path = os.ttyname(slave)
+        tty.setraw(slave)  # binary frames must pass the line discipline untouched
+        os.close(slave)  # the reader's open is then visible as the end of POLLHUP on the master
+        self.link = link
+        if link is not None:
+            tmp = link.with_name(f".{link.name}.new")
+            tmp.unlink(missing_ok=True)
+            tmp.symlink_to(self.path)
+            tmp.replace(link)
+
+    @property
+    def name(self) -> str:
+        return str(self.link or self.path)
+
+    def wait_for_reader(self, stop: Callable[[], bool]) -> None:
+        """Block until a reader has the port open (and has flushed its input on opening)."""
+        poller = select.poll()
+        poller.register(self.master, select.POLLHUP)
+        while not stop() and any(event & select.POLLHUP for _, event in poller.poll(50)):
+            pass
+        time.sleep(0.1)
+
+    def wait_until_read(self, stop: Callable[[], bool], timeout_s: float = 10.0) -> None:
+        """Block until the reader has taken every byte written so far (counted on the slave side)."""
+        probe = os.open(self.path, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
+        try:
+            deadline = time.monotonic() + timeout_s
+            while not stop() and time.monotonic() < deadline:
+                pending = struct.unpack("i", fcntl.ioctl(probe, termios.FIONREAD, b"\0" * 4))[0]
+                if pending == 0:
+                    return
+                time.sleep(0.005)
+        finally:
+            os.close(probe)
+
+    def wait_for_reader_to_leave(self, stop: Callable[[], bool], timeout_s: float) -> None:
+        poller = select.poll()
+        poller.register(self.master, select.POLLHUP)
+        deadline = time.monotonic() + timeout_s
+        while not stop() and time.monotonic() < deadline:
+            if any(event & select.POLLHUP for _, event in poller.poll(50)):
+                return
+
+    def write(self, data: bytes, stop: Callable[[], bool]) -> None:
+        """Write everything; if the reader went away meanwhile, wait for it to come back."""
+        view = memoryview(data)
+        while view and not stop():
+            try:
+                view = view[os.write(self.master, view):]
+            except OSError:
+                self.wait_for_reader(stop)
+
+    def close(self) -> None:
+        os.close(self.master)
+
+
+def board_scale(data: Dataset) -> float:
+    """Model units per int16 count, so the largest reading uses most of the int16 range."""
+    peak = max(float(np.abs(rec.x).max()) for rec in data.recordings)
+    return peak / (INT16_MAX * 0.9) if peak > 0 else 1.0
+
+
+def emulate(opts: EmulatorOptions, ready: Callable[[str], None] = print,
+            stop: Callable[[], bool] = lambda: False,
+            finished: Callable[[EmulatorReport], None] = lambda report: None) -> EmulatorReport:
+    """Play every recording once; `ready` gets the port name as soon as it can be opened, and
+    sending starts when a reader has opened it. Once all is sent (`finished`), the port stays
+    open until the reader closes it (at most `linger_s`), as a board's would: closing the
+    terminal earlier would throw away what the reader has not read yet."""
+    rng = np.random.default_rng(opts.faults.seed)
+    scale = opts.scale or board_scale(opts.data)
+    rate = opts.data.sample_rate_hz or 50.0
+    info = _info_bytes({"rate_hz": f"{rate:g}", "scale": f"{scale:.9g}" if opts.fmt == "binary" else "1",
+                        "classes": ",".join(opts.data.classes)}, opts.fmt)
+    terminal = Terminal(opts.link)
+    ready(terminal.name)
+    terminal.wait_for_reader(stop)
+    terminal.write(info, stop)
+    report, index, seq, offline = EmulatorReport(), 0, 0, 0
+    started = time.monotonic()
+    try:
+        for rec in opts.data.recordings:
+            for x, y in zip(rec.x, rec.y):
+                if stop():
+                    return report
+                if index in opts.faults.disconnect_at:
+                    terminal = _reconnect(terminal, opts, report, stop)
+                    terminal.write(info, stop)
+                    offline = round(opts.reconnect_after_s * rate)  # samples the board made meanwhile
+                if index in opts.faults.reset_at:
+                    report.resets += 1
+                    seq = 0
+                    terminal.write(info, stop)
+                label = int(y) if opts.labels and y != UNLABELED else None
+                if offline:
+                    offline -= 1
+                    report.lost_offline += 1
+                    fate = "offline"
+                elif rng.random() < opts.faults.drop_frames:
+                    report.dropped += 1
+                    fate = "dropped"
+                else:
+                    frame = _sample_bytes(seq, x, label, scale, opts.fmt, opts.data.classes)
+                    sent = _corrupt(frame, opts.faults.corrupt_bytes, rng, report)
+                    terminal.write(sent, stop)
+                    report.sent += 1
+                    fate = "sent" if sent == frame else "corrupted"
+                    report.corrupted_frames += fate == "corrupted"
+                report.fates.append((fate, report.resets))
+                seq = (seq + 1) & 0xFFFF
+                index += 1
+                _pace(started, index, rate, opts.speed)
+        finished(report)
+        terminal.wait_for_reader_to_leave(stop, opts.linger_s)
+    finally:
+        terminal.close()
+    return report
+
+
+def _reconnect(terminal: Terminal, opts: EmulatorOptions, report: EmulatorReport,
+               stop: Callable[[], bool]) -> Terminal:
+    """Pull the cable between two samples (after the reader has taken what was sent, so the
+    losses are exactly the samples the board makes while unplugged): the port vanishes, and
+    comes back (under the link) after a while."""
+    terminal.wait_until_read(stop)
+    terminal.close()
+    report.disconnects += 1
+    time.sleep(opts.reconnect_after_s)
+    fresh = Terminal(opts.link)
+    fresh.wait_for_reader(stop)
+    return fresh
+
+
+def _info_bytes(info: dict, fmt: str) -> bytes:
+    if fmt == "binary":
+        return encode_info(info)
+    return ("# " + " ".join(f"{k}={v}" for k, v in info.items()) + "\n").encode("ascii")
+
+
+def _sample_bytes(seq: int, x: np.ndarray, label: int | None, scale: float, fmt: str, classes: list[str]) -> bytes:
+    if fmt == "binary":
+        counts = np.clip(np.rint(x / scale), -INT16_MAX - 1, INT16_MAX).astype(int)
+        return encode_sample(seq, *counts.tolist(), label)
+    values = ",".join(repr(float(v)) for v in np.asarray(x, dtype=np.float32))
+    return (values + (f",{classes[label]}" if label is not None else "") + "\n").encode("ascii")
+
+
+def _corrupt(frame: bytes, probability: float, rng: np.random.Generator, report: EmulatorReport) -> bytes:
+    if probability <= 0:
+        return frame
+    hits = rng.random(len(frame)) < probability
+    if not hits.any():
+        return frame
+    damaged = bytearray(frame)
+    for i in np.flatnonzero(hits):
+        damaged[i] ^= 1 << int(rng.integers(0, 8))
+    report.corrupted_bytes += int(hits.sum())
+    return bytes(damaged)
+
+
+def _pace(started: float, index: int, rate: float, speed: float) -> None:
+    if speed <= 0:
+        return
+    due = started + index / (rate * speed)
+    delay = due - time.monotonic()
+    if delay > 0:
+        time.sleep(delay)

@@ -1,0 +1,142 @@
+"""`stream` end to end through a real pseudo-terminal, against the emulated board."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+from rich.console import Console
+
+from edge_har.data import load_data
+from edge_har.emulator import EmulatorOptions, Faults, emulate
+from edge_har.parity import ParityOptions, parity
+from edge_har.stream import RollingBuffer, StreamOptions, stream
+
+from .test_cli import edge_har
+
+QUIET = Console(quiet=True)
+
+
+def _play(options: EmulatorOptions, link) -> tuple[threading.Thread, dict]:
+    """Run the emulator in a thread; return it and a dict that receives its report."""
+    result, ready = {}, threading.Event()
+
+    def finished(report):
+        result["report"] = report
+        result["done_at"] = time.monotonic()
+
+    def target():
+        emulate(options, ready=lambda name: ready.set(), finished=finished)
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    assert ready.wait(10)
+    return thread, result
+
+
+def test_rolling_buffer_keeps_the_last_r_samples():
+    buffer = RollingBuffer(4, 1)
+    buffer.reset(np.array([7.0]))
+    assert buffer.window().ravel().tolist() == [7, 7, 7, 7]
+    for value in range(1, 7):
+        buffer.push(np.array([float(value)]))
+    assert buffer.window().ravel().tolist() == [3, 4, 5, 6]
+
+
+def test_stream_equals_offline_parity(exported, tmp_path):
+    data = load_data(None).select(["sim6"])
+    link = tmp_path / "tty"
+    thread, result = _play(EmulatorOptions(data, link, fmt="text", speed=0), link)
+    summary = stream(StreamOptions(str(link), exported, duration=120, live=False, log=tmp_path / "steps.csv",
+                                   summary=tmp_path / "summary.json", idle_exit_s=1.0), QUIET)
+    thread.join(5)
+    steps = len(data.recordings[0])
+    assert summary["samples"] == summary["labelled"] == steps
+    assert summary["lost_samples"] == summary["bad_frames"] == summary["resets"] == 0
+    offline = parity(ParityOptions(exported, subjects=["sim6"], tflm_steps=10, min_agreement=0, max_drop=1,
+                                   out=tmp_path))
+    litert = offline["backends"]["litert_int8"]
+    assert summary["int8_accuracy"] == pytest.approx(litert["accuracy"], abs=1e-12)
+    assert summary["fp32_accuracy"] == pytest.approx(offline["backends"]["onnx_fp32"]["accuracy"], abs=1e-12)
+    assert abs(summary["int8_fp32_agreement"] - litert["agreement_with_fp32"]) <= 1 / steps
+    assert (tmp_path / "steps.csv").read_text().count("\n") == steps + 1
+
+
+def test_faults_are_counted_and_survived(exported, tmp_path):
+    data = load_data(None).select(["sim5"])
+    link = tmp_path / "tty"
+    faults = Faults(drop_frames=0.01, corrupt_bytes=0.01 / 14, reset_at=[4000], disconnect_at=[8000], seed=3)
+    options = EmulatorOptions(data, link, speed=0, faults=faults, reconnect_after_s=0.3)
+    thread, result = _play(options, link)
+    summary = stream(StreamOptions(str(link), exported, duration=120, live=False, idle_exit_s=1.5), QUIET)
+    thread.join(5)
+    report = result["report"]
+    assert report.dropped > 50 and report.corrupted_frames > 50 and report.disconnects == 1 and report.lost_offline > 0
+    assert summary["resets"] == 1 and summary["reconnects"] >= 1
+    intact = sum(fate == "sent" for fate, _ in report.fates)
+    assert summary["samples"] == intact  # every intact frame came through: back in sync after each fault
+    assert summary["bad_frames"] > 0  # (a hit on a sync byte is skipped without a CRC check)
+    assert summary["lost_samples"] == _detectable_losses(report.fates)
+
+
+def _detectable_losses(fates: list[tuple[str, int]]) -> int:
+    """Lost samples a receiver can see: those followed by a received sample before the next reboot."""
+    count, pending, stream_id = 0, 0, 0
+    for fate, stream_of in fates:
+        if stream_of != stream_id:
+            pending, stream_id = 0, stream_of
+        if fate == "sent":
+            count, pending = count + pending, 0
+        else:
+            pending += 1
+    return count
+
+
+def test_missing_port_and_bad_model(exported, tmp_path):
+    result = edge_har("stream", "--port", str(tmp_path / "ttyUSB9"), "--model", str(exported))
+    assert result.returncode == 2 and "no such port" in result.stderr and "Traceback" not in result.stderr
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    (bare / "model.pt").write_bytes((exported / "model.pt").read_bytes())
+    result = edge_har("stream", "--port", "/dev/null", "--model", str(bare))
+    assert result.returncode == 2 and "no export" in result.stderr
+
+
+def test_wrong_channel_count_is_refused(exported, tmp_path):
+    import os
+    import tty
+
+    master, slave = os.openpty()
+    tty.setraw(slave)
+
+    def board():  # six values per line (accelerometer and gyroscope), after the host has opened the port
+        for _ in range(40):
+            time.sleep(0.1)
+            os.write(master, b"1,2,3,4,5,6\n" * 5)
+
+    writer = threading.Thread(target=board, daemon=True)
+    writer.start()
+    result = edge_har("stream", "--port", os.ttyname(slave), "--model", str(exported), "--duration", "8")
+    writer.join()
+    os.close(master)
+    os.close(slave)
+    assert result.returncode == 2 and "6 values per line" in result.stderr
+
+
+def test_record_writes_a_trainable_csv(tmp_path):
+    data = load_data(None).select(["sim1"])
+    data.recordings[0].x = data.recordings[0].x[:300]
+    data.recordings[0].y = data.recordings[0].y[:300]
+    link = tmp_path / "tty"
+    thread, result = _play(EmulatorOptions(data, link, speed=0, labels=False), link)
+    from edge_har.record import record
+
+    rows = record(str(link), "Walking", tmp_path / "me.csv", duration=3)
+    thread.join(5)
+    assert rows == 300
+    recorded = load_data(tmp_path / "me.csv")
+    assert recorded.classes == ["Walking"] and len(recorded.recordings[0]) == 300
+    assert recorded.sample_rate_hz == pytest.approx(50.0)
+    np.testing.assert_allclose(recorded.recordings[0].x, data.recordings[0].x, atol=2e-3)
