@@ -22,7 +22,12 @@ demo: $(STAMP)
 	$(BIN)/edge-har train --out $(DEMO) --epochs 8
 	$(BIN)/edge-har export $(DEMO) --int8
 	$(BIN)/edge-har parity $(DEMO) --subjects sim6 --tflm-steps 500  # sim6: the validation subject, never trained on
-	@echo "Demo run: $(DEMO) (metrics.json, PNG plots, export/ with ONNX, TFLite and C array)"
+	@echo "Streaming the held-out synthetic person from an emulated board (10x real time) through a pseudo-terminal:"
+	$(BIN)/edge-har emulate --subjects sim6 --speed 10 --link $(DEMO)/tty > /dev/null & \
+	  until [ -e $(DEMO)/tty ]; do sleep 0.2; done; \
+	  $(BIN)/edge-har stream --port $(DEMO)/tty --model $(DEMO) --duration 12 --summary $(DEMO)/stream.json; \
+	  wait
+	@echo "Demo run: $(DEMO) (metrics.json, PNG plots, export/ with ONNX, TFLite and C array, parity and stream reports)"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
