@@ -188,6 +188,11 @@ def _gate(report: dict, minimum: float) -> None:
                               f"(files kept in {EXPORT_DIR}/)")
 
 
+def tflm_arena(export_dir: Path) -> int:
+    """The TFLite-Micro arena that export measured for this model."""
+    return json.loads((export_dir / EXPORT_JSON).read_text())["tflite_int8"]["tflm_arena_bytes"]
+
+
 def check_run_has_export(run_folder: Path) -> Path:
     folder = Path(run_folder) / EXPORT_DIR
     if not (folder / EXPORT_JSON).is_file():

@@ -7,7 +7,6 @@ step. TFLite-Micro is slow on a PC, so it runs on an even spread of `tflm_steps`
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +21,7 @@ from .backends import LiteRTBackend, OnnxBackend, TflmBackend, TorchBackend
 from .data import UNLABELED, Dataset, load_data
 from .deploy import folded_window_model
 from .errors import DataError, GateFailure
-from .export import FP32_ONNX, INT8_ONNX, INT8_TFLITE, check_run_has_export
+from .export import FP32_ONNX, INT8_ONNX, INT8_TFLITE, check_run_has_export, tflm_arena
 from .metrics import agreement, confusion_matrix, summarize
 from .model import pad_start
 from .run import Run, write_json
@@ -85,7 +84,7 @@ def _matching_data(run: Run, opts: ParityOptions) -> Dataset:
 
 
 def _backends(run: Run, export_dir: Path) -> dict:
-    arena = run_arena(export_dir)
+    arena = tflm_arena(export_dir)
     return {
         REFERENCE: TorchBackend(folded_window_model(run.model)),
         "onnx_fp32": OnnxBackend(export_dir / FP32_ONNX, "onnx_fp32"),
@@ -93,10 +92,6 @@ def _backends(run: Run, export_dir: Path) -> dict:
         "litert_int8": LiteRTBackend(export_dir / INT8_TFLITE),
         "tflm_int8": TflmBackend(export_dir / INT8_TFLITE, arena),
     }
-
-
-def run_arena(export_dir: Path) -> int:
-    return json.loads((export_dir / "export.json").read_text())["tflite_int8"]["tflm_arena_bytes"]
 
 
 def _collect(run: Run, data: Dataset, backends: dict, tflm_steps: int, console: Console) -> dict:

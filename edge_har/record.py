@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 from .frames import Info, Sample
-from .stream import _read, _Reader, open_port
+from .stream import Reader, open_port, read_available
 
 
 def record(port_path: str, label: str, out: Path, duration: float, baud: int = 115200,
@@ -14,7 +14,7 @@ def record(port_path: str, label: str, out: Path, duration: float, baud: int = 1
     """Write t,ax,ay,az,label rows for `duration` seconds (or until Ctrl-C); returns the row count.
     Rows go to a temporary file that is renamed into place, so a crash never leaves half a CSV."""
     port = open_port(port_path, baud)
-    reader = _Reader("auto", channels=3)
+    reader = Reader("auto", channels=3)
     tmp = out.with_name(f".{out.name}.partial")
     rows, rate = 0, rate_hz
     started = time.monotonic()
@@ -22,7 +22,7 @@ def record(port_path: str, label: str, out: Path, duration: float, baud: int = 1
         with open(tmp, "w") as csv:
             csv.write("t,ax,ay,az,label\n")
             while time.monotonic() - started < duration:
-                data = _read(port)
+                data = read_available(port)
                 if data is None:
                     break
                 for item in reader.feed(data):

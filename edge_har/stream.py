@@ -22,9 +22,8 @@ from rich.table import Table
 
 from .backends import LiteRTBackend, OnnxBackend, TflmBackend
 from .errors import DataError, UserError
-from .export import FP32_ONNX, INT8_ONNX, INT8_TFLITE, check_run_has_export
+from .export import FP32_ONNX, INT8_ONNX, INT8_TFLITE, check_run_has_export, tflm_arena
 from .frames import FrameDecoder, Info, Sample, TextDecoder, detect_format
-from .parity import run_arena
 from .run import Run, write_json
 
 BACKENDS = ("litert_int8", "onnx_int8", "tflm_int8")
@@ -190,14 +189,14 @@ def stream(opts: StreamOptions, console: Console | None = None, stop: Callable[[
     port = open_port(opts.port, opts.baud)
     log = _Log(opts.log)
     session = StreamSession(run, int8, fp32, opts, log.write)
-    reader = _Reader(opts.fmt, run.model.config.in_channels)
+    reader = Reader(opts.fmt, run.model.config.in_channels)
     started = last_data = time.monotonic()
     try:
         with Live(console=console, refresh_per_second=8) if opts.live else _NoLive() as live:
             while not stop() and (opts.duration is None or time.monotonic() - started < opts.duration):
                 if opts.idle_exit_s and session.stats.samples and time.monotonic() - last_data > opts.idle_exit_s:
                     break
-                data = _read(port)
+                data = read_available(port)
                 if data:
                     last_data = time.monotonic()
                 if data is None:  # the port vanished: wait for it to come back
@@ -229,7 +228,7 @@ def _int8_backend(name: str, export_dir: Path):
     if name == "onnx_int8":
         return OnnxBackend(export_dir / INT8_ONNX, name)
     if name == "tflm_int8":
-        return TflmBackend(export_dir / INT8_TFLITE, run_arena(export_dir))
+        return TflmBackend(export_dir / INT8_TFLITE, tflm_arena(export_dir))
     raise UserError(f"--backend must be one of {', '.join(BACKENDS)}, not {name!r}")
 
 
@@ -246,7 +245,7 @@ def open_port(path: str, baud: int):
         raise UserError(f"{path}: cannot open the port ({err})") from None
 
 
-def _read(port) -> bytes | None:
+def read_available(port) -> bytes | None:
     """Whatever has arrived (b'' when nothing did), or None when the port has gone away."""
     import serial
 
@@ -268,7 +267,7 @@ def _reopen(opts: StreamOptions, started: float, stop: Callable[[], bool]):
     return None
 
 
-class _Reader:
+class Reader:
     """Detects the format from the first bytes (unless given), then decodes."""
 
     HEAD_LIMIT = 4096
@@ -368,7 +367,7 @@ def _view(session: StreamSession, fmt: str | None, seconds: float):
     return Group(head, bars)
 
 
-def _summary(session: StreamSession, reader: _Reader, opts: StreamOptions, seconds: float) -> dict:
+def _summary(session: StreamSession, reader: Reader, opts: StreamOptions, seconds: float) -> dict:
     decoder_stats = reader.decoder.stats if reader.decoder else None
     if decoder_stats:
         session.stats.bad_frames = decoder_stats.bad_crc
