@@ -120,6 +120,9 @@ class FrameDecoder:
         if len(self._buffer) < 3:
             return None, True
         size = 3 + self._buffer[2] + 2
+        text = self._buffer[3:size - 2]
+        if any(byte < 0x20 or byte > 0x7E for byte in text):  # not text: a false sync, reject it now
+            return None, False  # (waiting for its length would hold back the frames behind it)
         if len(self._buffer) < size:
             return None, True
         frame = bytes(self._buffer[:size])

@@ -55,6 +55,11 @@ def test_recovers_every_intact_frame_between_garbage(pairs, lead, cuts):
     assert got == [frame for frame, _ in pairs]
 
 
+def test_a_false_info_sync_does_not_hold_back_the_next_frame():
+    items, _ = _decode(b"\xaaV" + encode_sample(0, 0, 0, 0), [])
+    assert items == [Sample(0, (0.0, 0.0, 0.0))]
+
+
 def test_counts_damage():
     good = encode_sample(7, 1, 2, 3)
     damaged = bytearray(encode_sample(8, 4, 5, 6))
