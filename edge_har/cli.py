@@ -222,7 +222,8 @@ def stream(
     duration: Annotated[Optional[float], typer.Option(help="Stop after this many seconds (default: until Ctrl-C).")] = None,
     compare_fp32: Annotated[bool, typer.Option(help="Also run fp32 on the same buffer and report agreement.")] = True,
     log: Annotated[Optional[Path], typer.Option(help="CSV file with one row per step.")] = None,
-    summary: Annotated[Optional[Path], typer.Option(help="JSON summary written at the end.")] = None,
+    summary: Annotated[Optional[Path], typer.Option(
+        help="JSON summary written at the end, Ctrl-C included (default: MODEL/stream_summary.json).")] = None,
     idle_exit: Annotated[Optional[float], typer.Option(
         help="Stop when, after data has flowed, nothing arrives for this many seconds.")] = None,
 ):

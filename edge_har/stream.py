@@ -27,6 +27,7 @@ from .frames import FrameDecoder, Info, Sample, TextDecoder, detect_format
 from .run import Run, write_json
 
 BACKENDS = ("litert_int8", "onnx_int8", "tflm_int8")
+SUMMARY_FILE = "stream_summary.json"
 
 
 @dataclass
@@ -41,7 +42,7 @@ class StreamOptions:
     duration: float | None = None  # seconds
     compare_fp32: bool = True
     log: Path | None = None  # one CSV row per step
-    summary: Path | None = None  # JSON written at the end
+    summary: Path | None = None  # JSON written at the end (default: RUN/stream_summary.json)
     live: bool = True
     reconnect_timeout_s: float = 30.0
     idle_exit_s: float | None = None  # stop once data has flowed and then nothing came for this long
@@ -216,8 +217,7 @@ def stream(opts: StreamOptions, console: Console | None = None, stop: Callable[[
         if port is not None:
             port.close()
     summary = _summary(session, reader, opts, time.monotonic() - started)
-    if opts.summary:
-        write_json(opts.summary, summary)
+    write_json(opts.summary or run.folder / SUMMARY_FILE, summary)
     _print_summary(console, summary)
     return summary
 
