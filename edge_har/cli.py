@@ -189,6 +189,8 @@ def emulate(
     corrupt_bytes: Annotated[float, typer.Option(min=0.0, max=1.0, help="Fault: share of bytes flipped.")] = 0.0,
     reset_at: Annotated[list[int], typer.Option(help="Fault: the board reboots (counter to 0) before this sample.")] = [],
     disconnect_at: Annotated[list[int], typer.Option(help="Fault: the cable is pulled before this sample.")] = [],
+    linger: Annotated[float, typer.Option(
+        min=0.0, help="Seconds to wait for a reader that closed the port to come back before ending.")] = 10.0,
     seed: Annotated[int, typer.Option(help="Seed for the faults and the synthetic data.")] = 0,
 ):
     """Emulate a board on a pseudo-terminal: prints its path, then plays a recording as serial frames."""
@@ -203,8 +205,10 @@ def emulate(
     if dataset.synthetic:
         errors.print("Playing the built-in SYNTHETIC dataset")
     faults = Faults(drop_frames, corrupt_bytes, list(reset_at), list(disconnect_at), seed)
-    report = run_emulator(EmulatorOptions(dataset, link, fmt, speed, labels=labels, faults=faults),
+    report = run_emulator(EmulatorOptions(dataset, link, fmt, speed, labels=labels, faults=faults, linger_s=linger),
                           ready=lambda name: print(name, flush=True))
+    if report.reader_left:
+        errors.print("The reader closed the port and did not come back; stopping.")
     errors.print(f"Sent {report.sent} samples; dropped {report.dropped}, corrupted bytes {report.corrupted_bytes}, "
                  f"resets {report.resets}, disconnects {report.disconnects} (lost offline {report.lost_offline})")
 

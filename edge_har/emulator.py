@@ -47,7 +47,7 @@ class EmulatorOptions:
     labels: bool = True
     faults: Faults = field(default_factory=Faults)
     reconnect_after_s: float = 0.5
-    linger_s: float = 10.0  # after the last sample, keep the port open until the reader leaves
+    linger_s: float = 10.0  # how long to wait for a reader that left (and, at the end, for it to leave)
 
 
 @dataclass
@@ -59,8 +59,13 @@ class EmulatorReport:
     disconnects: int = 0
     lost_offline: int = 0  # samples made while the cable was out
     corrupted_frames: int = 0
+    reader_left: bool = False  # the reader closed the port before the end and did not come back
     # per sample made: "sent", "dropped", "corrupted" or "offline", and the stream (reboot) it belongs to
     fates: list[tuple[str, int]] = field(default_factory=list)
+
+
+class ReaderGone(Exception):
+    """The reader closed the port and did not come back."""
 
 
 class Terminal:
@@ -70,7 +75,8 @@ class Terminal:
         self.master, slave = os.openpty()
         self.path = os.ttyname(slave)
         tty.setraw(slave)  # binary frames must pass the line discipline untouched
-        os.close(slave)  # the reader's open is then visible as the end of POLLHUP on the master
+        os.close(slave)
+        os.set_blocking(self.master, False)  # the reader's open is then visible as the end of POLLHUP on the master
         self.link = link
         if link is not None:
             tmp = link.with_name(f".{link.name}.new")
@@ -82,13 +88,21 @@ class Terminal:
     def name(self) -> str:
         return str(self.link or self.path)
 
-    def wait_for_reader(self, stop: Callable[[], bool]) -> None:
-        """Block until a reader has the port open (and has flushed its input on opening)."""
+    def wait_for_reader(self, stop: Callable[[], bool], timeout_s: float | None = None) -> None:
+        """Block until a reader has the port open (and has flushed its input on opening);
+        raise ReaderGone when none comes within `timeout_s`."""
         poller = select.poll()
         poller.register(self.master, select.POLLHUP)
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
         while not stop() and any(event & select.POLLHUP for _, event in poller.poll(50)):
-            pass
+            if deadline is not None and time.monotonic() > deadline:
+                raise ReaderGone()
         time.sleep(0.1)
+
+    def reader_present(self) -> bool:
+        poller = select.poll()
+        poller.register(self.master, select.POLLHUP)
+        return not any(event & select.POLLHUP for _, event in poller.poll(0))
 
     def wait_until_read(self, stop: Callable[[], bool], timeout_s: float = 10.0) -> None:
         """Block until the reader has taken every byte written so far (counted on the slave side)."""
@@ -111,14 +125,21 @@ class Terminal:
             if any(event & select.POLLHUP for _, event in poller.poll(50)):
                 return
 
-    def write(self, data: bytes, stop: Callable[[], bool]) -> None:
-        """Write everything; if the reader went away meanwhile, wait for it to come back."""
+    def write(self, data: bytes, stop: Callable[[], bool], linger_s: float) -> None:
+        """Write everything, waiting while the reader's buffer is full; if the reader has gone,
+        wait `linger_s` for it to come back."""
         view = memoryview(data)
+        poller = select.poll()
+        poller.register(self.master, select.POLLOUT | select.POLLHUP)
         while view and not stop():
+            if not self.reader_present():
+                self.wait_for_reader(stop, linger_s)
             try:
                 view = view[os.write(self.master, view):]
+            except BlockingIOError:
+                poller.poll(50)
             except OSError:
-                self.wait_for_reader(stop)
+                self.wait_for_reader(stop, linger_s)
 
     def close(self) -> None:
         os.close(self.master)
@@ -145,7 +166,7 @@ def emulate(opts: EmulatorOptions, ready: Callable[[str], None] = print,
     terminal = Terminal(opts.link)
     ready(terminal.name)
     terminal.wait_for_reader(stop)
-    terminal.write(info, stop)
+    terminal.write(info, stop, opts.linger_s)
     report, index, seq, offline = EmulatorReport(), 0, 0, 0
     started = time.monotonic()
     try:
@@ -155,12 +176,12 @@ def emulate(opts: EmulatorOptions, ready: Callable[[str], None] = print,
                     return report
                 if index in opts.faults.disconnect_at:
                     terminal = _reconnect(terminal, opts, report, stop)
-                    terminal.write(info, stop)
+                    terminal.write(info, stop, opts.linger_s)
                     offline = round(opts.reconnect_after_s * rate)  # samples the board made meanwhile
                 if index in opts.faults.reset_at:
                     report.resets += 1
                     seq = 0
-                    terminal.write(info, stop)
+                    terminal.write(info, stop, opts.linger_s)
                 label = int(y) if opts.labels and y != UNLABELED else None
                 if offline:
                     offline -= 1
@@ -172,7 +193,7 @@ def emulate(opts: EmulatorOptions, ready: Callable[[str], None] = print,
                 else:
                     frame = _sample_bytes(seq, x, label, scale, opts.fmt, opts.data.classes)
                     sent = _corrupt(frame, opts.faults.corrupt_bytes, rng, report)
-                    terminal.write(sent, stop)
+                    terminal.write(sent, stop, opts.linger_s)
                     report.sent += 1
                     fate = "sent" if sent == frame else "corrupted"
                     report.corrupted_frames += fate == "corrupted"
@@ -182,6 +203,8 @@ def emulate(opts: EmulatorOptions, ready: Callable[[str], None] = print,
                 _pace(started, index, rate, opts.speed)
         finished(report)
         terminal.wait_for_reader_to_leave(stop, opts.linger_s)
+    except ReaderGone:
+        report.reader_left = True
     finally:
         terminal.close()
     return report

@@ -162,3 +162,17 @@ def test_ctrl_c_ends_cleanly_with_the_summary_written(exported, tmp_path):
     assert "Traceback" not in out + err and "Stream summary" in out
     summary = json.loads(summary_path.read_text())
     assert summary["samples"] > 20 and summary["lost_samples"] == 0
+
+
+def test_emulator_ends_when_the_reader_leaves_for_good(exported, tmp_path):
+    data = load_data(None).select(["sim3"])
+    link = tmp_path / "tty"
+    ready, result = threading.Event(), {}
+    options = EmulatorOptions(data, link, speed=2, linger_s=0.5)
+    board = threading.Thread(target=lambda: result.update(report=emulate(options, ready=lambda name: ready.set())))
+    board.start()
+    assert ready.wait(10)
+    summary = stream(StreamOptions(str(link), exported, duration=2, live=False, compare_fp32=False), QUIET)
+    board.join(10)
+    assert not board.is_alive() and result["report"].reader_left
+    assert 0 < summary["samples"] <= result["report"].sent
