@@ -70,9 +70,11 @@ def rf_ladder(ladder: list[dict], path: Path, title: str) -> None:
     tried = [r for r in ladder if r["accuracy"] is not None]
     fig, ax = plt.subplots(figsize=(7, 4))
     ax.plot([r["receptive_field"] for r in tried], [r["accuracy"] for r in tried], marker="o")
-    for r in tried:
+    for i, r in enumerate(tried):
+        last = i == len(tried) - 1  # label the rightmost point on its left, inside the axes
         ax.annotate(f"{r['params'] / 1000:.1f}k params\n{r['macs_per_step'] / 1000:.1f}k MACs/step",
-                    (r["receptive_field"], r["accuracy"]), textcoords="offset points", xytext=(4, -24), fontsize=7)
+                    (r["receptive_field"], r["accuracy"]), textcoords="offset points",
+                    xytext=(-4 if last else 4, -24), ha="right" if last else "left", fontsize=7)
         if r.get("chosen"):
             ax.scatter([r["receptive_field"]], [r["accuracy"]], s=160, facecolors="none", edgecolors="red",
                        label=f"chosen: R = {r['receptive_field']}")
