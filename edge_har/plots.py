@@ -81,7 +81,7 @@ def rf_ladder(ladder: list[dict], path: Path, title: str) -> None:
     ax.set_xscale("log", base=2)
     ax.set(xlabel="receptive field R (samples)", ylabel="cross-validated per-step accuracy", title=title)
     if any(r.get("chosen") for r in tried):
-        ax.legend(loc="lower right")
+        ax.legend(loc="upper right")
     _save(fig, path)
 
 
