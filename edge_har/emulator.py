@@ -76,7 +76,9 @@ class Terminal:
         self.path = os.ttyname(slave)
         tty.setraw(slave)  # binary frames must pass the line discipline untouched
         os.close(slave)
-        os.set_blocking(self.master, False)  # the reader's open is then visible as the end of POLLHUP on the master
+        os.set_blocking(self.master, False)
+        self.hangup = select.poll()
+        self.hangup.register(self.master, select.POLLHUP)  # the reader's open is then visible as the end of POLLHUP on the master
         self.link = link
         if link is not None:
             tmp = link.with_name(f".{link.name}.new")
@@ -100,9 +102,7 @@ class Terminal:
         time.sleep(0.1)
 
     def reader_present(self) -> bool:
-        poller = select.poll()
-        poller.register(self.master, select.POLLHUP)
-        return not any(event & select.POLLHUP for _, event in poller.poll(0))
+        return not any(event & select.POLLHUP for _, event in self.hangup.poll(0))
 
     def wait_until_read(self, stop: Callable[[], bool], timeout_s: float = 10.0) -> None:
         """Block until the reader has taken every byte written so far (counted on the slave side)."""

@@ -28,6 +28,7 @@ from .run import Run, write_json
 
 BACKENDS = ("litert_int8", "onnx_int8", "tflm_int8")
 SUMMARY_FILE = "stream_summary.json"
+VIEW_PERIOD_S = 0.1  # rebuild the live view at most this often, not once per read
 
 
 @dataclass
@@ -192,6 +193,7 @@ def stream(opts: StreamOptions, console: Console | None = None, stop: Callable[[
     session = StreamSession(run, int8, fp32, opts, log.write)
     reader = Reader(opts.fmt, run.model.config.in_channels)
     started = last_data = time.monotonic()
+    shown = 0.0
     try:
         with Live(console=console, refresh_per_second=8) if opts.live else _NoLive() as live:
             while not stop() and (opts.duration is None or time.monotonic() - started < opts.duration):
@@ -209,7 +211,9 @@ def stream(opts: StreamOptions, console: Console | None = None, stop: Callable[[
                     continue
                 for item in reader.feed(data):
                     session.handle(item)
-                live.update(_view(session, reader.fmt, time.monotonic() - started))
+                if time.monotonic() - shown >= VIEW_PERIOD_S:
+                    shown = time.monotonic()
+                    live.update(_view(session, reader.fmt, shown - started))
     except KeyboardInterrupt:
         console.print("Stopped (Ctrl-C).")
     finally:
