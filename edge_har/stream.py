@@ -214,6 +214,8 @@ def stream(opts: StreamOptions, console: Console | None = None, stop: Callable[[
                 if time.monotonic() - shown >= VIEW_PERIOD_S:
                     shown = time.monotonic()
                     live.update(_view(session, reader.fmt, shown - started))
+        if opts.live and not console.is_terminal:
+            console.line()  # a non-terminal's last live frame ends without a newline
     except KeyboardInterrupt:
         console.print("Stopped (Ctrl-C).")
     finally:
