@@ -52,16 +52,32 @@ class EmulatorOptions:
 
 @dataclass
 class EmulatorReport:
-    sent: int = 0
-    dropped: int = 0
     corrupted_bytes: int = 0
     resets: int = 0
     disconnects: int = 0
-    lost_offline: int = 0  # samples made while the cable was out
-    corrupted_frames: int = 0
     reader_left: bool = False  # the reader closed the port before the end and did not come back
     # per sample made: "sent", "dropped", "corrupted" or "offline", and the stream (reboot) it belongs to
     fates: list[tuple[str, int]] = field(default_factory=list)
+
+    def count(self, *kinds: str) -> int:
+        return sum(fate in kinds for fate, _ in self.fates)
+
+    @property
+    def sent(self) -> int:
+        return self.count("sent", "corrupted")
+
+    @property
+    def dropped(self) -> int:
+        return self.count("dropped")
+
+    @property
+    def corrupted_frames(self) -> int:
+        return self.count("corrupted")
+
+    @property
+    def lost_offline(self) -> int:
+        """Samples the board made while the cable was out."""
+        return self.count("offline")
 
 
 class ReaderGone(Exception):
@@ -185,18 +201,14 @@ def emulate(opts: EmulatorOptions, ready: Callable[[str], None] = print,
                 label = int(y) if opts.labels and y != UNLABELED else None
                 if offline:
                     offline -= 1
-                    report.lost_offline += 1
                     fate = "offline"
                 elif rng.random() < opts.faults.drop_frames:
-                    report.dropped += 1
                     fate = "dropped"
                 else:
                     frame = _sample_bytes(seq, x, label, scale, opts.fmt, opts.data.classes)
                     sent = _corrupt(frame, opts.faults.corrupt_bytes, rng, report)
                     terminal.write(sent, stop, opts.linger_s)
-                    report.sent += 1
                     fate = "sent" if sent == frame else "corrupted"
-                    report.corrupted_frames += fate == "corrupted"
                 report.fates.append((fate, report.resets))
                 seq = (seq + 1) & 0xFFFF
                 index += 1

@@ -8,9 +8,6 @@ them exist, so a failed export never leaves a folder that looks complete.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,7 +21,7 @@ from .deploy import WindowModel, folded_window_model
 from .errors import GateFailure, UserError
 from .metrics import agreement
 from .model import count_params, macs_per_step, macs_per_window
-from .run import CALIBRATION_FILE, HOLDOUT_FILE, Run, write_json
+from .run import CALIBRATION_FILE, HOLDOUT_FILE, Run, staged_dir, write_json
 
 EXPORT_DIR = "export"
 FP32_ONNX, INT8_ONNX, INT8_TFLITE = "model_fp32.onnx", "model_int8.onnx", "model_int8.tflite"
@@ -52,7 +49,7 @@ def export(opts: ExportOptions, console: Console | None = None) -> Path:
     calibration = load_windows(opts.calibration or run.folder / CALIBRATION_FILE, r)
     holdout = load_windows(run.folder / HOLDOUT_FILE, r)
     window_model = folded_window_model(run.model)
-    with _staged(run.folder / EXPORT_DIR) as folder:
+    with staged_dir(run.folder / EXPORT_DIR, replace=True) as folder:
         report = _base_report(run, window_model)
         console.print(f"Exporting R = {r} window model from {run.folder}")
         report["onnx_fp32"] = _export_onnx_fp32(window_model, run, holdout, folder / FP32_ONNX)
@@ -64,20 +61,6 @@ def export(opts: ExportOptions, console: Console | None = None) -> Path:
     _print_summary(console, report, out)
     _gate(report, opts.min_agreement)
     return out
-
-
-@contextmanager
-def _staged(final: Path):
-    staging = final.with_name(f".{final.name}.partial-{os.getpid()}")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir()
-    try:
-        yield staging
-        if final.exists():
-            shutil.rmtree(final)
-        staging.rename(final)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
 
 
 def _base_report(run: Run, model: WindowModel) -> dict:

@@ -124,8 +124,9 @@ def _report(run: Run, data: Dataset, steps: dict, opts: ParityOptions) -> dict:
     for name, classes in pred.items():
         on_sample = name == "tflm_int8"
         truth, ref = (true[sampled], reference[sampled]) if on_sample else (true, reference)
-        summary = summarize(confusion_matrix(truth, classes, len(run.classes)), run.classes)
-        entry = {**summary, "confusion": confusion_matrix(truth, classes, len(run.classes)).tolist(),
+        confusion = confusion_matrix(truth, classes, len(run.classes))
+        summary = summarize(confusion, run.classes)
+        entry = {**summary, "confusion": confusion.tolist(),
                  "steps_evaluated": len(classes)}
         if name != REFERENCE:
             ref_summary = summarize(confusion_matrix(truth, ref, len(run.classes)), run.classes)

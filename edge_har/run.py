@@ -36,9 +36,10 @@ def default_run_dir(root: Path = Path("runs")) -> Path:
 
 
 @contextlib.contextmanager
-def staged_dir(final: Path):
-    """Yield a temporary sibling folder; move it to `final` only if the block succeeds."""
-    if final.exists():
+def staged_dir(final: Path, replace: bool = False):
+    """Yield a temporary sibling folder; move it to `final` only if the block succeeds.
+    An existing `final` is an error, or with `replace` is swapped out only at that moment."""
+    if final.exists() and not replace:
         raise UserError(f"{final} already exists; choose another --out or remove it")
     final.parent.mkdir(parents=True, exist_ok=True)
     staging = final.parent / f".{final.name}.partial-{os.getpid()}"
@@ -46,6 +47,8 @@ def staged_dir(final: Path):
     staging.mkdir()
     try:
         yield staging
+        if final.exists():
+            shutil.rmtree(final)
         staging.rename(final)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
