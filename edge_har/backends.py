@@ -1,8 +1,11 @@
-"""Runtime backends behind one interface: raw (N, R, channels) windows in, (N, classes) logits out.
+"""Runtime backends. Window backends: raw (N, R, channels) windows in, (N, classes) logits out.
+Step backends: `reset(first_sample)` applies the start-of-stream rule, then `step(sample)`
+returns that step's logits and keeps each layer's state (see step_model.py).
 
 PyTorch fp32, ONNX Runtime (fp32 or int8 QDQ), LiteRT int8 and TFLite-Micro int8. The int8
 TFLite models take int8 input and give int8 output; the backend quantizes and dequantizes with
-the model's own parameters, exactly as firmware would.
+the model's own parameters, exactly as firmware would. The int8 step models' state outputs
+have their state inputs' quantization, so states go back in as int8 bytes, unconverted.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import numpy as np
 import torch
 
 from .deploy import WindowModel
+from .step_model import StepTCN
 
 
 class TorchBackend:
@@ -46,17 +50,29 @@ class OnnxBackend:
 
 
 class _Int8Io:
-    """Quantize a float input to the model's int8 input; dequantize its int8 output."""
+    """Quantize a float input to the model's int8 input; dequantize its int8 output.
+
+    Python-level overhead is most of the cost on small inputs, and a stream pays it on every
+    sample: windows go through plain ufuncs (no np.clip or np.round wrappers), and one sample
+    through plain Python, which is quicker still for three values. Both round half to even.
+    """
 
     def __init__(self, input_details: dict, output_details: dict):
-        self.in_scale, self.in_zero = _scale_and_zero(input_details)
-        self.out_scale, self.out_zero = _scale_and_zero(output_details)
+        in_scale, self.in_zero = _scale_and_zero(input_details)
+        out_scale, out_zero = _scale_and_zero(output_details)
+        self.in_inverse = np.float32(1.0 / in_scale)
+        self.in_zero = np.float32(self.in_zero)
+        self.out_scale, self.out_offset = np.float32(out_scale), np.float32(-out_zero * out_scale)
 
-    def quantize(self, windows: np.ndarray) -> np.ndarray:
-        return np.clip(np.round(windows / self.in_scale) + self.in_zero, -128, 127).astype(np.int8)
+    def quantize(self, values: np.ndarray) -> np.ndarray:
+        return np.maximum(np.minimum(np.rint(values * self.in_inverse + self.in_zero), 127), -128).astype(np.int8)
+
+    def quantize_sample(self, sample: np.ndarray) -> list[int]:
+        inverse, zero = float(self.in_inverse), float(self.in_zero)
+        return [min(127, max(-128, round(v * inverse + zero))) for v in sample.tolist()]
 
     def dequantize(self, output: np.ndarray) -> np.ndarray:
-        return (output.astype(np.float32) - self.out_zero) * self.out_scale
+        return output * self.out_scale + self.out_offset
 
 
 def _scale_and_zero(details: dict) -> tuple[float, int]:
@@ -65,26 +81,44 @@ def _scale_and_zero(details: dict) -> tuple[float, int]:
     return float(params["scales"][0]), int(params["zero_points"][0])
 
 
-class LiteRTBackend:
-    name = "litert_int8"
+class _LiteRT:
+    """A single-threaded LiteRT interpreter with numpy views of its inputs and outputs.
+
+    `Interpreter.invoke()` refuses to run while such views exist, to guard against tensors
+    moving when they are reallocated. These models have fixed shapes and are allocated once, so
+    the views stay valid; holding them and invoking the wrapped interpreter directly turns each
+    input and output into one memory copy instead of a set/get call (18 per step for the step
+    model, more than its invoke costs).
+    """
 
     def __init__(self, path: Path):
         from ai_edge_litert.interpreter import Interpreter
 
         with quiet_native_output():  # the XNNPACK delegate announces itself on stderr
-            self.interpreter = Interpreter(model_path=str(path), num_threads=1)
-            self.interpreter.allocate_tensors()
-        self.input = self.interpreter.get_input_details()[0]
-        self.output = self.interpreter.get_output_details()[0]
-        self.io = _Int8Io(self.input, self.output)
+            interpreter = Interpreter(model_path=str(path), num_threads=1)
+            interpreter.allocate_tensors()
+        self.input_details = interpreter.get_input_details()
+        self.output_details = interpreter.get_output_details()
+        self.inputs = [interpreter.tensor(d["index"])() for d in self.input_details]
+        self.outputs = [interpreter.tensor(d["index"])() for d in self.output_details]
+        self.invoke = interpreter._interpreter.Invoke
+        self.io = _Int8Io(self.input_details[0], self.output_details[0])
+
+
+class LiteRTBackend:
+    name = "litert_int8"
+
+    def __init__(self, path: Path):
+        self.runtime = _LiteRT(path)
+        self.io = self.runtime.io
 
     def predict(self, windows: np.ndarray) -> np.ndarray:
         quantized = self.io.quantize(windows)
-        outputs = np.empty((len(windows), self.output["shape"][-1]), dtype=np.float32)
+        outputs = np.empty((len(windows), self.runtime.outputs[0].shape[-1]), dtype=np.float32)
         for i, window in enumerate(quantized):
-            self.interpreter.set_tensor(self.input["index"], window[None])
-            self.interpreter.invoke()
-            outputs[i] = self.io.dequantize(self.interpreter.get_tensor(self.output["index"])[0])
+            self.runtime.inputs[0][0] = window
+            self.runtime.invoke()
+            outputs[i] = self.io.dequantize(self.runtime.outputs[0][0])
         return outputs
 
 
@@ -108,15 +142,127 @@ class TflmBackend:
         return np.stack(outputs)
 
 
-def tflm_arena_bytes(path: Path, probe: np.ndarray, low: int = 1024, high: int = 1 << 22) -> int:
-    """The smallest tensor arena (to 16 bytes) in which TFLite-Micro loads and runs the model."""
+class _StepBackend:
+    """The start-of-stream rule for every step backend: R - 1 copies of the first sample."""
+
+    receptive_field: int
+
+    def reset(self, first: np.ndarray) -> None:
+        self.clear()
+        for _ in range(self.receptive_field - 1):
+            self.step(first)
+
+    def run(self, x: np.ndarray) -> np.ndarray:
+        """(T, classes) logits of one whole recording, streamed from its first sample."""
+        self.reset(x[0])
+        return np.stack([self.step(sample) for sample in x])
+
+
+class TorchStepBackend(_StepBackend):
+    name = "pytorch_fp32"
+
+    def __init__(self, model: StepTCN):
+        self.model, self.receptive_field = model.eval(), model.receptive_field
+
+    def clear(self) -> None:
+        self.states = self.model.initial_states()
+
+    @torch.no_grad()
+    def step(self, sample: np.ndarray) -> np.ndarray:
+        logits, *self.states = self.model(torch.from_numpy(np.asarray(sample, dtype=np.float32)[None]), *self.states)
+        return logits[0].numpy()
+
+
+class OnnxStepBackend(_StepBackend):
+    """fp32 or int8 QDQ. QDQ keeps float tensors at its inputs and outputs, so a QDQ state
+    output is already on its int8 grid and goes back in as it is."""
+
+    def __init__(self, path: Path, name: str, receptive_field: int):
+        import onnxruntime
+
+        options = onnxruntime.SessionOptions()
+        options.log_severity_level = 3
+        self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self.inputs = self.session.get_inputs()
+        self.name, self.receptive_field = name, receptive_field
+
+    def clear(self) -> None:
+        self.states = [np.zeros([1, *i.shape[1:]], dtype=np.float32) for i in self.inputs[1:]]
+
+    def step(self, sample: np.ndarray) -> np.ndarray:
+        feeds = [np.asarray(sample, dtype=np.float32)[None], *self.states]
+        logits, *self.states = self.session.run(None, {i.name: t for i, t in zip(self.inputs, feeds)})
+        return logits[0]
+
+
+class LiteRTStepBackend(_StepBackend):
+    name = "litert_int8"
+
+    def __init__(self, path: Path, receptive_field: int):
+        self.runtime = _LiteRT(path)
+        self.io, self.receptive_field = self.runtime.io, receptive_field
+        self.feedback = list(zip(self.runtime.inputs[1:], self.runtime.outputs[1:]))
+
+    def clear(self) -> None:
+        for state in self.runtime.inputs[1:]:
+            state.fill(0)
+
+    def step(self, sample: np.ndarray) -> np.ndarray:
+        self.runtime.inputs[0][0] = self.io.quantize_sample(np.asarray(sample))
+        self.runtime.invoke()
+        for state_in, state_out in self.feedback:
+            state_in[...] = state_out  # int8 bytes to int8 bytes: the same quantization
+
+        return self.io.dequantize(self.runtime.outputs[0][0])
+
+
+class TflmStepBackend(_StepBackend):
+    name = "tflm_int8"
+
+    def __init__(self, path: Path, arena_bytes: int, receptive_field: int):
+        from tflite_micro import runtime
+
+        self.interpreter = runtime.Interpreter.from_file(str(path), arena_size=arena_bytes)
+        self.io = _Int8Io(self.interpreter.get_input_details(0), self.interpreter.get_output_details(0))
+        self.count = _tflm_input_count(self.interpreter)
+        self.receptive_field = receptive_field
+
+    def clear(self) -> None:
+        self.states = [np.zeros(self.interpreter.get_input_details(i)["shape"], dtype=np.int8)
+                       for i in range(1, self.count)]
+
+    def step(self, sample: np.ndarray) -> np.ndarray:
+        self.interpreter.set_input(np.array([self.io.quantize_sample(np.asarray(sample))], dtype=np.int8), 0)
+        for i, state in enumerate(self.states, start=1):
+            self.interpreter.set_input(state, i)
+        self.interpreter.invoke()
+        self.states = [self.interpreter.get_output(i) for i in range(1, self.count)]
+        return self.io.dequantize(self.interpreter.get_output(0)[0])
+
+
+def _tflm_input_count(interpreter) -> int:
+    """TFLite-Micro's Python interpreter has no input count; probe until an index is refused."""
+    count = 0
+    with quiet_native_output():  # the refusal is also printed by the C++ side
+        while True:
+            try:
+                interpreter.get_input_details(count)
+            except (IndexError, RuntimeError, ValueError):
+                return count
+            count += 1
+
+
+def tflm_arena_bytes(path: Path, probe: list[np.ndarray], low: int = 1024, high: int = 1 << 22) -> int:
+    """The smallest tensor arena (to 16 bytes) in which TFLite-Micro loads and runs the model;
+    `probe` holds one int8 array per model input."""
     from tflite_micro import runtime
 
     def fits(size: int) -> bool:
         try:
             with quiet_native_output():  # a too-small arena is reported on stderr by the C++ side
                 interpreter = runtime.Interpreter.from_file(str(path), arena_size=size)
-                interpreter.set_input(probe, 0)
+                for i, tensor in enumerate(probe):
+                    interpreter.set_input(tensor, i)
                 interpreter.invoke()
             return True
         except (RuntimeError, ValueError):

@@ -24,6 +24,8 @@ errors = Console(stderr=True)
 MODEL, TRAIN = ModelConfig(num_classes=0), TrainConfig()
 DATA_HELP = ("A MATLAB HumanActivity .mat file, a CSV file or a folder of CSV files (t,ax,ay,az,label; "
              "one subject per file). Without it, the built-in SYNTHETIC dataset is used.")
+ENGINE_HELP = ("rolling: the window model over the last R samples at every sample (the reference). step: the step "
+               "model, one new column per layer per sample, with each layer's state kept between samples.")
 
 
 def user_errors(command):
@@ -167,12 +169,14 @@ def parity(
     max_drop: Annotated[float, typer.Option(
         min=0.0, help="Fail (exit 1) when an int8 backend loses more accuracy points than this.")] = 0.3,
     out: Annotated[Optional[Path], typer.Option(help="Folder for parity.json and parity.png (default: RUN).")] = None,
+    engine: Annotated[str, typer.Option(help=ENGINE_HELP + " The step engine streams every recording through "
+                                        "every backend, TFLite-Micro included, on every step.")] = "rolling",
 ):
     """Per-step accuracy of every backend (PyTorch, ONNX fp32/int8, LiteRT int8, TFLite-Micro int8) and agreement."""
     from .parity import ParityOptions, parity as run_parity
 
     chosen = [s.strip() for s in subjects.split(",")] if subjects else None
-    run_parity(ParityOptions(run, data, chosen, tflm_steps, min_agreement, max_drop / 100, out), console)
+    run_parity(ParityOptions(run, data, chosen, tflm_steps, min_agreement, max_drop / 100, out, engine), console)
 
 
 @app.command()
@@ -220,11 +224,12 @@ def stream(
     model: Annotated[Path, typer.Option(help="A training run with an int8 export.")],
     baud: Annotated[int, typer.Option(help="Baud rate.")] = 115200,
     backend: Annotated[str, typer.Option(help="litert_int8, onnx_int8 or tflm_int8.")] = "litert_int8",
+    engine: Annotated[str, typer.Option(help=ENGINE_HELP)] = "rolling",
     fmt: Annotated[str, typer.Option("--format", help="auto, binary or text.")] = "auto",
     rate: Annotated[Optional[float], typer.Option(help="Sample rate in Hz, until the board declares one.")] = None,
     scale: Annotated[Optional[float], typer.Option(help="Model units per board unit, until the board declares one.")] = None,
     duration: Annotated[Optional[float], typer.Option(help="Stop after this many seconds (default: until Ctrl-C).")] = None,
-    compare_fp32: Annotated[bool, typer.Option(help="Also run fp32 on the same buffer and report agreement.")] = True,
+    compare_fp32: Annotated[bool, typer.Option(help="Also run fp32 with the same engine and report agreement.")] = True,
     log: Annotated[Optional[Path], typer.Option(help="CSV file with one row per step.")] = None,
     summary: Annotated[Optional[Path], typer.Option(
         help="JSON summary written at the end, Ctrl-C included (default: MODEL/stream_summary.json).")] = None,
@@ -234,8 +239,8 @@ def stream(
     """Stream live accelerometer frames into the int8 model, one prediction per sample, with a live view."""
     from .stream import StreamOptions, stream as run_stream
 
-    run_stream(StreamOptions(port, model, baud, backend, fmt, rate, scale, duration, compare_fp32, log, summary,
-                             idle_exit_s=idle_exit), console)
+    run_stream(StreamOptions(port, model, baud, backend, engine, fmt, rate, scale, duration, compare_fp32, log,
+                             summary, idle_exit_s=idle_exit), console)
 
 
 @app.command()

@@ -1,8 +1,11 @@
 """`edge-har parity RUN --data PATH`: does the int8 model still do the job, step by step?
 
-Every backend sees what the device will see: at each new sample, the window of the last R
-samples (the first sample repeated before the start of a recording), one prediction per
-step. TFLite-Micro is slow on a PC, so it runs on an even spread of `tflm_steps` steps.
+Every backend sees what the device will see, one prediction per step. With the rolling
+engine, that is the window of the last R samples at each new sample (the first sample
+repeated before the start of a recording); TFLite-Micro is slow on a PC with it, so it runs on
+an even spread of `tflm_steps` steps. With the step engine, every backend's step model is
+streamed through each whole recording, TFLite-Micro included. The reference is always the
+fp32 PyTorch model over the last R samples.
 """
 
 from __future__ import annotations
@@ -17,14 +20,18 @@ from rich.progress import Progress
 from rich.table import Table
 
 from . import plots
-from .backends import LiteRTBackend, OnnxBackend, TflmBackend, TorchBackend
+from .backends import (LiteRTBackend, LiteRTStepBackend, OnnxBackend, OnnxStepBackend, TflmBackend, TflmStepBackend,
+                       TorchBackend)
 from .data import UNLABELED, Dataset, load_data
 from .deploy import folded_window_model
-from .errors import DataError, GateFailure
-from .export import FP32_ONNX, INT8_ONNX, INT8_TFLITE, check_run_has_export, tflm_arena
+from .engines import ENGINES
+from .errors import DataError, GateFailure, UserError
+from .export import (FP32_ONNX, INT8_ONNX, INT8_TFLITE, check_export_has_step_models, check_run_has_export,
+                     step_tflm_arena, tflm_arena)
 from .metrics import agreement, confusion_matrix, summarize
-from .model import pad_start
+from .model import pad_start, predict_logits
 from .run import Run, write_json
+from .step_export import STEP_FP32_ONNX, STEP_INT8_ONNX, STEP_INT8_TFLITE
 
 REFERENCE = "pytorch_fp32"
 INT8_BACKENDS = ("onnx_int8", "litert_int8", "tflm_int8")
@@ -40,6 +47,7 @@ class ParityOptions:
     min_agreement: float = 0.995
     max_drop: float = 0.003  # accuracy points as a fraction
     out: Path | None = None  # folder for parity.json and parity.png (default: the run)
+    engine: str = "rolling"  # or "step"
 
 
 def rolling_windows(x: np.ndarray, receptive_field: int) -> np.ndarray:
@@ -50,12 +58,17 @@ def rolling_windows(x: np.ndarray, receptive_field: int) -> np.ndarray:
 
 def parity(opts: ParityOptions, console: Console | None = None) -> dict:
     console = console or Console()
+    if opts.engine not in ENGINES:
+        raise UserError(f"--engine must be one of {', '.join(ENGINES)}, not {opts.engine!r}")
     run = Run(opts.run)
     export_dir = check_run_has_export(run.folder)
     data = _matching_data(run, opts)
     report_dir = opts.out or run.folder
-    backends = _backends(run, export_dir)
-    steps = _collect(run, data, backends, opts.tflm_steps, console)
+    if opts.engine == "step":
+        check_export_has_step_models(export_dir)
+        steps = _collect_step(run, data, _step_backends(run, export_dir), console)
+    else:
+        steps = _collect(run, data, _backends(run, export_dir), opts.tflm_steps, console)
     report = _report(run, data, steps, opts)
     report_dir.mkdir(parents=True, exist_ok=True)
     write_json(report_dir / PARITY_JSON, report)
@@ -117,6 +130,37 @@ def _collect(run: Run, data: Dataset, backends: dict, tflm_steps: int, console: 
             "pred": {name: np.concatenate(p) for name, p in pred.items()}}
 
 
+def _step_backends(run: Run, export_dir: Path) -> dict:
+    r = run.receptive_field
+    return {
+        "onnx_fp32": OnnxStepBackend(export_dir / STEP_FP32_ONNX, "onnx_fp32", r),
+        "onnx_int8": OnnxStepBackend(export_dir / STEP_INT8_ONNX, "onnx_int8", r),
+        "litert_int8": LiteRTStepBackend(export_dir / STEP_INT8_TFLITE, r),
+        "tflm_int8": TflmStepBackend(export_dir / STEP_INT8_TFLITE, step_tflm_arena(export_dir), r),
+    }
+
+
+def _collect_step(run: Run, data: Dataset, backends: dict, console: Console) -> dict:
+    """Every step model streamed through every whole recording, against the fp32 reference."""
+    pred = {name: [] for name in (REFERENCE, *backends)}
+    true, largest_difference = [], 0.0
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("step models x recordings", total=len(data.recordings) * len(backends))
+        for rec in data.recordings:
+            reference = predict_logits(run.model, rec.x.astype(np.float32))
+            pred[REFERENCE].append(reference.argmax(axis=1))
+            for name, backend in backends.items():
+                logits = backend.run(rec.x.astype(np.float32))
+                pred[name].append(logits.argmax(axis=1))
+                if name == "onnx_fp32":
+                    largest_difference = max(largest_difference, float(np.abs(logits - reference).max()))
+                progress.advance(task)
+            true.append(rec.y)
+    true = np.concatenate(true)
+    return {"true": true, "tflm_index": np.arange(len(true)), "fp32_step_max_abs_logit_difference": largest_difference,
+            "pred": {name: np.concatenate(p) for name, p in pred.items()}}
+
+
 def _report(run: Run, data: Dataset, steps: dict, opts: ParityOptions) -> dict:
     true, pred, sampled = steps["true"], steps["pred"], steps["tflm_index"]
     reference = pred[REFERENCE]
@@ -133,11 +177,15 @@ def _report(run: Run, data: Dataset, steps: dict, opts: ParityOptions) -> dict:
             entry["agreement_with_fp32"] = agreement(classes, ref)
             entry["accuracy_drop_vs_fp32"] = ref_summary["accuracy"] - summary["accuracy"]
         backends[name] = entry
+    if opts.engine == "step":
+        backends["onnx_fp32"]["max_abs_logit_difference_vs_fp32"] = steps["fp32_step_max_abs_logit_difference"]
+    engine = ("step model: one new column per layer per sample, state kept" if opts.engine == "step"
+              else "rolling buffer of the last R samples")
     return {
         "run": str(run.folder), "data": data.source, "synthetic_data": data.synthetic,
         "subjects": data.subjects, "steps": int(len(true)), "labelled_steps": int((true != UNLABELED).sum()),
         "receptive_field": run.receptive_field, "classes": run.classes,
-        "tflm_steps": int(len(sampled)), "engine": "rolling buffer of the last R samples",
+        "tflm_steps": int(len(sampled)), "engine": engine,
         "thresholds": {"min_agreement": opts.min_agreement, "max_drop": opts.max_drop},
         "backends": backends,
     }
@@ -153,8 +201,13 @@ def _print_table(console: Console, report: dict, folder: Path) -> None:
                       f"{entry['agreement_with_fp32']:.4f}" if "agreement_with_fp32" in entry else "reference",
                       f"{-entry['accuracy_drop_vs_fp32'] * 100:+.2f} pts" if "accuracy_drop_vs_fp32" in entry else "")
     console.print(table)
-    console.print(f"TFLite-Micro ran on {report['tflm_steps']} evenly spread steps. "
-                  f"Written: {folder / PARITY_JSON}, {folder / PARITY_PNG}")
+    difference = report["backends"]["onnx_fp32"].get("max_abs_logit_difference_vs_fp32")
+    if difference is not None:
+        console.print(f"Step engine: fp32 step model within {difference:.1e} of the fp32 reference's logits on "
+                      "every step; TFLite-Micro ran on every step.")
+    else:
+        console.print(f"TFLite-Micro ran on {report['tflm_steps']} evenly spread steps.")
+    console.print(f"Written: {folder / PARITY_JSON}, {folder / PARITY_PNG}")
 
 
 def _gate(report: dict) -> None:

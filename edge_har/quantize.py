@@ -1,4 +1,8 @@
-"""Static int8 quantization from calibration windows: ONNX Runtime (QDQ) and litert-torch (PT2E)."""
+"""Static int8 quantization: ONNX Runtime (QDQ) and litert-torch (PT2E).
+
+Both take calibration inputs as a list of tuples, one tensor per model input: `(window,)` for
+the window model, `(sample, *states)` for the step model.
+"""
 
 from __future__ import annotations
 
@@ -10,17 +14,19 @@ import numpy as np
 import torch
 
 from .backends import quiet_native_output
-from .deploy import WindowModel
 
 
-def quantize_onnx(fp32_path: Path, int8_path: Path, windows: np.ndarray) -> None:
-    """QDQ, per-channel int8 weights, int8 activations with min-max ranges from the windows."""
+def quantize_onnx(fp32_path: Path, int8_path: Path, inputs: list[tuple[np.ndarray, ...]]) -> None:
+    """QDQ, per-channel int8 weights, int8 activations with min-max ranges from the inputs."""
+    import onnx
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
-    class Windows(CalibrationDataReader):
+    names = [i.name for i in onnx.load(str(fp32_path)).graph.input]
+
+    class Feeds(CalibrationDataReader):
         def __init__(self):
-            self.items = iter({"accel": w[None]} for w in windows)
+            self.items = iter(dict(zip(names, tensors)) for tensors in inputs)
 
         def get_next(self):
             return next(self.items, None)
@@ -28,27 +34,27 @@ def quantize_onnx(fp32_path: Path, int8_path: Path, windows: np.ndarray) -> None
     prepared = int8_path.with_name(f".{int8_path.stem}.prepared.onnx")
     quant_pre_process(str(fp32_path), str(prepared))
     try:
-        quantize_static(str(prepared), str(int8_path), Windows(), quant_format=QuantFormat.QDQ, per_channel=True,
+        quantize_static(str(prepared), str(int8_path), Feeds(), quant_format=QuantFormat.QDQ, per_channel=True,
                         activation_type=QuantType.QInt8, weight_type=QuantType.QInt8)
     finally:
         prepared.unlink(missing_ok=True)
 
 
-def quantize_tflite(model: WindowModel, windows: np.ndarray, path: Path) -> dict:
-    """Full-integer TFLite (int8 input and output) through PT2E, calibrated on the windows."""
+def quantize_tflite(model: torch.nn.Module, inputs: list[tuple[np.ndarray, ...]], path: Path) -> dict:
+    """Full-integer TFLite (int8 inputs and outputs) through PT2E, calibrated on the inputs."""
     _quiet_converter_logs()
     with quiet_native_output():
         import litert_torch
         from litert_torch.quantize.quant_config import QuantConfig
         from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
 
-        example = (torch.from_numpy(windows[:1]),)
-        quantizer = _residual_quantizer()
+        example = tuple(torch.from_numpy(t) for t in inputs[0])
+        quantizer = _int8_quantizer()
         graph = torch.export.export(model, example).module()
         prepared = prepare_pt2e(graph, quantizer)
         with torch.no_grad():
-            for window in windows:
-                prepared(torch.from_numpy(window[None]))
+            for tensors in inputs:
+                prepared(*(torch.from_numpy(t) for t in tensors))
         converted = convert_pt2e(prepared, fold_quantize=False)
         litert_torch.convert(converted, example, quant_config=QuantConfig(pt2e_quantizer=quantizer)).export(str(path))
     _strip_names(path)
@@ -71,45 +77,71 @@ def _quiet_converter_logs() -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
 
 
-def _residual_quantizer():
-    """litert-torch's PT2E quantizer, plus int8 residual additions.
+def _int8_quantizer():
+    """litert-torch's PT2E quantizer, plus int8 additions, concatenations and slices.
 
-    Its `add` annotator finds additions through source metadata that `torch.export` no longer
-    records, so the residual ADDs stayed float, wrapped in DEQUANTIZE/QUANTIZE, and doubled the
-    TFLite-Micro arena. Annotating every unannotated aten.add keeps the whole graph int8.
+    Its `add` and `cat` annotators find their ops through source metadata that `torch.export`
+    no longer records, so residual ADDs stayed float, wrapped in DEQUANTIZE/QUANTIZE, and
+    doubled the TFLite-Micro arena. This annotates them directly. A concatenation shares one
+    scale among its inputs and output, and a slice of it shares that scale: the step model's
+    state output (a slice of [state, new column]) then has exactly its state input's quantization.
     """
     from litert_torch.quantize import pt2e_quantizer
     from litert_torch.quantize.pt2e_quantizer_utils import get_input_act_qspec, get_output_act_qspec
     from torch.fx import Node
-    from torchao.quantization.pt2e.quantizer import QuantizationAnnotation
+    from torchao.quantization.pt2e.quantizer import QuantizationAnnotation, SharedQuantizationSpec
 
-    class ResidualQuantizer(pt2e_quantizer.PT2EQuantizer):
+    def own_scales(node: Node, config) -> QuantizationAnnotation:
+        return QuantizationAnnotation(
+            input_qspec_map={a: get_input_act_qspec(config) for a in node.args if isinstance(a, Node)},
+            output_qspec=get_output_act_qspec(config), _annotated=True)
+
+    def one_scale(node: Node, config) -> QuantizationAnnotation:
+        first, *rest = node.args[0]
+        shared = SharedQuantizationSpec((first, node))
+        return QuantizationAnnotation(input_qspec_map={first: get_input_act_qspec(config), **{a: shared for a in rest}},
+                                      output_qspec=shared, _annotated=True)
+
+    def input_scale(node: Node, _config) -> QuantizationAnnotation:
+        shared = SharedQuantizationSpec(node.args[0])
+        return QuantizationAnnotation(input_qspec_map={node.args[0]: shared}, output_qspec=shared, _annotated=True)
+
+    rules = {torch.ops.aten.add.Tensor: own_scales, torch.ops.aten.cat.default: one_scale,
+             torch.ops.aten.slice.Tensor: input_scale}
+
+    class Int8Quantizer(pt2e_quantizer.PT2EQuantizer):
         def annotate(self, model: torch.fx.GraphModule) -> torch.fx.GraphModule:
             model = super().annotate(model)
-            config = self.global_config
             for node in model.graph.nodes:
-                if node.target == torch.ops.aten.add.Tensor and "quantization_annotation" not in node.meta:
-                    node.meta["quantization_annotation"] = QuantizationAnnotation(
-                        input_qspec_map={a: get_input_act_qspec(config) for a in node.args if isinstance(a, Node)},
-                        output_qspec=get_output_act_qspec(config), _annotated=True)
+                if node.target == torch.ops.aten.slice.Tensor and node.args[0].target != torch.ops.aten.cat.default:
+                    continue  # other slices keep litert-torch's handling; only a state slice must share
+                if node.target in rules and "quantization_annotation" not in node.meta:
+                    node.meta["quantization_annotation"] = rules[node.target](node, self.global_config)
             return model
 
     config = pt2e_quantizer.get_symmetric_quantization_config(is_per_channel=True, is_dynamic=False)
-    return ResidualQuantizer().set_global(config)
+    return Int8Quantizer().set_global(config)
 
 
 def _io_details(path: Path) -> dict:
+    """Shape, type and quantization of the first input and output, plus every tensor's under
+    `inputs`/`outputs` (in model order) and the operators used."""
     from ai_edge_litert.interpreter import Interpreter
 
     with quiet_native_output():
         interpreter = Interpreter(model_path=str(path))
         interpreter.allocate_tensors()
-    inp, out = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
+    inputs = [_tensor_details(d) for d in interpreter.get_input_details()]
+    outputs = [_tensor_details(d) for d in interpreter.get_output_details()]
     ops = sorted({op["op_name"] for op in interpreter._get_ops_details() if op["op_name"] != "DELEGATE"})
-    return {
-        "input_shape": inp["shape"].tolist(), "input_dtype": np.dtype(inp["dtype"]).name,
-        "input_scale": float(inp["quantization"][0]), "input_zero_point": int(inp["quantization"][1]),
-        "output_shape": out["shape"].tolist(), "output_dtype": np.dtype(out["dtype"]).name,
-        "output_scale": float(out["quantization"][0]), "output_zero_point": int(out["quantization"][1]),
-        "ops": ops,
-    }
+    details = {f"input_{key}": value for key, value in inputs[0].items()}
+    details.update({f"output_{key}": value for key, value in outputs[0].items()})
+    if len(inputs) > 1:
+        details.update(inputs=inputs, outputs=outputs)
+    return {**details, "ops": ops}
+
+
+def _tensor_details(details: dict) -> dict:
+    scale, zero_point = details["quantization"]
+    return {"shape": details["shape"].tolist(), "dtype": np.dtype(details["dtype"]).name,
+            "scale": float(scale), "zero_point": int(zero_point)}

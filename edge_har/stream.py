@@ -1,10 +1,11 @@
-"""`edge-har stream --port ...`: live accelerometer frames through a rolling buffer into int8.
+"""`edge-har stream --port ...`: live accelerometer frames into int8, one prediction per sample.
 
-Each new sample enters a buffer of the last R samples (the first sample of a stream fills it:
-the start-of-stream rule of every engine); the int8 model predicts once per sample, and fp32
-runs on the same buffer for comparison. Lost samples (a counter gap) are filled by holding
-the last reading so the buffer keeps real time; a counter that goes backwards starts a new
-stream. A port that vanishes is waited for and reopened.
+The rolling engine keeps a buffer of the last R samples; the step engine keeps each layer's
+state (engines.py). Either way the first sample of a stream stands for everything before it
+(the start-of-stream rule of every engine), and fp32 runs the same engine for comparison.
+Lost samples (a counter gap) are filled by holding the last reading so the model keeps real
+time; a counter that goes backwards starts a new stream. A port that vanishes is waited for
+and reopened.
 """
 
 from __future__ import annotations
@@ -20,13 +21,12 @@ from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
 
-from .backends import LiteRTBackend, OnnxBackend, TflmBackend
+from .engines import fp32_engine, int8_engine
 from .errors import DataError, UserError
-from .export import FP32_ONNX, INT8_ONNX, INT8_TFLITE, check_run_has_export, tflm_arena
+from .export import check_run_has_export
 from .frames import FrameDecoder, Info, Sample, TextDecoder, detect_format
 from .run import Run, write_json
 
-BACKENDS = ("litert_int8", "onnx_int8", "tflm_int8")
 SUMMARY_FILE = "stream_summary.json"
 VIEW_PERIOD_S = 0.1  # rebuild the live view at most this often, not once per read
 
@@ -37,6 +37,7 @@ class StreamOptions:
     run: Path
     baud: int = 115200
     backend: str = "litert_int8"
+    engine: str = "rolling"  # or "step"
     fmt: str = "auto"  # auto, binary or text
     rate_hz: float | None = None  # used until the board declares its own
     scale: float | None = None  # model units per board unit, until the board declares it
@@ -47,28 +48,6 @@ class StreamOptions:
     live: bool = True
     reconnect_timeout_s: float = 30.0
     idle_exit_s: float | None = None  # stop once data has flowed and then nothing came for this long
-
-
-class RollingBuffer:
-    """The last R samples, as one contiguous (R, channels) window, O(channels) per push."""
-
-    def __init__(self, receptive_field: int, channels: int):
-        self.r = receptive_field
-        self.data = np.zeros((2 * receptive_field, channels), dtype=np.float32)
-        self.start = 0
-
-    def reset(self, first: np.ndarray) -> None:
-        self.data[:] = first
-        self.start = 0
-
-    def push(self, sample: np.ndarray) -> None:
-        """Write each sample twice, R apart, so the newest R samples are always contiguous."""
-        self.data[self.start] = sample
-        self.data[self.start + self.r] = sample
-        self.start = (self.start + 1) % self.r
-
-    def window(self) -> np.ndarray:
-        return self.data[self.start:self.start + self.r]
 
 
 @dataclass
@@ -102,9 +81,11 @@ class StreamSession:
     """Turns decoded items into per-step predictions; knows nothing about ports."""
 
     def __init__(self, run: Run, int8, fp32, opts: StreamOptions, on_step: Callable[[dict], None]):
-        self.classes = run.classes
-        self.buffer = RollingBuffer(run.receptive_field, run.model.config.in_channels)
+        """`int8` and `fp32` (or None) are engines (engines.py)."""
+        self.classes, self.receptive_field = run.classes, run.receptive_field
         self.int8, self.fp32, self.on_step = int8, fp32, on_step
+        self.engines = [e for e in (int8, fp32) if e is not None]
+        self.last_xyz: np.ndarray | None = None
         self.scale = opts.scale or 1.0
         self.rate_hz = opts.rate_hz or run.sample_rate_hz
         self.board_classes: list[str] | None = None
@@ -119,8 +100,8 @@ class StreamSession:
             return
         xyz = np.asarray(item.xyz, dtype=np.float32) * self.scale
         self._track_sequence(item.seq, xyz)
-        self.buffer.push(xyz)
         self._predict(item, xyz)
+        self.last_xyz = xyz
 
     def _declare(self, fields: dict[str, str]) -> None:
         try:
@@ -139,22 +120,22 @@ class StreamSession:
             if self.last_seq is not None:
                 self.stats.resets += 1
             self.stream_index += 1
-            self.buffer.reset(xyz)
+            for engine in self.engines:
+                engine.reset(xyz)
         elif seq is not None:
             lost = (seq - self.last_seq - 1) & 0xFFFF
             if lost:
                 self.stats.lost_samples += lost
                 self.stats.gaps.append({"after_seq": self.last_seq, "lost": lost, "at_step": self.stats.samples})
-                held = self.buffer.window()[-1].copy()
-                for _ in range(min(lost, self.buffer.r)):
-                    self.buffer.push(held)
+                for _ in range(min(lost, self.receptive_field)):
+                    for engine in self.engines:
+                        engine.skip(self.last_xyz)
         self.last_seq = seq if seq is not None else (self.last_seq or 0) + 1
 
     def _predict(self, item: Sample, xyz: np.ndarray) -> None:
-        window = self.buffer.window()[None]
-        probs = _softmax(self.int8.predict(window)[0])
+        probs = _softmax(self.int8.predict(xyz))
         int8_class = int(probs.argmax())
-        fp32_class = int(self.fp32.predict(window)[0].argmax()) if self.fp32 else None
+        fp32_class = int(self.fp32.predict(xyz).argmax()) if self.fp32 else None
         true = self._true_class(item.label)
         stats = self.stats
         stats.samples += 1
@@ -186,8 +167,9 @@ def stream(opts: StreamOptions, console: Console | None = None, stop: Callable[[
     console = console or Console()
     run = Run(opts.run)
     export_dir = check_run_has_export(run.folder)
-    int8 = _int8_backend(opts.backend, export_dir)
-    fp32 = OnnxBackend(export_dir / FP32_ONNX, "onnx_fp32") if opts.compare_fp32 else None
+    r, channels = run.receptive_field, run.model.config.in_channels
+    int8 = int8_engine(opts.engine, opts.backend, export_dir, r, channels)
+    fp32 = fp32_engine(opts.engine, export_dir, r, channels) if opts.compare_fp32 else None
     port = open_port(opts.port, opts.baud)
     log = _Log(opts.log)
     session = StreamSession(run, int8, fp32, opts, log.write)
@@ -226,16 +208,6 @@ def stream(opts: StreamOptions, console: Console | None = None, stop: Callable[[
     write_json(opts.summary or run.folder / SUMMARY_FILE, summary)
     _print_summary(console, summary)
     return summary
-
-
-def _int8_backend(name: str, export_dir: Path):
-    if name == "litert_int8":
-        return LiteRTBackend(export_dir / INT8_TFLITE)
-    if name == "onnx_int8":
-        return OnnxBackend(export_dir / INT8_ONNX, name)
-    if name == "tflm_int8":
-        return TflmBackend(export_dir / INT8_TFLITE, tflm_arena(export_dir))
-    raise UserError(f"--backend must be one of {', '.join(BACKENDS)}, not {name!r}")
 
 
 def open_port(path: str, baud: int):
@@ -378,7 +350,8 @@ def _summary(session: StreamSession, reader: Reader, opts: StreamOptions, second
     if decoder_stats:
         session.stats.bad_frames = decoder_stats.bad_crc
         session.stats.skipped_bytes = decoder_stats.skipped_bytes
-    return {"port": opts.port, "run": str(opts.run), "backend": opts.backend, "format": reader.fmt,
+    return {"port": opts.port, "run": str(opts.run), "backend": opts.backend, "engine": opts.engine,
+            "format": reader.fmt,
             "rate_hz": session.rate_hz, "scale": session.scale, "classes": session.classes,
             **session.stats.as_dict(seconds)}
 

@@ -28,7 +28,10 @@ def test_int8_parity_on_a_held_out_person(humanactivity_train, tmp_path):
     report = json.loads((export(ExportOptions(out)) / "export.json").read_text())
     assert report["file_bytes"]["model_int8.tflite"] * 3 <= report["file_bytes"]["model_fp32.onnx"]
     assert report["tflite_int8"]["tflm_arena_bytes"] <= 32 * 1024
-    result = parity(ParityOptions(out, data=str(humanactivity_train), subjects=["person1"]))
-    for name in ("onnx_int8", "litert_int8", "tflm_int8"):
-        assert result["backends"][name]["agreement_with_fp32"] >= 0.995
-        assert result["backends"][name]["accuracy_drop_vs_fp32"] <= 0.003
+    for engine in ("rolling", "step"):
+        result = parity(ParityOptions(out, data=str(humanactivity_train), subjects=["person1"], engine=engine,
+                                      out=tmp_path / engine))
+        for name in ("onnx_int8", "litert_int8", "tflm_int8"):
+            assert result["backends"][name]["agreement_with_fp32"] >= 0.995
+            assert result["backends"][name]["accuracy_drop_vs_fp32"] <= 0.003
+    assert result["backends"]["onnx_fp32"]["max_abs_logit_difference_vs_fp32"] <= 1e-4  # whole recording, step

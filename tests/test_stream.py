@@ -11,8 +11,9 @@ from rich.console import Console
 
 from edge_har.data import load_data
 from edge_har.emulator import EmulatorOptions, Faults, emulate
+from edge_har.engines import RollingBuffer
 from edge_har.parity import ParityOptions, parity
-from edge_har.stream import RollingBuffer, StreamOptions, stream
+from edge_har.stream import StreamOptions, stream
 
 from .test_cli import edge_har
 
@@ -62,6 +63,20 @@ def test_stream_equals_offline_parity(exported, tmp_path):
     assert summary["fp32_accuracy"] == pytest.approx(offline["backends"]["onnx_fp32"]["accuracy"], abs=1e-12)
     assert abs(summary["int8_fp32_agreement"] - litert["agreement_with_fp32"]) <= 1 / steps
     assert (tmp_path / "steps.csv").read_text().count("\n") == steps + 1
+
+
+def test_step_engine_stream_equals_offline_step_parity(exported, tmp_path):
+    data = load_data(None).select(["sim6"])
+    link = tmp_path / "tty"
+    thread, _ = _play(EmulatorOptions(data, link, fmt="text", speed=0), link)
+    summary = stream(StreamOptions(str(link), exported, engine="step", duration=120, live=False,
+                                   summary=tmp_path / "summary.json", idle_exit_s=1.0), QUIET)
+    thread.join(5)
+    assert summary["engine"] == "step" and summary["samples"] == len(data.recordings[0])
+    offline = parity(ParityOptions(exported, subjects=["sim6"], engine="step", min_agreement=0, max_drop=1,
+                                   out=tmp_path))
+    assert summary["int8_accuracy"] == pytest.approx(offline["backends"]["litert_int8"]["accuracy"], abs=1e-12)
+    assert summary["fp32_accuracy"] == pytest.approx(offline["backends"]["onnx_fp32"]["accuracy"], abs=1e-12)
 
 
 def test_faults_are_counted_and_survived(exported, tmp_path):

@@ -1,29 +1,102 @@
-"""Benchmark: can `stream` keep up with a fast board? Binary frames through a real pseudo-terminal
-into the int8 model, as fast as the stream reads them, with and without the fp32 comparison.
+"""Benchmark: what one streamed sample costs with the rolling engine and with the step engine.
 
-    .venv/bin/python tools/bench_stream.py RUN [--samples 20000]
+    .venv/bin/python tools/bench_stream.py RUN [--samples 3000] [--tflm-samples 300] [--stream]
 
-Prints samples per second for each configuration, its ratio to the 1,000 samples/s target,
-and the drops (which must be zero: the emulator has no faults here).
+Both engines run side by side in one process on the same samples of the built-in synthetic
+recording (the cost does not depend on the data):
+- MACs per sample, from the model's shape (export.json);
+- LiteRT int8: the whole per-sample loop as `stream` runs it (quantize, buffer or state
+  handling, invoke, dequantize), single-threaded;
+- TFLite-Micro int8: the interpreter's invoke alone (what a microcontroller pays per sample),
+  and the whole loop through its Python wrapper.
+Each measurement is the best of `--repeats` interleaved rounds, so a busy machine hurts both
+engines alike. Every ratio is printed on a line of its own containing the word "ratio".
+
+With --stream, it also pushes binary frames through a real pseudo-terminal into `stream`, as
+fast as it reads them, for each engine (samples per second, against a 1,000 samples/s board).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import tempfile
 import threading
+import time
 from pathlib import Path
 
+import numpy as np
 from rich.console import Console
 
+from edge_har.backends import LiteRTBackend, LiteRTStepBackend, TflmBackend, TflmStepBackend
 from edge_har.data import load_data
 from edge_har.emulator import EmulatorOptions, emulate
+from edge_har.engines import RollingEngine, StepEngine
+from edge_har.export import EXPORT_DIR, EXPORT_JSON, INT8_TFLITE, step_tflm_arena, tflm_arena
+from edge_har.run import Run
+from edge_har.step_export import STEP_INT8_TFLITE
 from edge_har.stream import StreamOptions, stream
 
 TARGET = 1000.0
 
 
-def measure(run: Path, samples: int, compare_fp32: bool) -> dict:
+def per_sample_seconds(engine, samples: np.ndarray) -> float:
+    engine.reset(samples[0])
+    started = time.perf_counter()
+    for sample in samples:
+        engine.predict(sample)
+    return (time.perf_counter() - started) / len(samples)
+
+
+def invoke_seconds(interpreter, count: int) -> float:
+    started = time.perf_counter()
+    for _ in range(count):
+        interpreter.invoke()
+    return (time.perf_counter() - started) / count
+
+
+def best_of(repeats: int, measures: dict) -> dict:
+    """Interleave the measurements `repeats` times and keep each one's fastest round."""
+    best = {name: float("inf") for name in measures}
+    for _ in range(repeats):
+        for name, measure in measures.items():
+            best[name] = min(best[name], measure())
+    return best
+
+
+def engine_costs(run: Run, samples: np.ndarray, tflm_samples: int, repeats: int) -> dict:
+    folder = run.folder / EXPORT_DIR
+    r, channels = run.receptive_field, run.model.config.in_channels
+    rolling_litert = RollingEngine(LiteRTBackend(folder / INT8_TFLITE), r, channels)
+    step_litert = StepEngine(LiteRTStepBackend(folder / STEP_INT8_TFLITE, r))
+    rolling_tflm = RollingEngine(TflmBackend(folder / INT8_TFLITE, tflm_arena(folder)), r, channels)
+    step_tflm = StepEngine(TflmStepBackend(folder / STEP_INT8_TFLITE, step_tflm_arena(folder), r))
+    short = samples[:tflm_samples]
+    return best_of(repeats, {
+        "litert_rolling": lambda: per_sample_seconds(rolling_litert, samples),
+        "litert_step": lambda: per_sample_seconds(step_litert, samples),
+        "tflm_loop_rolling": lambda: per_sample_seconds(rolling_tflm, short),
+        "tflm_loop_step": lambda: per_sample_seconds(step_tflm, short),
+        "tflm_invoke_rolling": lambda: invoke_seconds(rolling_tflm.backend.interpreter, tflm_samples),
+        "tflm_invoke_step": lambda: invoke_seconds(step_tflm.backend.interpreter, tflm_samples),
+    })
+
+
+def print_engine_costs(run: Run, costs: dict) -> None:
+    report = json.loads((run.folder / EXPORT_DIR / EXPORT_JSON).read_text())
+    macs_rolling, macs_step = report["macs_per_inference"], report["macs_per_step_streaming"]
+    print(f"Model: R = {run.receptive_field}, {report['params']} parameters")
+    print(f"MACs per sample: rolling {macs_rolling:,}, step {macs_step:,}")
+    print(f"MACs ratio rolling/step: {macs_rolling / macs_step:.1f}x")
+    rows = [("LiteRT int8 whole loop", "litert"), ("TFLite-Micro int8 invoke", "tflm_invoke"),
+            ("TFLite-Micro int8 whole loop", "tflm_loop")]
+    for label, key in rows:
+        rolling, step = costs[f"{key}_rolling"], costs[f"{key}_step"]
+        print(f"{label} per sample: rolling {rolling * 1e6:.1f} us, step {step * 1e6:.1f} us")
+        print(f"{label} ratio rolling/step: {rolling / step:.1f}x")
+
+
+def stream_throughput(run: Path, samples: int, engine: str) -> dict:
     data = load_data(None)
     recording = data.recordings[0]
     recording.x, recording.y = recording.x[:samples], recording.y[:samples]
@@ -35,26 +108,34 @@ def measure(run: Path, samples: int, compare_fp32: bool) -> dict:
             "opts": EmulatorOptions(data, link, fmt="binary", speed=0), "ready": lambda name: ready.set()})
         board.start()
         ready.wait(10)
-        summary = stream(StreamOptions(str(link), run, compare_fp32=compare_fp32, live=False, idle_exit_s=1.0),
-                         Console(quiet=True))
+        summary = stream(StreamOptions(str(link), run, engine=engine, compare_fp32=False, live=False,
+                                       idle_exit_s=1.0, summary=Path(tmp) / "summary.json"), Console(quiet=True))
         board.join(15)
-    summary["idle_tail_s"] = 1.0
     return summary
+
+
+def print_stream_throughput(run: Path, samples: int) -> None:
+    for engine in ("rolling", "step"):
+        summary = stream_throughput(run, samples, engine)
+        busy = summary["seconds"] - 1.0  # the stream waits 1 s of silence before it stops
+        rate = summary["samples"] / busy
+        print(f"stream, {engine} engine, int8 only: {summary['samples']} samples in {busy:.2f} s = {rate:.0f} "
+              f"samples/s (target {TARGET:.0f}/s); lost {summary['lost_samples']}, bad frames {summary['bad_frames']}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("run", type=Path, help="a training run with an int8 export")
-    parser.add_argument("--samples", type=int, default=20000)
+    parser.add_argument("run", type=Path, help="a training run with an int8 export (step models included)")
+    parser.add_argument("--samples", type=int, default=3000, help="samples per LiteRT round")
+    parser.add_argument("--tflm-samples", type=int, default=300, help="samples per TFLite-Micro round")
+    parser.add_argument("--repeats", type=int, default=3, help="interleaved rounds; the fastest counts")
+    parser.add_argument("--stream", action="store_true", help="also measure `stream` through a pseudo-terminal")
     args = parser.parse_args()
-    for compare in (False, True):
-        summary = measure(args.run, args.samples, compare)
-        busy = summary["seconds"] - summary["idle_tail_s"]  # the stream waits 1 s of silence before it stops
-        rate = summary["samples"] / busy
-        label = "int8 + fp32 comparison" if compare else "int8 only"
-        print(f"{label}: {summary['samples']} samples in {busy:.2f} s = {rate:.0f} samples/s; "
-              f"ratio to the {TARGET:.0f}/s target {rate / TARGET:.2f}; lost {summary['lost_samples']}, "
-              f"bad frames {summary['bad_frames']}")
+    run = Run(args.run)
+    samples = load_data(None).recordings[0].x[:args.samples].astype(np.float32)
+    print_engine_costs(run, engine_costs(run, samples, args.tflm_samples, args.repeats))
+    if args.stream:
+        print_stream_throughput(args.run, 20000)
 
 
 if __name__ == "__main__":

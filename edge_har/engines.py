@@ -1,0 +1,102 @@
+"""Streaming engines: how a live stream turns one new sample into that step's logits.
+
+`rolling` keeps the last R samples and runs the window model over all of them at every
+sample (the reference). `step` runs the step model: one new column per layer, the states
+kept between samples. Both follow the start-of-stream rule (the first sample stands for
+everything before it) and the same three calls, so `stream` does not care which it has.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .backends import (LiteRTBackend, LiteRTStepBackend, OnnxBackend, OnnxStepBackend, TflmBackend,
+                       TflmStepBackend)
+from .errors import UserError
+from .export import FP32_ONNX, INT8_ONNX, INT8_TFLITE, check_export_has_step_models, step_tflm_arena, tflm_arena
+from .step_export import STEP_FP32_ONNX, STEP_INT8_ONNX, STEP_INT8_TFLITE
+
+ENGINES = ("rolling", "step")
+INT8_BACKENDS = ("litert_int8", "onnx_int8", "tflm_int8")
+
+
+class RollingBuffer:
+    """The last R samples, as one contiguous (R, channels) window, O(channels) per push."""
+
+    def __init__(self, receptive_field: int, channels: int):
+        self.r = receptive_field
+        self.data = np.zeros((2 * receptive_field, channels), dtype=np.float32)
+        self.start = 0
+
+    def reset(self, first: np.ndarray) -> None:
+        self.data[:] = first
+        self.start = 0
+
+    def push(self, sample: np.ndarray) -> None:
+        """Write each sample twice, R apart, so the newest R samples are always contiguous."""
+        self.data[self.start] = sample
+        self.data[self.start + self.r] = sample
+        self.start = (self.start + 1) % self.r
+
+    def window(self) -> np.ndarray:
+        return self.data[self.start:self.start + self.r]
+
+
+class RollingEngine:
+    def __init__(self, backend, receptive_field: int, channels: int):
+        self.backend = backend
+        self.buffer = RollingBuffer(receptive_field, channels)
+
+    def reset(self, first: np.ndarray) -> None:
+        self.buffer.reset(first)
+
+    def skip(self, sample: np.ndarray) -> None:
+        """Take a sample without predicting (filling lost samples)."""
+        self.buffer.push(sample)
+
+    def predict(self, sample: np.ndarray) -> np.ndarray:
+        self.buffer.push(sample)
+        return self.backend.predict(self.buffer.window()[None])[0]
+
+
+class StepEngine:
+    def __init__(self, backend):
+        self.backend = backend
+
+    def reset(self, first: np.ndarray) -> None:
+        self.backend.reset(first)
+
+    def skip(self, sample: np.ndarray) -> None:
+        self.backend.step(sample)
+
+    def predict(self, sample: np.ndarray) -> np.ndarray:
+        return self.backend.step(sample)
+
+
+def int8_engine(engine: str, backend: str, export_dir: Path, receptive_field: int, channels: int):
+    """The int8 model a stream runs, by engine and backend name."""
+    if engine not in ENGINES:
+        raise UserError(f"--engine must be one of {', '.join(ENGINES)}, not {engine!r}")
+    if backend not in INT8_BACKENDS:
+        raise UserError(f"--backend must be one of {', '.join(INT8_BACKENDS)}, not {backend!r}")
+    if engine == "step":
+        check_export_has_step_models(export_dir)
+        return StepEngine({
+            "litert_int8": lambda: LiteRTStepBackend(export_dir / STEP_INT8_TFLITE, receptive_field),
+            "onnx_int8": lambda: OnnxStepBackend(export_dir / STEP_INT8_ONNX, backend, receptive_field),
+            "tflm_int8": lambda: TflmStepBackend(export_dir / STEP_INT8_TFLITE, step_tflm_arena(export_dir),
+                                                 receptive_field),
+        }[backend]())
+    return RollingEngine({
+        "litert_int8": lambda: LiteRTBackend(export_dir / INT8_TFLITE),
+        "onnx_int8": lambda: OnnxBackend(export_dir / INT8_ONNX, backend),
+        "tflm_int8": lambda: TflmBackend(export_dir / INT8_TFLITE, tflm_arena(export_dir)),
+    }[backend](), receptive_field, channels)
+
+
+def fp32_engine(engine: str, export_dir: Path, receptive_field: int, channels: int):
+    if engine == "step":
+        return StepEngine(OnnxStepBackend(export_dir / STEP_FP32_ONNX, "onnx_fp32", receptive_field))
+    return RollingEngine(OnnxBackend(export_dir / FP32_ONNX, "onnx_fp32"), receptive_field, channels)

@@ -1,0 +1,112 @@
+"""The step model's share of `edge-har export`: step_fp32.onnx, step_int8.onnx, step_int8.tflite.
+
+Inputs are `sample` (1, channels) in raw units and one state per dilated convolution; outputs
+are `logits` and the new states, in the same order. int8 ranges come from (sample, state)
+pairs met while streaming the calibration windows, so the states have the ranges a live
+stream gives them. Each model is checked by streaming held-out windows from their first
+sample: the last step's logits must match the window model's fp32 logits of that window.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from rich.console import Console
+
+from .backends import LiteRTStepBackend, OnnxStepBackend, TflmStepBackend, TorchBackend, tflm_arena_bytes
+from .calibration import WindowSet
+from .deploy import folded_window_model
+from .metrics import agreement
+from .model import TCN
+from .step_model import StepTCN, folded_step_model, stream_states
+
+STEP_FP32_ONNX, STEP_INT8_ONNX, STEP_INT8_TFLITE = "step_fp32.onnx", "step_int8.onnx", "step_int8.tflite"
+STEP_TOLERANCE = 1e-4  # max abs logit difference, fp32 step model against the fp32 window model
+CHECK_WINDOWS = 100  # held-out windows streamed through each step model (2R - 1 steps each)
+
+
+class StepExportError(RuntimeError):
+    """A step model that breaks its contract (fp32 drift, or state quantization that differs)."""
+
+
+def export_step_models(model: TCN, folder: Path, calibration: WindowSet, holdout: WindowSet, int8: bool,
+                       console: Console) -> dict:
+    step = folded_step_model(model)
+    check = _spread(holdout.windows, CHECK_WINDOWS)
+    reference = TorchBackend(folded_window_model(model)).predict(check)
+    report = {"state_shapes": [list(shape) for shape in step.state_shapes()],
+              "state_values": int(sum(np.prod(shape) for shape in step.state_shapes())),
+              "checked_windows": len(check)}
+    report["onnx_fp32"] = _export_onnx(step, folder / STEP_FP32_ONNX, check, reference)
+    if int8:
+        report.update(_export_int8(step, folder, calibration, check, reference, console))
+    return report
+
+
+def _spread(windows: np.ndarray, count: int) -> np.ndarray:
+    return windows[np.linspace(0, len(windows) - 1, num=min(count, len(windows))).astype(int)]
+
+
+def last_step_logits(backend, windows: np.ndarray) -> np.ndarray:
+    """Each window streamed from its first sample; the logits of its last step."""
+    return np.stack([backend.run(window)[-1] for window in windows])
+
+
+def _export_onnx(step: StepTCN, path: Path, check: np.ndarray, reference: np.ndarray) -> dict:
+    import onnx
+
+    example = (torch.from_numpy(check[0, :1]), *step.initial_states())
+    torch.onnx.export(step, example, str(path), input_names=input_names(step), output_names=output_names(step),
+                      opset_version=17, dynamo=False)
+    onnx.checker.check_model(onnx.load(str(path)))
+    logits = last_step_logits(OnnxStepBackend(path, "onnx_fp32", step.receptive_field), check)
+    difference = float(np.abs(logits - reference).max())
+    if difference > STEP_TOLERANCE:
+        raise StepExportError(f"the fp32 step model differs from the window model by {difference:.2e} "
+                              f"(limit {STEP_TOLERANCE})")
+    return {"max_abs_logit_difference_vs_window_model": difference}
+
+
+def input_names(step: StepTCN) -> list[str]:
+    return ["sample"] + [f"state_{i}" for i in range(len(step.convs))]
+
+
+def output_names(step: StepTCN) -> list[str]:
+    return ["logits"] + [f"next_state_{i}" for i in range(len(step.convs))]
+
+
+def _export_int8(step: StepTCN, folder: Path, calibration: WindowSet, check: np.ndarray, reference: np.ndarray,
+                 console: Console) -> dict:
+    from .quantize import quantize_onnx, quantize_tflite
+
+    inputs = stream_states(step, calibration.windows)
+    console.print(f"Quantizing the step model with {len(inputs)} (sample, state) inputs from calibration streams")
+    quantize_onnx(folder / STEP_FP32_ONNX, folder / STEP_INT8_ONNX, inputs)
+    tflite = quantize_tflite(step, inputs, folder / STEP_INT8_TFLITE)
+    _check_state_quantization(tflite)
+    r = step.receptive_field
+    litert = LiteRTStepBackend(folder / STEP_INT8_TFLITE, r)
+    probe = [np.zeros(t["shape"], dtype=np.int8) for t in tflite["inputs"]]
+    arena = tflm_arena_bytes(folder / STEP_INT8_TFLITE, probe)
+    console.print(f"Checking the int8 step models on {len(check)} streamed held-out windows")
+    classes = reference.argmax(1)
+    litert_classes = last_step_logits(litert, check).argmax(1)
+    tflm_classes = last_step_logits(TflmStepBackend(folder / STEP_INT8_TFLITE, arena, r), check).argmax(1)
+    onnx_classes = last_step_logits(OnnxStepBackend(folder / STEP_INT8_ONNX, "onnx_int8", r), check).argmax(1)
+    return {
+        "tflite_int8": {**tflite, "tflm_arena_bytes": arena},
+        "agreement_with_fp32": {"onnx_int8": agreement(onnx_classes, classes),
+                                "tflite_int8": agreement(litert_classes, classes),
+                                "tflm_int8": agreement(tflm_classes, classes)},
+        "tflm_matches_tflite": agreement(tflm_classes, litert_classes),
+        "calibration_inputs": len(inputs),
+    }
+
+
+def _check_state_quantization(tflite: dict) -> None:
+    """Every state output must be int8 with its state input's scale and zero point."""
+    for i, (state_in, state_out) in enumerate(zip(tflite["inputs"][1:], tflite["outputs"][1:])):
+        if state_in != state_out or state_in["dtype"] != "int8":
+            raise StepExportError(f"state {i} goes in as {state_in} but comes out as {state_out}")
