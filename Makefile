@@ -22,7 +22,9 @@ demo: $(STAMP)
 	$(BIN)/edge-har train --out $(DEMO) --epochs 8
 	$(BIN)/edge-har export $(DEMO) --int8
 	$(BIN)/edge-har parity $(DEMO) --subjects sim6 --tflm-steps 500  # sim6: the validation subject, never trained on
-	@echo "Streaming the held-out synthetic person from an emulated board (10x real time) through a pseudo-terminal:"
+	$(BIN)/edge-har parity $(DEMO) --subjects sim6 --engine step --out $(DEMO)/parity-step
+	@echo "Streaming the held-out synthetic person from an emulated board (10x real time) through a pseudo-terminal,"
+	@echo "into the int8 step model:"
 	$(BIN)/edge-har emulate --subjects sim6 --speed 10 --linger 1 --link $(DEMO)/tty > /dev/null & \
 	  until [ -e $(DEMO)/tty ]; do sleep 0.2; done; \
 	  $(BIN)/edge-har stream --port $(DEMO)/tty --model $(DEMO) --duration 12 --summary $(DEMO)/stream.json; \

@@ -127,7 +127,8 @@ def export(
     min_agreement: Annotated[float, typer.Option(
         min=0.0, max=1.0, help="Fail (exit 1, files kept) when an int8 model agrees with fp32 on fewer held-out steps.")] = 0.99,
 ):
-    """Write RUN/export/: model_fp32.onnx, model_int8.onnx, model_int8.tflite, model_int8.h/.cc, export.json."""
+    """Write RUN/export/: the window models (model_fp32.onnx, model_int8.onnx, model_int8.tflite, model_int8.h/.cc),
+    the step models (step_fp32.onnx, step_int8.onnx, step_int8.tflite, step_int8.h/.cc) and export.json."""
     from .export import ExportOptions, export as run_export
 
     run_export(ExportOptions(run, int8, calibration, min_agreement), console)
@@ -224,7 +225,7 @@ def stream(
     model: Annotated[Path, typer.Option(help="A training run with an int8 export.")],
     baud: Annotated[int, typer.Option(help="Baud rate.")] = 115200,
     backend: Annotated[str, typer.Option(help="litert_int8, onnx_int8 or tflm_int8.")] = "litert_int8",
-    engine: Annotated[str, typer.Option(help=ENGINE_HELP)] = "rolling",
+    engine: Annotated[str, typer.Option(help=ENGINE_HELP)] = "step",
     fmt: Annotated[str, typer.Option("--format", help="auto, binary or text.")] = "auto",
     rate: Annotated[Optional[float], typer.Option(help="Sample rate in Hz, until the board declares one.")] = None,
     scale: Annotated[Optional[float], typer.Option(help="Model units per board unit, until the board declares one.")] = None,

@@ -37,7 +37,7 @@ class StreamOptions:
     run: Path
     baud: int = 115200
     backend: str = "litert_int8"
-    engine: str = "rolling"  # or "step"
+    engine: str = "step"  # or "rolling", the reference
     fmt: str = "auto"  # auto, binary or text
     rate_hz: float | None = None  # used until the board declares its own
     scale: float | None = None  # model units per board unit, until the board declares it

@@ -50,7 +50,7 @@ def test_stream_equals_offline_parity(exported, tmp_path):
     data = load_data(None).select(["sim6"])
     link = tmp_path / "tty"
     thread, result = _play(EmulatorOptions(data, link, fmt="text", speed=0), link)
-    summary = stream(StreamOptions(str(link), exported, duration=120, live=False, log=tmp_path / "steps.csv",
+    summary = stream(StreamOptions(str(link), exported, engine="rolling", duration=120, live=False, log=tmp_path / "steps.csv",
                                    summary=tmp_path / "summary.json", idle_exit_s=1.0), QUIET)
     thread.join(5)
     steps = len(data.recordings[0])
