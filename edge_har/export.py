@@ -187,7 +187,8 @@ def _print_summary(console: Console, report: dict, out: Path) -> None:
         console.print("Agreement with fp32: " + ", ".join(f"{k} {v:.4f}" for k, v in agree.items())
                       + f"; TFLite-Micro arena {report['tflite_int8']['tflm_arena_bytes']} bytes")
         step = report["step"]
-        console.print(f"Step model, {step['checked_windows']} streamed windows: "
+        console.print(f"Step model, {step['checked_windows']} streamed windows "
+                      f"({step['tflm_checked_windows']} on TFLite-Micro): "
                       + ", ".join(f"{k} {v:.4f}" for k, v in step["agreement_with_fp32"].items())
                       + f"; TFLite-Micro arena {step['tflite_int8']['tflm_arena_bytes']} bytes")
     console.print(f"[bold green]Export written to {out}[/]")
