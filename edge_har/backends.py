@@ -95,13 +95,13 @@ class _LiteRT:
         from ai_edge_litert.interpreter import Interpreter
 
         with quiet_native_output():  # the XNNPACK delegate announces itself on stderr
-            interpreter = Interpreter(model_path=str(path), num_threads=1)
-            interpreter.allocate_tensors()
-        self.input_details = interpreter.get_input_details()
-        self.output_details = interpreter.get_output_details()
-        self.inputs = [interpreter.tensor(d["index"])() for d in self.input_details]
-        self.outputs = [interpreter.tensor(d["index"])() for d in self.output_details]
-        self.invoke = interpreter._interpreter.Invoke
+            self.interpreter = Interpreter(model_path=str(path), num_threads=1)  # kept: it owns the delegates
+            self.interpreter.allocate_tensors()
+        self.input_details = self.interpreter.get_input_details()
+        self.output_details = self.interpreter.get_output_details()
+        self.inputs = [self.interpreter.tensor(d["index"])() for d in self.input_details]
+        self.outputs = [self.interpreter.tensor(d["index"])() for d in self.output_details]
+        self.invoke = self.interpreter._interpreter.Invoke
         self.io = _Int8Io(self.input_details[0], self.output_details[0])
 
 
