@@ -11,6 +11,7 @@ have their state inputs' quantization, so states go back in as int8 bytes, uncon
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import sys
 from pathlib import Path
@@ -19,6 +20,7 @@ import numpy as np
 import torch
 
 from .deploy import WindowModel
+from .model import MAGNITUDE_EPS, with_magnitude
 from .step_model import StepTCN
 
 
@@ -52,12 +54,15 @@ class OnnxBackend:
 class _Int8Io:
     """Quantize a float input to the model's int8 input; dequantize its int8 output.
 
-    Python-level overhead is most of the cost on small inputs, and a stream pays it on every
-    sample: windows go through plain ufuncs (no np.clip or np.round wrappers), and one sample
-    through plain Python, which is quicker still for three values. Both round half to even.
+    A model whose input has one channel more than the readings takes |a| last (deploy.py): it
+    is appended here, before quantizing, as firmware would. Python-level overhead is most of the
+    cost on small inputs, and a stream pays it on every sample: windows go through plain ufuncs
+    (no np.clip or np.round wrappers), and one sample through plain Python, which is quicker
+    still for three values. Both round half to even.
     """
 
-    def __init__(self, input_details: dict, output_details: dict):
+    def __init__(self, input_details: dict, output_details: dict, readings: int = 3):
+        self.magnitude = int(input_details["shape"][-1]) == readings + 1
         in_scale, self.in_zero = _scale_and_zero(input_details)
         out_scale, out_zero = _scale_and_zero(output_details)
         self.in_inverse = np.float32(1.0 / in_scale)
@@ -65,11 +70,16 @@ class _Int8Io:
         self.out_scale, self.out_offset = np.float32(out_scale), np.float32(-out_zero * out_scale)
 
     def quantize(self, values: np.ndarray) -> np.ndarray:
+        if self.magnitude:
+            values = with_magnitude(values)
         return np.maximum(np.minimum(np.rint(values * self.in_inverse + self.in_zero), 127), -128).astype(np.int8)
 
     def quantize_sample(self, sample: np.ndarray) -> list[int]:
         inverse, zero = float(self.in_inverse), float(self.in_zero)
-        return [min(127, max(-128, round(v * inverse + zero))) for v in sample.tolist()]
+        values = sample.tolist()
+        if self.magnitude:
+            values.append(math.sqrt(sum(v * v for v in values) + MAGNITUDE_EPS))
+        return [min(127, max(-128, round(v * inverse + zero))) for v in values]
 
     def dequantize(self, output: np.ndarray) -> np.ndarray:
         return output * self.out_scale + self.out_offset

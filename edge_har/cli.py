@@ -71,6 +71,9 @@ def train(
     blocks: Annotated[int, typer.Option(min=1, help="Residual blocks K; R = 2(f-1)(2^K-1)+1.")] = MODEL.blocks,
     dropout: Annotated[float, typer.Option(min=0.0, max=0.9, help="Spatial dropout rate.")] = MODEL.dropout,
     norm: Annotated[str, typer.Option(help="'batch' (folds into int8 convs) or 'layer'.")] = MODEL.norm,
+    magnitude: Annotated[bool, typer.Option(
+        help="Give the model |a| as one more input channel, computed inside it from the three axes: the "
+             "intensity of a movement, whichever way the device is worn.")] = MODEL.magnitude,
     epochs: Annotated[int, typer.Option(min=1, help="Maximum epochs.")] = TRAIN.epochs,
     steps_per_epoch: Annotated[int, typer.Option(min=1, help="Batches per epoch.")] = TRAIN.steps_per_epoch,
     batch_size: Annotated[int, typer.Option(min=1, help="Windows per batch.")] = TRAIN.batch_size,
@@ -86,6 +89,9 @@ def train(
         min=0.0, max=180.0, help="Then tilt it about a random axis by up to this many degrees.")] = TRAIN.rotate_deg,
     scale_jitter: Annotated[float, typer.Option(
         min=0.0, max=0.9, help="Random gain per training window, 1 +- this.")] = TRAIN.scale_jitter,
+    time_warp: Annotated[float, typer.Option(
+        min=0.0, max=0.9, help="Random playback speed per training window, 1 +- this (people move at their own "
+                               "tempo).")] = TRAIN.time_warp,
     classes: Annotated[Optional[str], typer.Option(
         help="Comma-separated classes to keep; other steps become unlabelled (e.g. the 6 HAPT activities).")] = None,
     subjects: Annotated[Optional[str], typer.Option(
@@ -103,11 +109,12 @@ def train(
         raise UserError(f"--norm must be 'batch' or 'layer', not {norm!r}")
     options = TrainOptions(
         data=data, out=out, cv=cv, rf=rf,
-        model=ModelConfig(0, filters=filters, kernel_size=kernel_size, blocks=blocks, dropout=dropout, norm=norm),
+        model=ModelConfig(0, filters=filters, kernel_size=kernel_size, blocks=blocks, dropout=dropout, norm=norm,
+                          magnitude=magnitude),
         train=TrainConfig(epochs=epochs, steps_per_epoch=steps_per_epoch, batch_size=batch_size, lr=lr,
                           patience=patience, roll_axis=None if roll_axis == "none" else roll_axis,
                           flip_axes=flip_axes, rotate_deg=rotate_deg, scale_jitter=scale_jitter,
-                          seed=seed, device=device),
+                          time_warp=time_warp, seed=seed, device=device),
         budget=Budget(tolerance / 100, target_accuracy, max_params, max_macs),
         classes=[c.strip() for c in classes.split(",")] if classes else None,
         subjects=[s.strip() for s in subjects.split(",")] if subjects else None,

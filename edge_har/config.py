@@ -21,6 +21,12 @@ class ModelConfig:
     blocks: int = 4
     dropout: float = 0.1
     norm: Norm = "batch"
+    magnitude: bool = False  # add |a| as an input channel, computed inside the model
+
+    @property
+    def feature_channels(self) -> int:
+        """Channels the first convolution sees: the sensor axes, plus |a| when `magnitude`."""
+        return self.in_channels + int(self.magnitude)
 
     @property
     def receptive_field(self) -> int:
@@ -71,9 +77,14 @@ class RunConfig:
     @classmethod
     def load(cls, path: Path) -> "RunConfig":
         raw = json.loads(path.read_text())
-        raw["model"] = dataclass_from_dict(ModelConfig, raw["model"])
+        raw["model"] = model_config_from_dict(raw["model"])
         raw["train"] = dataclass_from_dict(TrainConfig, raw["train"])
         return cls(**raw)
+
+
+def model_config_from_dict(raw: dict) -> ModelConfig:
+    """Runs saved before the magnitude channel existed have none."""
+    return dataclass_from_dict(ModelConfig, {"magnitude": False, **raw})
 
 
 def dataclass_from_dict(cls, raw: dict):

@@ -17,10 +17,10 @@ from rich.console import Console
 
 from .backends import LiteRTBackend, OnnxBackend, TflmBackend, TorchBackend, tflm_arena_bytes
 from .calibration import WindowSet, load_windows
-from .deploy import WindowModel, folded_window_model
+from .deploy import WindowModel, folded_window_model, tflite_input
 from .errors import GateFailure, UserError
 from .metrics import agreement
-from .model import count_params, macs_per_step, macs_per_window
+from .model import TCN, count_params, macs_per_step, macs_per_window
 from .run import CALIBRATION_FILE, HOLDOUT_FILE, Run, staged_dir, write_json
 from .step_export import STEP_INT8_TFLITE, export_step_models
 
@@ -55,7 +55,7 @@ def export(opts: ExportOptions, console: Console | None = None) -> Path:
         console.print(f"Exporting R = {r} window model from {run.folder}")
         report["onnx_fp32"] = _export_onnx_fp32(window_model, run, holdout, folder / FP32_ONNX)
         if opts.int8:
-            report.update(_export_int8(window_model, folder, calibration, holdout, console))
+            report.update(_export_int8(run.model, folder, calibration, holdout, console))
         console.print("Exporting the step model (one new column per layer per sample)")
         report["step"] = export_step_models(run.model, folder, calibration, holdout, opts.int8, console)
         if opts.int8:
@@ -81,6 +81,7 @@ def _base_report(run: Run, model: WindowModel) -> dict:
         "input_shape": [1, run.receptive_field, config.in_channels],
         "output_shape": [1, config.num_classes],
         "input_units": "raw sensor units (normalization folded into the first convolution)",
+        "tflite_input_channels": ["x", "y", "z", "|a|"] if config.magnitude else ["x", "y", "z"],
     }
 
 
@@ -106,14 +107,13 @@ def _export_onnx_fp32(model: WindowModel, run: Run, holdout: WindowSet, path: Pa
             "ops": sorted({node.op_type for node in proto.graph.node})}
 
 
-def _export_int8(model: WindowModel, folder: Path, calibration: WindowSet, holdout: WindowSet,
-                 console: Console) -> dict:
+def _export_int8(model: TCN, folder: Path, calibration: WindowSet, holdout: WindowSet, console: Console) -> dict:
     from .quantize import quantize_onnx, quantize_tflite
 
     console.print(f"Quantizing with {len(calibration.windows)} calibration windows")
-    inputs = [(w[None],) for w in calibration.windows]
-    quantize_onnx(folder / FP32_ONNX, folder / INT8_ONNX, inputs)
-    tflite = quantize_tflite(model, inputs, folder / INT8_TFLITE)
+    quantize_onnx(folder / FP32_ONNX, folder / INT8_ONNX, [(w[None],) for w in calibration.windows])
+    tflite = quantize_tflite(folded_window_model(model, features_inside=False),
+                             [(w[None],) for w in tflite_input(model, calibration.windows)], folder / INT8_TFLITE)
     litert = LiteRTBackend(folder / INT8_TFLITE)
     arena = tflm_arena_bytes(folder / INT8_TFLITE, [litert.io.quantize(holdout.windows[:1])])
     _write_c_array(folder, Path(INT8_TFLITE).stem, "g_edge_har_model", _window_constants({**tflite, "tflm_arena_bytes": arena}))
@@ -150,7 +150,10 @@ def _write_c_array(folder: Path, stem: str, symbol: str, constants: list[str]) -
 
 def _io_constants(prefix: str, tflite: dict) -> list[str]:
     arena = tflite["tflm_arena_bytes"]
-    return [f"constexpr int k{prefix}ArenaBytes = {arena + 1024};  // measured {arena}, plus headroom",
+    magnitude = tflite["input_shape"][-1] == 4
+    note = ["// Input channels x, y, z, |a|: append |a| = sqrt(x*x + y*y + z*z), in the same raw units,",
+            "// to each reading before quantizing (TFLite-Micro has no int8 SQRT)."] if magnitude else []
+    return [*note, f"constexpr int k{prefix}ArenaBytes = {arena + 1024};  // measured {arena}, plus headroom",
             f"constexpr float k{prefix}InputScale = {tflite['input_scale']!r}f;",
             f"constexpr int k{prefix}InputZeroPoint = {tflite['input_zero_point']};",
             f"constexpr float k{prefix}OutputScale = {tflite['output_scale']!r}f;",

@@ -19,6 +19,8 @@ from torch import nn
 from .config import ModelConfig
 from .errors import UserError
 
+MAGNITUDE_EPS = 1e-6  # keeps the gradient of |a| finite at a zero reading
+
 
 class ChannelLayerNorm(nn.Module):
     """Layer norm over channels at each time step (stays causal, unlike GroupNorm)."""
@@ -65,12 +67,19 @@ class TemporalBlock(nn.Module):
 
 
 class TCN(nn.Module):
-    """Raw (N, W, channels) sensor input to (N, W - R + 1, classes) logits."""
+    """Raw (N, W, channels) sensor input to (N, W - R + 1, classes) logits.
+
+    With `magnitude`, the length |a| of each sample joins the axes as one more channel: it does
+    not change when the device turns, so it carries the intensity of a movement to people who
+    wear the device differently (with the tempo blurred by time-warp augmentation, it is what
+    tells one person's fast dancing from everyone's running). `mean` and `std` normalize the
+    feature channels (axes, then |a|).
+    """
 
     def __init__(self, config: ModelConfig, mean: np.ndarray | None = None, std: np.ndarray | None = None):
         super().__init__()
         self.config = config
-        c = config.in_channels
+        c = config.feature_channels
         self.register_buffer("mean", torch.as_tensor(np.zeros(c) if mean is None else mean, dtype=torch.float32))
         self.register_buffer("std", torch.as_tensor(np.ones(c) if std is None else std, dtype=torch.float32))
         widths = [c] + [config.filters] * config.blocks
@@ -84,13 +93,25 @@ class TCN(nn.Module):
     def receptive_field(self) -> int:
         return 1 + sum(block.context for block in self.blocks)
 
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """Raw (..., channels) to raw (..., feature channels)."""
+        if not self.config.magnitude:
+            return x
+        return torch.cat([x, torch.sqrt((x * x).sum(dim=-1, keepdim=True) + MAGNITUDE_EPS)], dim=-1)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.logits_from_normalized((x - self.mean) / self.std)
+        return self.logits_from_normalized((self.features(x) - self.mean) / self.std)
 
     def logits_from_normalized(self, z: torch.Tensor) -> torch.Tensor:
         z = z.transpose(1, 2).unsqueeze(2)  # (N, C, 1, W)
         logits = self.head(self.blocks(z))
         return logits.squeeze(2).transpose(1, 2)
+
+
+def with_magnitude(x: np.ndarray) -> np.ndarray:
+    """(..., channels) readings to (..., channels + 1): the axes, then |a|, as `TCN.features` does."""
+    length = np.sqrt((x * x).sum(axis=-1, keepdims=True) + MAGNITUDE_EPS)
+    return np.concatenate([x, length], axis=-1).astype(np.float32)
 
 
 def pad_start(x: np.ndarray, receptive_field: int) -> np.ndarray:
@@ -118,7 +139,7 @@ def count_params(model: nn.Module) -> int:
 
 def macs_per_step(config: ModelConfig) -> int:
     """Multiply-accumulates to compute one new output step when every layer keeps its history."""
-    total, cin = 0, config.in_channels
+    total, cin = 0, config.feature_channels
     for _ in range(config.blocks):
         total += config.kernel_size * cin * config.filters + config.kernel_size * config.filters ** 2
         total += cin * config.filters if cin != config.filters else 0
@@ -128,7 +149,7 @@ def macs_per_step(config: ModelConfig) -> int:
 
 def macs_per_window(config: ModelConfig) -> int:
     """Multiply-accumulates of one pass over an R-sample window (the rolling-buffer engine)."""
-    total, cin, width = 0, config.in_channels, config.receptive_field
+    total, cin, width = 0, config.feature_channels, config.receptive_field
     for i in range(config.blocks):
         context = (config.kernel_size - 1) * 2**i
         mid, out = width - context, width - 2 * context

@@ -22,7 +22,8 @@ def quantize_onnx(fp32_path: Path, int8_path: Path, inputs: list[tuple[np.ndarra
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
-    names = [i.name for i in onnx.load(str(fp32_path)).graph.input]
+    graph = onnx.load(str(fp32_path)).graph
+    names = [i.name for i in graph.input]
 
     class Feeds(CalibrationDataReader):
         def __init__(self):
@@ -35,9 +36,23 @@ def quantize_onnx(fp32_path: Path, int8_path: Path, inputs: list[tuple[np.ndarra
     quant_pre_process(str(fp32_path), str(prepared))
     try:
         quantize_static(str(prepared), str(int8_path), Feeds(), quant_format=QuantFormat.QDQ, per_channel=True,
-                        activation_type=QuantType.QInt8, weight_type=QuantType.QInt8)
+                        activation_type=QuantType.QInt8, weight_type=QuantType.QInt8,
+                        nodes_to_exclude=_magnitude_nodes(onnx.load(str(prepared)).graph))
     finally:
         prepared.unlink(missing_ok=True)
+
+
+def _magnitude_nodes(graph) -> list[str]:
+    """The nodes that compute |a| (everything upstream of a Sqrt): kept float, because in int8
+    the squares' range leaves gravity a few levels, and |a| would say nothing."""
+    producers = {out: node for node in graph.node for out in node.output}
+    chosen, pending = {}, [node for node in graph.node if node.op_type == "Sqrt"]
+    while pending:
+        node = pending.pop()
+        if node.name not in chosen:
+            chosen[node.name] = node
+            pending.extend(producers[i] for i in node.input if i in producers)
+    return list(chosen)
 
 
 def quantize_tflite(model: torch.nn.Module, inputs: list[tuple[np.ndarray, ...]], path: Path) -> dict:

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .config import ModelConfig, RunConfig, dataclass_from_dict
+from .config import RunConfig, model_config_from_dict
 from .errors import UserError
 from .model import TCN
 
@@ -89,7 +89,7 @@ class Run:
         saved = torch.load(self.folder / MODEL_FILE, map_location="cpu", weights_only=True)
         self.classes: list[str] = saved["classes"]
         self.sample_rate_hz: float | None = saved["sample_rate_hz"]
-        self.model = TCN(dataclass_from_dict(ModelConfig, saved["model_config"]))
+        self.model = TCN(model_config_from_dict(saved["model_config"]))
         self.model.load_state_dict(saved["state_dict"])
         self.model.eval()
 

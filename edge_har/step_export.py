@@ -19,7 +19,7 @@ from rich.console import Console
 
 from .backends import LiteRTStepBackend, TflmStepBackend, TorchBackend, tflm_arena_bytes
 from .calibration import WindowSet
-from .deploy import folded_window_model
+from .deploy import folded_window_model, tflite_input
 from .metrics import agreement
 from .model import TCN
 from .step_model import StepTCN, folded_step_model, stream_states
@@ -43,7 +43,7 @@ def export_step_models(model: TCN, folder: Path, calibration: WindowSet, holdout
               "checked_windows": len(check)}
     report["onnx_fp32"] = _export_onnx(step, folder / STEP_FP32_ONNX, check, reference)
     if int8:
-        report.update(_export_int8(step, folder, calibration, check, reference, console))
+        report.update(_export_int8(model, step, folder, calibration, check, reference, console))
     return report
 
 
@@ -93,14 +93,16 @@ def output_names(step: StepTCN) -> list[str]:
     return ["logits"] + [f"next_state_{i}" for i in range(len(step.convs))]
 
 
-def _export_int8(step: StepTCN, folder: Path, calibration: WindowSet, check: np.ndarray, reference: np.ndarray,
-                 console: Console) -> dict:
+def _export_int8(model: TCN, step: StepTCN, folder: Path, calibration: WindowSet, check: np.ndarray,
+                 reference: np.ndarray, console: Console) -> dict:
     from .quantize import quantize_onnx, quantize_tflite
 
     inputs = stream_states(step, calibration.windows)
     console.print(f"Quantizing the step model with {len(inputs)} (sample, state) inputs from calibration streams")
     quantize_onnx(folder / STEP_FP32_ONNX, folder / STEP_INT8_ONNX, inputs)
-    tflite = quantize_tflite(step, inputs, folder / STEP_INT8_TFLITE)
+    tflite_step = folded_step_model(model, features_inside=False)
+    tflite_inputs = stream_states(tflite_step, tflite_input(model, calibration.windows))
+    tflite = quantize_tflite(tflite_step, tflite_inputs, folder / STEP_INT8_TFLITE)
     _check_state_quantization(tflite)
     r = step.receptive_field
     litert = LiteRTStepBackend(folder / STEP_INT8_TFLITE, r)

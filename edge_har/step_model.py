@@ -21,17 +21,18 @@ import numpy as np
 import torch
 from torch import nn
 
-from .deploy import folded_window_model
+from .deploy import folded_tcn
 from .model import TCN
 
 
 class StepTCN(nn.Module):
-    """A trained TCN as a step function. `folded=True` expects a TCN from `deploy` (raw units in)."""
+    """A trained TCN as a step function. `folded=True` expects a TCN from `deploy` (raw units in);
+    with `features_inside=False` each sample already holds the feature channels (axes, then |a|)."""
 
-    def __init__(self, tcn: TCN, folded: bool = False):
+    def __init__(self, tcn: TCN, folded: bool = False, features_inside: bool = True):
         super().__init__()
         self.tcn = tcn.eval()
-        self.folded = folded
+        self.folded, self.features_inside = folded, features_inside
         self.convs = [unit[0] for block in tcn.blocks for unit in block.units]
 
     @property
@@ -55,6 +56,8 @@ class StepTCN(nn.Module):
 
     def forward(self, sample: torch.Tensor, *states: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """sample (N, channels) in raw units; returns (logits (N, classes), *new states)."""
+        if self.features_inside:
+            sample = self.tcn.features(sample)
         if not self.folded:
             sample = (sample - self.tcn.mean) / self.tcn.std
         x = sample[:, :, None, None]  # (N, C, 1, 1)
@@ -70,9 +73,9 @@ class StepTCN(nn.Module):
         return (self.tcn.head(x)[:, :, 0, 0], *new_states)
 
 
-def folded_step_model(model: TCN) -> StepTCN:
+def folded_step_model(model: TCN, features_inside: bool = True) -> StepTCN:
     """The deployable step model: batch norm and input normalization folded, dropout removed."""
-    return StepTCN(folded_window_model(model).tcn, folded=True).eval()
+    return StepTCN(folded_tcn(model), folded=True, features_inside=features_inside).eval()
 
 
 @torch.no_grad()

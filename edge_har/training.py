@@ -51,14 +51,18 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def normalization(data: Dataset, rotation_invariant: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Input statistics from training data. Under random rotations the axes are interchangeable,
-    so every axis gets a zero mean and one common scale (the RMS value)."""
+def normalization(data: Dataset, rotation_invariant: bool, magnitude: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Feature statistics from training data. Under random rotations the axes are interchangeable,
+    so every axis gets a zero mean and one common scale (the RMS value); |a| gets its own."""
     x = np.concatenate([r.x for r in data.recordings]).astype(np.float64)
     if rotation_invariant:
-        rms = np.sqrt((x**2).mean())
-        return np.zeros(x.shape[1]), np.full(x.shape[1], rms)
-    return x.mean(axis=0), x.std(axis=0) + 1e-6
+        mean, std = np.zeros(x.shape[1]), np.full(x.shape[1], np.sqrt((x**2).mean()))
+    else:
+        mean, std = x.mean(axis=0), x.std(axis=0) + 1e-6
+    if magnitude:
+        length = np.linalg.norm(x, axis=1)
+        mean, std = np.append(mean, length.mean()), np.append(std, length.std() + 1e-6)
+    return mean, std
 
 
 class WindowSampler:
@@ -114,7 +118,8 @@ def fit(train: Dataset, val: Dataset, model_cfg: ModelConfig, cfg: TrainConfig,
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     device = resolve_device(cfg.device)
-    mean, std = normalization(train, rotation_invariant=cfg.rotate_deg > 0 or cfg.flip_axes or bool(cfg.roll_axis))
+    mean, std = normalization(train, rotation_invariant=cfg.rotate_deg > 0 or cfg.flip_axes or bool(cfg.roll_axis),
+                              magnitude=model_cfg.magnitude)
     model = TCN(model_cfg, mean, std).to(device)
     sampler = WindowSampler(train, model.receptive_field, cfg, rng)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)

@@ -38,11 +38,19 @@ def write_csv(path: Path, x: np.ndarray, labels: list[str], rate_hz: float = 50.
     return path
 
 
+def _trained_and_exported(folder: Path, model: ModelConfig) -> Path:
+    train(TrainOptions(out=folder, model=model, train=TrainConfig(epochs=3, steps_per_epoch=15, batch_size=16)))
+    export(ExportOptions(folder, int8=True, min_agreement=0.0))
+    return folder
+
+
 @pytest.fixture(scope="session")
 def exported(tmp_path_factory) -> Path:
     """The default model shape, briefly trained on the synthetic data, then exported with --int8."""
-    folder = tmp_path_factory.mktemp("export") / "run"
-    train(TrainOptions(out=folder, model=ModelConfig(0),
-                       train=TrainConfig(epochs=3, steps_per_epoch=15, batch_size=16)))
-    export(ExportOptions(folder, int8=True, min_agreement=0.0))
-    return folder
+    return _trained_and_exported(tmp_path_factory.mktemp("export") / "run", ModelConfig(0))
+
+
+@pytest.fixture(scope="session")
+def exported_with_magnitude(tmp_path_factory) -> Path:
+    """The same with |a| as a fourth input channel (`train --magnitude`)."""
+    return _trained_and_exported(tmp_path_factory.mktemp("export-magnitude") / "run", ModelConfig(0, magnitude=True))

@@ -123,3 +123,25 @@ def test_calibrate_command_makes_a_usable_set(exported, tmp_path):
     assert result.returncode == 0, result.stderr
     windows = load_windows(out, 121)
     assert windows.windows.shape == (40, 121, 3) and sorted(set(windows.labels)) == [0, 1, 2, 3, 4]
+
+
+def test_tflite_takes_the_magnitude_channel_that_firmware_appends(exported_with_magnitude):
+    folder = exported_with_magnitude / "export"
+    report = json.loads((folder / "export.json").read_text())
+    assert report["tflite_input_channels"] == ["x", "y", "z", "|a|"]
+    assert report["tflite_int8"]["input_shape"][-1] == report["step"]["tflite_int8"]["input_shape"][-1] == 4
+    assert "append |a| = sqrt(x*x + y*y + z*z)" in (folder / "model_int8.h").read_text()
+    io = LiteRTBackend(folder / "model_int8.tflite").io
+    samples = np.random.default_rng(0).normal(scale=30.0, size=(200, 3)).astype(np.float32)
+    one_by_one = np.array([io.quantize_sample(s) for s in samples])
+    assert np.array_equal(one_by_one, io.quantize(samples[None])[0])
+
+
+def test_a_magnitude_model_streams_through_every_int8_step_model(exported_with_magnitude):
+    from edge_har.parity import ParityOptions, parity
+
+    report = parity(ParityOptions(exported_with_magnitude, subjects=["sim6"], engine="step", min_agreement=0,
+                                  max_drop=1, out=exported_with_magnitude / "parity-step"))
+    assert report["backends"]["onnx_fp32"]["max_abs_logit_difference_vs_fp32"] <= 1e-4
+    for name in ("onnx_int8", "litert_int8", "tflm_int8"):
+        assert report["backends"][name]["agreement_with_fp32"] >= 0.97

@@ -6,14 +6,15 @@ import numpy as np
 import pytest
 import torch
 
-from edge_har.config import ModelConfig
+from edge_har.config import ModelConfig, model_config_from_dict
 from edge_har.errors import UserError
-from edge_har.model import TCN, config_for_receptive_field, count_params, pad_start, predict_logits
+from edge_har.model import TCN, config_for_receptive_field, count_params, pad_start, predict_logits, with_magnitude
 
 
 def _random_model(config: ModelConfig, seed: int = 0) -> TCN:
     torch.manual_seed(seed)
-    model = TCN(config, mean=np.array([0.1, -0.2, 0.3]), std=np.array([2.0, 1.5, 0.5]))
+    c = config.feature_channels
+    model = TCN(config, mean=np.array([0.1, -0.2, 0.3, 1.2])[:c], std=np.array([2.0, 1.5, 0.5, 0.7])[:c])
     for module in model.modules():  # non-trivial normalization statistics
         if isinstance(module, torch.nn.BatchNorm2d):
             module.running_mean.uniform_(-0.5, 0.5)
@@ -73,3 +74,22 @@ def test_config_for_receptive_field(r, expected):
 def test_impossible_receptive_field_is_refused(r):
     with pytest.raises(UserError, match="odd"):
         config_for_receptive_field(r)
+
+
+@pytest.mark.parametrize("magnitude", [True, False])
+def test_magnitude_is_one_more_channel_and_turns_with_nothing(magnitude):
+    config = ModelConfig(num_classes=4, kernel_size=3, blocks=2, filters=8, magnitude=magnitude)
+    model = _random_model(config)
+    assert model.blocks[0].units[0][0].in_channels == 3 + magnitude
+    x = torch.randn(2, 5, 3)
+    features = model.features(x)
+    assert features.shape == (2, 5, 3 + magnitude)
+    if magnitude:
+        turned = x[..., [1, 2, 0]] * torch.tensor([1.0, -1.0, -1.0])  # a rotation of the sensor frame
+        assert torch.allclose(model.features(turned)[..., 3], features[..., 3])
+        assert np.allclose(with_magnitude(x.numpy()), features.numpy(), atol=1e-5)
+
+
+def test_runs_saved_before_the_magnitude_channel_load_without_it():
+    assert model_config_from_dict({"num_classes": 5}).magnitude is False
+    assert model_config_from_dict({"num_classes": 5, "magnitude": True}).magnitude is True

@@ -21,7 +21,7 @@ from .test_cli import edge_har
 
 def _random_tcn() -> TCN:
     torch.manual_seed(0)
-    model = TCN(ModelConfig(num_classes=5), mean=np.array([0.1, -0.2, 0.3]), std=np.array([1.5, 0.8, 2.0]))
+    model = TCN(ModelConfig(num_classes=5), mean=np.array([0.1, -0.2, 0.3, 1.2]), std=np.array([1.5, 0.8, 2.0, 0.7]))
     for module in model.modules():
         if isinstance(module, torch.nn.BatchNorm2d):
             module.running_mean.uniform_(-0.5, 0.5)
