@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 import torch
 
 from edge_har.backends import LiteRTStepBackend, OnnxStepBackend, TflmStepBackend, TorchStepBackend
@@ -19,9 +20,11 @@ from edge_har.step_model import StepTCN
 from .test_cli import edge_har
 
 
-def _random_tcn() -> TCN:
+def _random_tcn(magnitude: bool = False) -> TCN:
     torch.manual_seed(0)
-    model = TCN(ModelConfig(num_classes=5), mean=np.array([0.1, -0.2, 0.3, 1.2]), std=np.array([1.5, 0.8, 2.0, 0.7]))
+    config = ModelConfig(num_classes=5, magnitude=magnitude)
+    c = config.feature_channels
+    model = TCN(config, mean=np.array([0.1, -0.2, 0.3, 1.2])[:c], std=np.array([1.5, 0.8, 2.0, 0.7])[:c])
     for module in model.modules():
         if isinstance(module, torch.nn.BatchNorm2d):
             module.running_mean.uniform_(-0.5, 0.5)
@@ -29,8 +32,9 @@ def _random_tcn() -> TCN:
     return model.eval()
 
 
-def test_step_engine_equals_the_full_pass_from_the_first_step():
-    model = _random_tcn()
+@pytest.mark.parametrize("magnitude", [False, True])
+def test_step_engine_equals_the_full_pass_from_the_first_step(magnitude):
+    model = _random_tcn(magnitude)
     x = np.random.default_rng(1).normal(size=(600, 3)).astype(np.float32)
     assert np.abs(TorchStepBackend(StepTCN(model)).run(x) - predict_logits(model, x)).max() <= 1e-4
 
