@@ -63,10 +63,10 @@ class _Int8Io:
 
     def __init__(self, input_details: dict, output_details: dict, readings: int = 3):
         self.magnitude = int(input_details["shape"][-1]) == readings + 1
-        in_scale, self.in_zero = _scale_and_zero(input_details)
+        in_scale, in_zero = _scale_and_zero(input_details)
         out_scale, out_zero = _scale_and_zero(output_details)
-        self.in_inverse = np.float32(1.0 / in_scale)
-        self.in_zero = np.float32(self.in_zero)
+        self.in_inverse, self.in_zero = np.float32(1.0 / in_scale), np.float32(in_zero)
+        self.sample_inverse, self.sample_zero = float(self.in_inverse), float(in_zero)  # plain floats for one sample
         self.out_scale, self.out_offset = np.float32(out_scale), np.float32(-out_zero * out_scale)
 
     def quantize(self, values: np.ndarray) -> np.ndarray:
@@ -75,7 +75,7 @@ class _Int8Io:
         return np.maximum(np.minimum(np.rint(values * self.in_inverse + self.in_zero), 127), -128).astype(np.int8)
 
     def quantize_sample(self, sample: np.ndarray) -> list[int]:
-        inverse, zero = float(self.in_inverse), float(self.in_zero)
+        inverse, zero = self.sample_inverse, self.sample_zero
         values = sample.tolist()
         if self.magnitude:
             values.append(math.sqrt(sum(v * v for v in values) + MAGNITUDE_EPS))
