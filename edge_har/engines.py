@@ -19,7 +19,7 @@ from .export import FP32_ONNX, INT8_ONNX, INT8_TFLITE, check_export_has_step_mod
 from .step_export import STEP_FP32_ONNX, STEP_INT8_ONNX, STEP_INT8_TFLITE
 
 ENGINES = ("rolling", "step")
-INT8_BACKENDS = ("litert_int8", "onnx_int8", "tflm_int8")
+INT8_BACKENDS = ("onnx_int8", "litert_int8", "tflm_int8")
 
 
 class RollingBuffer:
@@ -75,28 +75,39 @@ class StepEngine:
         return self.backend.step(sample)
 
 
-def int8_engine(engine: str, backend: str, export_dir: Path, receptive_field: int, channels: int):
-    """The int8 model a stream runs, by engine and backend name."""
+def window_backend(name: str, export_dir: Path):
+    """An exported window model by backend name: onnx_fp32, onnx_int8, litert_int8 or tflm_int8."""
+    return {
+        "onnx_fp32": lambda: OnnxBackend(export_dir / FP32_ONNX, name),
+        "onnx_int8": lambda: OnnxBackend(export_dir / INT8_ONNX, name),
+        "litert_int8": lambda: LiteRTBackend(export_dir / INT8_TFLITE),
+        "tflm_int8": lambda: TflmBackend(export_dir / INT8_TFLITE, tflm_arena(export_dir)),
+    }[name]()
+
+
+def step_backend(name: str, export_dir: Path, receptive_field: int):
+    """An exported step model by backend name, like `window_backend`."""
+    return {
+        "onnx_fp32": lambda: OnnxStepBackend(export_dir / STEP_FP32_ONNX, name, receptive_field),
+        "onnx_int8": lambda: OnnxStepBackend(export_dir / STEP_INT8_ONNX, name, receptive_field),
+        "litert_int8": lambda: LiteRTStepBackend(export_dir / STEP_INT8_TFLITE, receptive_field),
+        "tflm_int8": lambda: TflmStepBackend(export_dir / STEP_INT8_TFLITE, step_tflm_arena(export_dir),
+                                             receptive_field),
+    }[name]()
+
+
+def make_engine(engine: str, backend: str, export_dir: Path, receptive_field: int, channels: int):
+    """A stream's engine around the named exported model."""
     if engine not in ENGINES:
         raise UserError(f"--engine must be one of {', '.join(ENGINES)}, not {engine!r}")
-    if backend not in INT8_BACKENDS:
-        raise UserError(f"--backend must be one of {', '.join(INT8_BACKENDS)}, not {backend!r}")
     if engine == "step":
         check_export_has_step_models(export_dir)
-        return StepEngine({
-            "litert_int8": lambda: LiteRTStepBackend(export_dir / STEP_INT8_TFLITE, receptive_field),
-            "onnx_int8": lambda: OnnxStepBackend(export_dir / STEP_INT8_ONNX, backend, receptive_field),
-            "tflm_int8": lambda: TflmStepBackend(export_dir / STEP_INT8_TFLITE, step_tflm_arena(export_dir),
-                                                 receptive_field),
-        }[backend]())
-    return RollingEngine({
-        "litert_int8": lambda: LiteRTBackend(export_dir / INT8_TFLITE),
-        "onnx_int8": lambda: OnnxBackend(export_dir / INT8_ONNX, backend),
-        "tflm_int8": lambda: TflmBackend(export_dir / INT8_TFLITE, tflm_arena(export_dir)),
-    }[backend](), receptive_field, channels)
+        return StepEngine(step_backend(backend, export_dir, receptive_field))
+    return RollingEngine(window_backend(backend, export_dir), receptive_field, channels)
 
 
-def fp32_engine(engine: str, export_dir: Path, receptive_field: int, channels: int):
-    if engine == "step":
-        return StepEngine(OnnxStepBackend(export_dir / STEP_FP32_ONNX, "onnx_fp32", receptive_field))
-    return RollingEngine(OnnxBackend(export_dir / FP32_ONNX, "onnx_fp32"), receptive_field, channels)
+def int8_engine(engine: str, backend: str, export_dir: Path, receptive_field: int, channels: int):
+    """The int8 model a stream runs, by engine and backend name."""
+    if backend not in INT8_BACKENDS:
+        raise UserError(f"--backend must be one of {', '.join(INT8_BACKENDS)}, not {backend!r}")
+    return make_engine(engine, backend, export_dir, receptive_field, channels)

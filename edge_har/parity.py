@@ -20,21 +20,17 @@ from rich.progress import Progress
 from rich.table import Table
 
 from . import plots
-from .backends import (LiteRTBackend, LiteRTStepBackend, OnnxBackend, OnnxStepBackend, TflmBackend, TflmStepBackend,
-                       TorchBackend)
+from .backends import TorchBackend
 from .data import UNLABELED, Dataset, load_data
 from .deploy import folded_window_model
-from .engines import ENGINES
+from .engines import ENGINES, INT8_BACKENDS, step_backend, window_backend
 from .errors import DataError, GateFailure, UserError
-from .export import (FP32_ONNX, INT8_ONNX, INT8_TFLITE, check_export_has_step_models, check_run_has_export,
-                     step_tflm_arena, tflm_arena)
+from .export import check_export_has_step_models, check_run_has_export
 from .metrics import agreement, confusion_matrix, summarize
 from .model import pad_start, predict_logits
 from .run import Run, write_json
-from .step_export import STEP_FP32_ONNX, STEP_INT8_ONNX, STEP_INT8_TFLITE
 
 REFERENCE = "pytorch_fp32"
-INT8_BACKENDS = ("onnx_int8", "litert_int8", "tflm_int8")
 PARITY_JSON, PARITY_PNG = "parity.json", "parity.png"
 
 
@@ -97,14 +93,8 @@ def _matching_data(run: Run, opts: ParityOptions) -> Dataset:
 
 
 def _backends(run: Run, export_dir: Path) -> dict:
-    arena = tflm_arena(export_dir)
-    return {
-        REFERENCE: TorchBackend(folded_window_model(run.model)),
-        "onnx_fp32": OnnxBackend(export_dir / FP32_ONNX, "onnx_fp32"),
-        "onnx_int8": OnnxBackend(export_dir / INT8_ONNX, "onnx_int8"),
-        "litert_int8": LiteRTBackend(export_dir / INT8_TFLITE),
-        "tflm_int8": TflmBackend(export_dir / INT8_TFLITE, arena),
-    }
+    exported = {name: window_backend(name, export_dir) for name in ("onnx_fp32", *INT8_BACKENDS)}
+    return {REFERENCE: TorchBackend(folded_window_model(run.model)), **exported}
 
 
 def _collect(run: Run, data: Dataset, backends: dict, tflm_steps: int, console: Console) -> dict:
@@ -131,13 +121,7 @@ def _collect(run: Run, data: Dataset, backends: dict, tflm_steps: int, console: 
 
 
 def _step_backends(run: Run, export_dir: Path) -> dict:
-    r = run.receptive_field
-    return {
-        "onnx_fp32": OnnxStepBackend(export_dir / STEP_FP32_ONNX, "onnx_fp32", r),
-        "onnx_int8": OnnxStepBackend(export_dir / STEP_INT8_ONNX, "onnx_int8", r),
-        "litert_int8": LiteRTStepBackend(export_dir / STEP_INT8_TFLITE, r),
-        "tflm_int8": TflmStepBackend(export_dir / STEP_INT8_TFLITE, step_tflm_arena(export_dir), r),
-    }
+    return {name: step_backend(name, export_dir, run.receptive_field) for name in ("onnx_fp32", *INT8_BACKENDS)}
 
 
 def _collect_step(run: Run, data: Dataset, backends: dict, console: Console) -> dict:

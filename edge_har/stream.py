@@ -21,7 +21,7 @@ from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
 
-from .engines import fp32_engine, int8_engine
+from .engines import int8_engine, make_engine
 from .errors import DataError, UserError
 from .export import check_run_has_export
 from .frames import FrameDecoder, Info, Sample, TextDecoder, detect_format
@@ -169,7 +169,7 @@ def stream(opts: StreamOptions, console: Console | None = None, stop: Callable[[
     export_dir = check_run_has_export(run.folder)
     r, channels = run.receptive_field, run.model.config.in_channels
     int8 = int8_engine(opts.engine, opts.backend, export_dir, r, channels)
-    fp32 = fp32_engine(opts.engine, export_dir, r, channels) if opts.compare_fp32 else None
+    fp32 = make_engine(opts.engine, "onnx_fp32", export_dir, r, channels) if opts.compare_fp32 else None
     port = open_port(opts.port, opts.baud)
     log = _Log(opts.log)
     session = StreamSession(run, int8, fp32, opts, log.write)

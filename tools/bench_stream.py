@@ -28,13 +28,11 @@ from pathlib import Path
 import numpy as np
 from rich.console import Console
 
-from edge_har.backends import LiteRTBackend, LiteRTStepBackend, TflmBackend, TflmStepBackend
 from edge_har.data import load_data
 from edge_har.emulator import EmulatorOptions, emulate
-from edge_har.engines import RollingEngine, StepEngine
-from edge_har.export import EXPORT_DIR, EXPORT_JSON, INT8_TFLITE, step_tflm_arena, tflm_arena
+from edge_har.engines import make_engine
+from edge_har.export import EXPORT_DIR, EXPORT_JSON
 from edge_har.run import Run
-from edge_har.step_export import STEP_INT8_TFLITE
 from edge_har.stream import StreamOptions, stream
 
 TARGET = 1000.0
@@ -67,10 +65,9 @@ def best_of(repeats: int, measures: dict) -> dict:
 def engine_costs(run: Run, samples: np.ndarray, tflm_samples: int, repeats: int) -> dict:
     folder = run.folder / EXPORT_DIR
     r, channels = run.receptive_field, run.model.config.in_channels
-    rolling_litert = RollingEngine(LiteRTBackend(folder / INT8_TFLITE), r, channels)
-    step_litert = StepEngine(LiteRTStepBackend(folder / STEP_INT8_TFLITE, r))
-    rolling_tflm = RollingEngine(TflmBackend(folder / INT8_TFLITE, tflm_arena(folder)), r, channels)
-    step_tflm = StepEngine(TflmStepBackend(folder / STEP_INT8_TFLITE, step_tflm_arena(folder), r))
+    rolling_litert, step_litert, rolling_tflm, step_tflm = (
+        make_engine(engine, backend, folder, r, channels)
+        for backend in ("litert_int8", "tflm_int8") for engine in ("rolling", "step"))
     short = samples[:tflm_samples]
     return best_of(repeats, {
         "litert_rolling": lambda: per_sample_seconds(rolling_litert, samples),
