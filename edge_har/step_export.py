@@ -100,9 +100,10 @@ def _export_int8(model: TCN, step: StepTCN, folder: Path, calibration: WindowSet
     inputs = stream_states(step, calibration.windows)
     console.print(f"Quantizing the step model with {len(inputs)} (sample, state) inputs from calibration streams")
     quantize_onnx(folder / STEP_FP32_ONNX, folder / STEP_INT8_ONNX, inputs)
-    tflite_step = folded_step_model(model, features_inside=False)
-    tflite_inputs = stream_states(tflite_step, tflite_input(model, calibration.windows))
-    tflite = quantize_tflite(tflite_step, tflite_inputs, folder / STEP_INT8_TFLITE)
+    # The states do not depend on where |a| is computed: the TFLite model's inputs are the same
+    # streams with the sample's feature channels handed in.
+    tflite_inputs = [(tflite_input(model, sample), *states) for sample, *states in inputs]
+    tflite = quantize_tflite(folded_step_model(model, features_inside=False), tflite_inputs, folder / STEP_INT8_TFLITE)
     _check_state_quantization(tflite)
     r = step.receptive_field
     litert = LiteRTStepBackend(folder / STEP_INT8_TFLITE, r)
