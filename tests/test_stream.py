@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -167,16 +168,26 @@ def test_ctrl_c_ends_cleanly_with_the_summary_written(exported, tmp_path):
     data = load_data(None).select(["sim2"])
     link = tmp_path / "tty"
     thread, _ = _play(EmulatorOptions(data, link, speed=1, linger_s=1), link)
-    summary_path = tmp_path / "summary.json"
+    summary_path, log_path = tmp_path / "summary.json", tmp_path / "steps.csv"
     process = subprocess.Popen([EDGE_HAR, "stream", "--port", str(link), "--model", str(exported),
-                                "--summary", str(summary_path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(8)
+                                "--summary", str(summary_path), "--log", str(log_path)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _wait_for_logged_steps(log_path, 30, process)  # a busy machine can take many seconds to import torch
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=30)
     assert process.returncode == 0, err
     assert "Traceback" not in out + err and "Stream summary" in out
     summary = json.loads(summary_path.read_text())
     assert summary["samples"] > 20 and summary["lost_samples"] == 0
+
+
+
+def _wait_for_logged_steps(log: Path, steps: int, process, timeout_s: float = 120) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not (log.exists() and len(log.read_text().splitlines()) > steps):
+        assert process.poll() is None, "the stream ended before it logged any steps"
+        assert time.monotonic() < deadline, f"no {steps} steps logged in {timeout_s} s"
+        time.sleep(0.2)
 
 
 def test_emulator_ends_when_the_reader_leaves_for_good(exported, tmp_path):
