@@ -28,6 +28,11 @@ ENGINE_HELP = ("rolling: the window model over the last R samples at every sampl
                "model, one new column per layer per sample, with each layer's state kept between samples.")
 
 
+def _names(option: str | None) -> list[str] | None:
+    """A comma-separated option as a list of names (None when not given)."""
+    return [name.strip() for name in option.split(",")] if option else None
+
+
 def user_errors(command):
     """Turn a user's mistake into one line on stderr and exit code 2, never a traceback."""
 
@@ -60,6 +65,9 @@ def train(
     out: Annotated[Optional[Path], typer.Option(help="Run directory to create (default: runs/run-<time>).")] = None,
     cv: Annotated[Optional[str], typer.Option(
         help="Cross-validation by subject: 'loso' (leave one subject out) or a number of subject-wise folds.")] = None,
+    cv_folds: Annotated[Optional[str], typer.Option(
+        help="Comma-separated subjects: run only the cross-validation folds that hold them out (a quick look at "
+             "hard folds; the mean then covers those folds only). Implies --cv loso when --cv is not given.")] = None,
     rf: Annotated[Optional[str], typer.Option(
         help="Receptive field: 'auto' picks the smallest R that meets the target; a number asks for that R.")] = None,
     tolerance: Annotated[float, typer.Option(help="--rf auto: accept R within this many accuracy points of the best.")] = 0.5,
@@ -108,7 +116,7 @@ def train(
     if norm not in ("batch", "layer"):
         raise UserError(f"--norm must be 'batch' or 'layer', not {norm!r}")
     options = TrainOptions(
-        data=data, out=out, cv=cv, rf=rf,
+        data=data, out=out, cv=cv, rf=rf, cv_folds=_names(cv_folds),
         model=ModelConfig(0, filters=filters, kernel_size=kernel_size, blocks=blocks, dropout=dropout, norm=norm,
                           magnitude=magnitude),
         train=TrainConfig(epochs=epochs, steps_per_epoch=steps_per_epoch, batch_size=batch_size, lr=lr,
@@ -116,8 +124,8 @@ def train(
                           flip_axes=flip_axes, rotate_deg=rotate_deg, scale_jitter=scale_jitter,
                           time_warp=time_warp, seed=seed, device=device),
         budget=Budget(tolerance / 100, target_accuracy, max_params, max_macs),
-        classes=[c.strip() for c in classes.split(",")] if classes else None,
-        subjects=[s.strip() for s in subjects.split(",")] if subjects else None,
+        classes=_names(classes),
+        subjects=_names(subjects),
         sample_rate_hz=sample_rate,
     )
     run_training(options, console)

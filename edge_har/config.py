@@ -69,6 +69,7 @@ class RunConfig:
     sample_rate_hz: float | None
     cv: str | None = None
     rf: str | None = None
+    cv_folds: list[str] | None = None  # only the folds holding out these subjects were run
     extra: dict = field(default_factory=dict)
 
     def save(self, path: Path) -> None:

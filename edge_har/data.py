@@ -199,8 +199,9 @@ def _mat_signal(cell, where: str) -> np.ndarray:
     return x
 
 
-def subject_folds(subjects: list[str], cv: str) -> list[list[str]]:
-    """Test-subject groups for cross-validation: `loso` or a number of subject-wise folds."""
+def subject_folds(subjects: list[str], cv: str, only: list[str] | None = None) -> list[tuple[int, list[str]]]:
+    """Numbered test-subject groups for cross-validation: `loso` or a number of subject-wise folds;
+    with `only`, just the folds that hold out one of those subjects (numbers kept)."""
     if cv == "loso":
         groups = [[s] for s in subjects]
     elif cv.isdigit() and int(cv) >= 2:
@@ -213,4 +214,10 @@ def subject_folds(subjects: list[str], cv: str) -> list[list[str]]:
     if len(subjects) < 3:
         raise DataError(f"cross-validation needs at least 3 subjects (test, validation, training); "
                         f"the data has {len(subjects)}")
-    return groups
+    numbered = list(enumerate(groups, start=1))
+    if only is None:
+        return numbered
+    unknown = sorted(set(only) - set(subjects))
+    if unknown:
+        raise DataError(f"--cv-folds names unknown subject(s) {unknown}; the data has {subjects}")
+    return [(number, group) for number, group in numbered if set(group) & set(only)]

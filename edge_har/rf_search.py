@@ -46,7 +46,8 @@ class SearchResult:
 
 def search_receptive_field(data: Dataset, base: ModelConfig, cfg: TrainConfig, cv: str, budget: Budget,
                            progress: Progress | None = None,
-                           ladder: list[tuple[int, int]] = DEFAULT_LADDER) -> SearchResult:
+                           ladder: list[tuple[int, int]] = DEFAULT_LADDER,
+                           only: list[str] | None = None) -> SearchResult:
     rows, results = [], {}
     for kernel_size, blocks in sorted(ladder, key=lambda kb: replace(base, kernel_size=kb[0], blocks=kb[1]).receptive_field):
         config = replace(base, kernel_size=kernel_size, blocks=blocks)
@@ -56,7 +57,7 @@ def search_receptive_field(data: Dataset, base: ModelConfig, cfg: TrainConfig, c
         if skipped:
             rows.append({**row, "accuracy": None, "min_fold_accuracy": None, "skipped": skipped})
             continue
-        report, pooled = cross_validate(data, config, cfg, cv, progress)
+        report, pooled = cross_validate(data, config, cfg, cv, progress, only)
         rows.append({**row, "accuracy": report["mean_accuracy"], "min_fold_accuracy": report["min_accuracy"],
                      "macro_f1": report["mean_macro_f1"]})
         results[config.receptive_field] = (config, report, pooled)

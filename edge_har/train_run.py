@@ -31,6 +31,7 @@ class TrainOptions:
     model: ModelConfig = field(default_factory=lambda: ModelConfig(num_classes=0))
     train: TrainConfig = field(default_factory=TrainConfig)
     cv: str | None = None
+    cv_folds: list[str] | None = None  # run only the folds holding out these subjects
     rf: str | None = None  # None: the model options as given; "auto": search; "N": that R
     budget: Budget = field(default_factory=Budget)
     classes: list[str] | None = None
@@ -42,18 +43,19 @@ def train(opts: TrainOptions, console: Console | None = None) -> Path:
     console = console or Console()
     data = _load(opts, console)
     model_cfg = _model_config(opts, len(data.classes))
-    cv, ladder = opts.cv, None
+    cv, ladder = opts.cv or ("loso" if opts.cv_folds else None), None
     with _progress(console) as progress:
         if opts.rf == "auto":
             cv = cv or "loso"
             console.print(f"Searching the receptive-field ladder with {cv} cross-validation")
-            search = search_receptive_field(data, model_cfg, opts.train, cv, opts.budget, progress)
+            search = search_receptive_field(data, model_cfg, opts.train, cv, opts.budget, progress,
+                                            only=opts.cv_folds)
             if search.chosen is None:
                 raise UserError(f"--rf auto: {search.reason}")
             console.print(f"Chose R = {search.chosen.receptive_field}: {search.reason}")
             model_cfg, cv_report, pooled, ladder = search.chosen, search.cv, search.pooled, search
         elif cv:
-            cv_report, pooled = cross_validate(data, model_cfg, opts.train, cv, progress)
+            cv_report, pooled = cross_validate(data, model_cfg, opts.train, cv, progress, opts.cv_folds)
         else:
             cv_report = pooled = None
         train_subjects, val_subjects = split_validation(data.subjects, [], opts.train.val_subjects)
@@ -63,7 +65,7 @@ def train(opts: TrainOptions, console: Console | None = None) -> Path:
     out = opts.out or default_run_dir()
     with staged_dir(out) as folder:
         run_config = RunConfig(model_cfg, opts.train, data.source, data.synthetic, data.classes,
-                               data.sample_rate_hz, cv, opts.rf)
+                               data.sample_rate_hz, cv, opts.rf, cv_folds=opts.cv_folds)
         run_config.save(folder / CONFIG_FILE)
         save_model(folder, final.model, data.classes, data.sample_rate_hz)
         r = final.model.receptive_field
@@ -157,7 +159,9 @@ def _report(console: Console, out: Path, metrics: dict, data: Dataset) -> None:
     if "cv" in metrics:
         cv = metrics["cv"]
         folds = ", ".join(f"{f['test_subject']} {f['accuracy']:.3f}" for f in cv["folds"])
-        console.print(f"Cross-validation ({cv['scheme']}){tag}: mean per-step accuracy "
+        scope = f", only the folds holding out {', '.join(cv['only_folds_holding_out'])}" \
+            if "only_folds_holding_out" in cv else ""
+        console.print(f"Cross-validation ({cv['scheme']}{scope}){tag}: mean per-step accuracy "
                       f"{cv['mean_accuracy']:.4f}, lowest {cv['min_accuracy']:.4f}; {folds}")
     final = metrics["final"]
     console.print(f"Final model: validation accuracy {final['validation_accuracy']:.4f}{tag} "

@@ -49,6 +49,17 @@ def test_train_with_loso_writes_a_complete_run(tmp_path):
     assert (out / "model.pt").stat().st_size > 0
 
 
+def test_cv_folds_runs_only_the_named_folds(tmp_path):
+    out = tmp_path / "run"
+    result = edge_har("train", "--out", str(out), "--cv-folds", "sim2,sim5", *TINY)
+    assert result.returncode == 0, result.stderr
+    cv = json.loads((out / "metrics.json").read_text())["cv"]
+    assert cv["scheme"] == "loso" and cv["only_folds_holding_out"] == ["sim2", "sim5"]
+    assert [(f["fold"], f["test_subject"]) for f in cv["folds"]] == [(2, "sim2"), (5, "sim5")]
+    assert "only the folds holding out sim2, sim5" in result.stdout
+    assert json.loads((out / "config.json").read_text())["cv_folds"] == ["sim2", "sim5"]
+
+
 def test_rf_auto_writes_its_ladder(tmp_path):
     out = tmp_path / "run"
     result = edge_har("train", "--out", str(out), "--rf", "auto", "--cv", "3", "--max-params", "2000", *TINY)
@@ -81,6 +92,7 @@ def _assert_clean_failure(result: subprocess.CompletedProcess, message: str) -> 
     (["--data", "nope.csv"], "no such file"),
     (["--rf", "120"], "odd"),
     (["--cv", "sideways"], "'loso' or a number"),
+    (["--cv-folds", "nobody"], "unknown subject(s) ['nobody']"),
     (["--device", "tpu"], "--device"),
     (["--norm", "group"], "--norm"),
     (["--classes", "Flying"], "not in the data"),

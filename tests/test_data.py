@@ -101,9 +101,16 @@ def test_bad_input_is_refused_with_a_clear_message(tmp_path, make, message):
 
 
 def test_cross_validation_needs_enough_subjects():
-    assert subject_folds(["a", "b", "c"], "loso") == [["a"], ["b"], ["c"]]
-    assert subject_folds(list("abcde"), "2") == [["a", "b", "c"], ["d", "e"]]
+    assert subject_folds(["a", "b", "c"], "loso") == [(1, ["a"]), (2, ["b"]), (3, ["c"])]
+    assert subject_folds(list("abcde"), "2") == [(1, ["a", "b", "c"]), (2, ["d", "e"])]
     with pytest.raises(DataError, match="at least 3 subjects"):
         subject_folds(["a", "b"], "loso")
     with pytest.raises(DataError, match="'loso' or a number"):
         subject_folds(["a", "b", "c"], "kfold")
+
+
+def test_chosen_folds_keep_their_numbers():
+    assert subject_folds(list("abcd"), "loso", only=["d", "b"]) == [(2, ["b"]), (4, ["d"])]
+    assert subject_folds(list("abcde"), "2", only=["e"]) == [(2, ["d", "e"])]
+    with pytest.raises(DataError, match=r"unknown subject\(s\) \['z'\]"):
+        subject_folds(list("abc"), "loso", only=["z"])
