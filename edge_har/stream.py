@@ -11,8 +11,11 @@ and reopened.
 from __future__ import annotations
 
 import csv
+import signal
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -176,9 +179,14 @@ def stream(opts: StreamOptions, console: Console | None = None, stop: Callable[[
     reader = Reader(opts.fmt, run.model.config.in_channels)
     started = last_data = time.monotonic()
     shown = 0.0
+    interrupted = threading.Event()
+
+    def halt() -> bool:
+        return stop() or interrupted.is_set()
+
     try:
-        with Live(console=console, refresh_per_second=8) if opts.live else _NoLive() as live:
-            while not stop() and (opts.duration is None or time.monotonic() - started < opts.duration):
+        with _ctrl_c_sets(interrupted), Live(console=console, refresh_per_second=8) if opts.live else _NoLive() as live:
+            while not halt() and (opts.duration is None or time.monotonic() - started < opts.duration):
                 if opts.idle_exit_s and session.stats.samples and time.monotonic() - last_data > opts.idle_exit_s:
                     break
                 data = read_available(port)
@@ -187,7 +195,7 @@ def stream(opts: StreamOptions, console: Console | None = None, stop: Callable[[
                 if data is None:  # the port vanished: wait for it to come back
                     port.close()
                     session.stats.reconnects += 1
-                    port = _reopen(opts, started, stop)
+                    port = _reopen(opts, started, halt)
                     if port is None:
                         break
                     continue
@@ -198,8 +206,8 @@ def stream(opts: StreamOptions, console: Console | None = None, stop: Callable[[
                     live.update(_view(session, reader.fmt, shown - started))
         if opts.live and not console.is_terminal:
             console.line()  # a non-terminal's last live frame ends without a newline
-    except KeyboardInterrupt:
-        console.print("Stopped (Ctrl-C).")
+        if interrupted.is_set():
+            console.print("Stopped (Ctrl-C).")
     finally:
         log.close()
         if port is not None:
@@ -208,6 +216,20 @@ def stream(opts: StreamOptions, console: Console | None = None, stop: Callable[[
     write_json(opts.summary or run.folder / SUMMARY_FILE, summary)
     _print_summary(console, summary)
     return summary
+
+
+@contextmanager
+def _ctrl_c_sets(flag: threading.Event) -> Iterator[None]:
+    """Ctrl-C sets `flag` for the read loop to see, instead of raising inside whatever library call
+    (inference, serial, the live view's lock) happens to be running. Signals reach the main thread only."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, lambda *_: flag.set())
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def open_port(path: str, baud: int):
