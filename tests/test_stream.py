@@ -181,7 +181,6 @@ def test_ctrl_c_ends_cleanly_with_the_summary_written(exported, tmp_path):
     assert summary["samples"] > 20 and summary["lost_samples"] == 0
 
 
-
 def _wait_for_logged_steps(log: Path, steps: int, process, timeout_s: float = 120) -> None:
     deadline = time.monotonic() + timeout_s
     while not (log.exists() and len(log.read_text().splitlines()) > steps):
