@@ -5,16 +5,23 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO := runs/demo
 
+# Where pip takes torch from. Empty (the default): pip's own configuration, which on the project's
+# machines finds a staged CPU wheel and on an ordinary Linux x86_64 machine takes PyPI's CUDA build
+# (several GB). For the CPU wheel anywhere: make demo TORCH_INDEX=https://download.pytorch.org/whl/cpu
+TORCH_INDEX ?=
+TORCH_FROM := $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
+
 .PHONY: install demo test test-slow clean
 
 install: $(STAMP)
 
-# torch first, pinned: that takes the CPU wheel; the project's own range then keeps it.
+# torch first, pinned; the project's own range then keeps it. Everything: the host runtime, the
+# training install ([train]) and what the tests need ([test]).
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet $(TORCH_FROM) torch==2.13.0
+	$(BIN)/python -m pip install --quiet -e '.[train,test]'
 	touch $(STAMP)
 
 demo: $(STAMP)

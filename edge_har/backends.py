@@ -2,38 +2,23 @@
 Step backends: `reset(first_sample)` applies the start-of-stream rule, then `step(sample)`
 returns that step's logits and keeps each layer's state (see step_model.py).
 
-PyTorch fp32, ONNX Runtime (fp32 or int8 QDQ), LiteRT int8 and TFLite-Micro int8. The int8
-TFLite models take int8 input and give int8 output; the backend quantizes and dequantizes with
-the model's own parameters, exactly as firmware would. The int8 step models' state outputs
+ONNX Runtime (fp32 or int8 QDQ), LiteRT int8 and TFLite-Micro int8; none of them needs torch
+(the PyTorch reference is in torch_backends.py). The int8 TFLite models take int8 input and
+give int8 output; the backend quantizes and dequantizes with the model's own parameters,
+exactly as firmware would. The int8 step models' state outputs
 have their state inputs' quantization, so states go back in as int8 bytes, unconverted.
 """
 
 from __future__ import annotations
 
-import contextlib
 import math
-import os
-import sys
 from pathlib import Path
 
 import numpy as np
-import torch
 
-from .deploy import WindowModel
-from .model import MAGNITUDE_EPS, with_magnitude
-from .step_model import StepTCN
-
-
-class TorchBackend:
-    name = "pytorch_fp32"
-
-    def __init__(self, model: WindowModel, batch: int = 4096):
-        self.model, self.batch = model.eval(), batch
-
-    @torch.no_grad()
-    def predict(self, windows: np.ndarray) -> np.ndarray:
-        return np.concatenate([self.model(torch.from_numpy(windows[i:i + self.batch])).numpy()
-                               for i in range(0, len(windows), self.batch)])
+from .adapters import litert_invoke, tflm_input_count
+from .features import MAGNITUDE_EPS, with_magnitude
+from .native import quiet_native_output
 
 
 class OnnxBackend:
@@ -92,14 +77,9 @@ def _scale_and_zero(details: dict) -> tuple[float, int]:
 
 
 class _LiteRT:
-    """A single-threaded LiteRT interpreter with numpy views of its inputs and outputs.
-
-    `Interpreter.invoke()` refuses to run while such views exist, to guard against tensors
-    moving when they are reallocated. These models have fixed shapes and are allocated once, so
-    the views stay valid; holding them and invoking the wrapped interpreter directly turns each
-    input and output into one memory copy instead of a set/get call (18 per step for the step
-    model, more than its invoke costs).
-    """
+    """A single-threaded LiteRT interpreter with numpy views of its inputs and outputs, invoked
+    through `adapters.litert_invoke` (a set/get call per tensor costs the step model, with 18
+    of them, more than its invoke does)."""
 
     def __init__(self, path: Path):
         from ai_edge_litert.interpreter import Interpreter
@@ -111,7 +91,7 @@ class _LiteRT:
         self.output_details = self.interpreter.get_output_details()
         self.inputs = [self.interpreter.tensor(d["index"])() for d in self.input_details]
         self.outputs = [self.interpreter.tensor(d["index"])() for d in self.output_details]
-        self.invoke = self.interpreter._interpreter.Invoke
+        self.invoke = litert_invoke(self.interpreter)
         self.io = _Int8Io(self.input_details[0], self.output_details[0])
 
 
@@ -144,12 +124,12 @@ class TflmBackend:
         self.io = _Int8Io(self.interpreter.get_input_details(0), self.interpreter.get_output_details(0))
 
     def predict(self, windows: np.ndarray) -> np.ndarray:
-        outputs = []
-        for window in self.io.quantize(windows):
+        outputs = np.empty((len(windows), self.interpreter.get_output_details(0)["shape"][-1]), dtype=np.float32)
+        for i, window in enumerate(self.io.quantize(windows)):
             self.interpreter.set_input(window[None], 0)
             self.interpreter.invoke()
-            outputs.append(self.io.dequantize(self.interpreter.get_output(0)[0]))
-        return np.stack(outputs)
+            outputs[i] = self.io.dequantize(self.interpreter.get_output(0)[0])
+        return outputs
 
 
 class _StepBackend:
@@ -166,21 +146,6 @@ class _StepBackend:
         """(T, classes) logits of one whole recording, streamed from its first sample."""
         self.reset(x[0])
         return np.stack([self.step(sample) for sample in x])
-
-
-class TorchStepBackend(_StepBackend):
-    name = "pytorch_fp32"
-
-    def __init__(self, model: StepTCN):
-        self.model, self.receptive_field = model.eval(), model.receptive_field
-
-    def clear(self) -> None:
-        self.states = self.model.initial_states()
-
-    @torch.no_grad()
-    def step(self, sample: np.ndarray) -> np.ndarray:
-        logits, *self.states = self.model(torch.from_numpy(np.asarray(sample, dtype=np.float32)[None]), *self.states)
-        return logits[0].numpy()
 
 
 class OnnxStepBackend(_StepBackend):
@@ -234,7 +199,7 @@ class TflmStepBackend(_StepBackend):
 
         self.interpreter = runtime.Interpreter.from_file(str(path), arena_size=arena_bytes)
         self.io = _Int8Io(self.interpreter.get_input_details(0), self.interpreter.get_output_details(0))
-        self.count = _tflm_input_count(self.interpreter)
+        self.count = tflm_input_count(self.interpreter)
         self.receptive_field = receptive_field
 
     def clear(self) -> None:
@@ -248,18 +213,6 @@ class TflmStepBackend(_StepBackend):
         self.interpreter.invoke()
         self.states = [self.interpreter.get_output(i) for i in range(1, self.count)]
         return self.io.dequantize(self.interpreter.get_output(0)[0])
-
-
-def _tflm_input_count(interpreter) -> int:
-    """TFLite-Micro's Python interpreter has no input count; probe until an index is refused."""
-    count = 0
-    with quiet_native_output():  # the refusal is also printed by the C++ side
-        while True:
-            try:
-                interpreter.get_input_details(count)
-            except (IndexError, RuntimeError, ValueError):
-                return count
-            count += 1
 
 
 def tflm_arena_bytes(path: Path, probe: list[np.ndarray], low: int = 1024, high: int = 1 << 22) -> int:
@@ -285,20 +238,3 @@ def tflm_arena_bytes(path: Path, probe: list[np.ndarray], low: int = 1024, high:
         low, high = (low, middle) if fits(middle) else (middle, high)
     return high
 
-
-@contextlib.contextmanager
-def quiet_native_output():
-    """Silence what native libraries print on stdout and stderr (converter progress, C++ logs)."""
-    sys.stdout.flush()
-    sys.stderr.flush()
-    saved = [os.dup(1), os.dup(2)]
-    with open(os.devnull, "w") as null:
-        os.dup2(null.fileno(), 1)
-        os.dup2(null.fileno(), 2)
-        try:
-            yield
-        finally:
-            os.dup2(saved[0], 1)
-            os.dup2(saved[1], 2)
-            for fd in saved:
-                os.close(fd)

@@ -14,7 +14,7 @@ import numpy as np
 
 from .data import UNLABELED, Dataset
 from .errors import UserError
-from .model import pad_start
+from .features import pad_start
 
 MIN_WINDOWS = 32
 

@@ -8,10 +8,11 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
-from .config import ModelConfig, TrainConfig
+from .config import DEFAULT_MIN_AGREEMENT, ModelConfig, TrainConfig
 from .errors import GateFailure, UserError
-from .rf_search import Budget
+from .install import require_training_stack
 
 app = typer.Typer(
     help="Human-activity recognition from a 3-axis accelerometer to a microcontroller.",
@@ -41,10 +42,10 @@ def user_errors(command):
         try:
             return command(*args, **kwargs)
         except UserError as err:
-            errors.print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
+            errors.print(f"[bold red]error:[/] {escape(str(err))}", highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
         except GateFailure as err:
-            errors.print(f"[bold red]failed:[/] {err}", highlight=False, soft_wrap=True)
+            errors.print(f"[bold red]failed:[/] {escape(str(err))}", highlight=False, soft_wrap=True)
             raise typer.Exit(1) from None
         except KeyboardInterrupt:
             errors.print("interrupted; nothing half-written was kept")
@@ -109,6 +110,8 @@ def train(
     device: Annotated[str, typer.Option(help="auto (GPU when present), cpu or cuda.")] = "auto",
 ):
     """Train a causal TCN that labels every time step; optionally cross-validate and choose R."""
+    require_training_stack("train")
+    from .rf_search import Budget
     from .train_run import TrainOptions, train as run_training
 
     if roll_axis not in ("x", "y", "z", "none"):
@@ -140,10 +143,12 @@ def export(
     calibration: Annotated[Optional[Path], typer.Option(
         help="Calibration set (.npz, see calibration_data/README.md); default: the run's calibration.npz.")] = None,
     min_agreement: Annotated[float, typer.Option(
-        min=0.0, max=1.0, help="Fail (exit 1, files kept) when an int8 model agrees with fp32 on fewer held-out steps.")] = 0.99,
+        min=0.0, max=1.0, help="Fail (exit 1, files kept) when an int8 model agrees with fp32 on fewer of the "
+                               "held-out validation subject's steps (the same default as parity's).")] = DEFAULT_MIN_AGREEMENT,
 ):
     """Write RUN/export/: the window models (model_fp32.onnx, model_int8.onnx, model_int8.tflite, model_int8.h/.cc),
     the step models (step_fp32.onnx, step_int8.onnx, step_int8.tflite, step_int8.h/.cc) and export.json."""
+    require_training_stack("export")
     from .export import ExportOptions, export as run_export
 
     run_export(ExportOptions(run, int8, calibration, min_agreement), console)
@@ -159,6 +164,7 @@ def calibrate(
     seed: Annotated[int, typer.Option(help="Seed for the window draw.")] = 0,
 ):
     """Make a calibration set (R-long raw windows across subjects and classes) from any data source."""
+    require_training_stack("calibrate")
     from .calibration import sample_windows
     from .data import load_data
     from .run import Run
@@ -181,7 +187,8 @@ def parity(
     tflm_steps: Annotated[int, typer.Option(
         min=1, help="TFLite-Micro is slow on a PC: evaluate it on this many evenly spread steps.")] = 2000,
     min_agreement: Annotated[float, typer.Option(
-        min=0.0, max=1.0, help="Fail (exit 1) when an int8 backend agrees with fp32 on fewer steps.")] = 0.995,
+        min=0.0, max=1.0, help="Fail (exit 1) when an int8 backend agrees with fp32 on fewer steps (the same "
+                               "default as export's).")] = DEFAULT_MIN_AGREEMENT,
     max_drop: Annotated[float, typer.Option(
         min=0.0, help="Fail (exit 1) when an int8 backend loses more accuracy points than this.")] = 0.3,
     out: Annotated[Optional[Path], typer.Option(help="Folder for parity.json and parity.png (default: RUN).")] = None,
@@ -191,8 +198,8 @@ def parity(
     """Per-step accuracy of every backend (PyTorch, ONNX fp32/int8, LiteRT int8, TFLite-Micro int8) and agreement."""
     from .parity import ParityOptions, parity as run_parity
 
-    chosen = [s.strip() for s in subjects.split(",")] if subjects else None
-    run_parity(ParityOptions(run, data, chosen, tflm_steps, min_agreement, max_drop / 100, out, engine), console)
+    run_parity(ParityOptions(run, data, _names(subjects), tflm_steps, min_agreement, max_drop / 100, out, engine),
+               console)
 
 
 @app.command()

@@ -9,6 +9,10 @@ from typing import Literal
 
 Norm = Literal["batch", "layer"]
 
+# The share of steps on which an int8 model must say what fp32 says, for export's gate and
+# parity's alike: both count per-step agreement on people the model did not train on.
+DEFAULT_MIN_AGREEMENT = 0.995
+
 
 @dataclass
 class ModelConfig:

@@ -18,7 +18,8 @@ import torch
 from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
-from .model import TCN, TemporalBlock, with_magnitude
+from .features import with_magnitude
+from .model import TCN, TemporalBlock
 
 
 class WindowModel(nn.Module):
@@ -55,11 +56,10 @@ def tflite_input(model: TCN, x: np.ndarray) -> np.ndarray:
 def _fold_batch_norms(block: TemporalBlock) -> None:
     """Fold each unit's batch norm into its conv and drop the (inference-time no-op) dropout."""
     for unit in block.units:
-        conv, norm = unit[0], unit[1]
-        if isinstance(norm, nn.BatchNorm2d):
-            unit[0] = fuse_conv_bn_eval(conv, norm)
-            unit[1] = nn.Identity()
-        unit[3] = nn.Identity()
+        if isinstance(unit.norm, nn.BatchNorm2d):
+            unit.conv = fuse_conv_bn_eval(unit.conv, unit.norm)
+            unit.norm = nn.Identity()
+        unit.dropout = nn.Identity()
 
 
 def _fold_input_normalization(tcn: TCN) -> None:
@@ -70,7 +70,7 @@ def _fold_input_normalization(tcn: TCN) -> None:
         first.skip = nn.Conv2d(channels, channels, 1)
         first.skip.weight.data = torch.eye(channels)[:, :, None, None].clone()
         first.skip.bias.data.zero_()
-    for conv in (first.units[0][0], first.skip):
+    for conv in (first.units[0].conv, first.skip):
         _absorb_affine(conv, tcn.mean, tcn.std)
     tcn.mean.zero_()
     tcn.std.fill_(1.0)

@@ -4,7 +4,13 @@ It plays a recording (any `--data` source) as the frames a board sends, at the r
 rate or N times faster, and can inject the faults real links have: dropped frames, corrupted
 bytes, a counter reset (a board reboot) and a disconnect followed by a reconnect. A disconnect
 closes the pseudo-terminal and opens a new one; `link` is a fixed path (a symlink, moved to the
-new terminal) that plays the part of `/dev/ttyUSB0`.
+new terminal) that plays the part of `/dev/ttyUSB0`: like a board's device node, it goes away
+when the board is unplugged and when the emulator ends.
+
+A serial library flushes the port's input when it opens it (pyserial does, after configuring
+the port), so a board's bytes from before that moment are gone. The emulator starts sending
+only after that flush, which it sees on the master side in packet mode (TIOCPKT), so no frame
+it reports as sent is thrown away by the reader's own open, however slow the machine is.
 """
 
 from __future__ import annotations
@@ -23,9 +29,10 @@ from pathlib import Path
 import numpy as np
 
 from .data import UNLABELED, Dataset
-from .frames import encode_info, encode_sample
+from .frames import SYNTHETIC_DECLARATION, encode_info, encode_sample
 
 INT16_MAX = 32767
+FLUSH_WAIT_S = 2.0  # how long to wait for a new reader's input flush; readers that never flush lose nothing
 
 
 @dataclass
@@ -93,6 +100,7 @@ class Terminal:
         tty.setraw(slave)  # binary frames must pass the line discipline untouched
         os.close(slave)
         os.set_blocking(self.master, False)
+        fcntl.ioctl(self.master, termios.TIOCPKT, struct.pack("i", 1))  # report the reader's flushes
         self.hangup = select.poll()
         self.hangup.register(self.master, select.POLLHUP)  # the reader's open is then visible as the end of POLLHUP on the master
         self.link = link
@@ -107,15 +115,36 @@ class Terminal:
         return str(self.link or self.path)
 
     def wait_for_reader(self, stop: Callable[[], bool], timeout_s: float | None = None) -> None:
-        """Block until a reader has the port open (and has flushed its input on opening);
-        raise ReaderGone when none comes within `timeout_s`."""
+        """Block until a reader has the port open and has flushed its input on opening (or has
+        not, for FLUSH_WAIT_S); raise ReaderGone when none comes within `timeout_s`."""
+        if not self.reader_present():
+            self._status()  # forget what an earlier reader did
         poller = select.poll()
         poller.register(self.master, select.POLLHUP)
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
         while not stop() and any(event & select.POLLHUP for _, event in poller.poll(50)):
             if deadline is not None and time.monotonic() > deadline:
                 raise ReaderGone()
-        time.sleep(0.1)
+        flushed_by = time.monotonic() + FLUSH_WAIT_S
+        status = select.poll()
+        status.register(self.master, select.POLLIN | select.POLLPRI)
+        while not stop() and time.monotonic() < flushed_by:
+            if self._status() & termios.TIOCPKT_FLUSHREAD:
+                return
+            status.poll(20)
+
+    def _status(self) -> int:
+        """The packet-mode status bits waiting on the master since the last call (0 if none)."""
+        bits = 0
+        while True:
+            try:
+                packet = os.read(self.master, 4096)
+            except OSError:  # nothing waiting (EAGAIN), or no reader (EIO)
+                return bits
+            if not packet:
+                return bits
+            if packet[0] != termios.TIOCPKT_DATA:
+                bits |= packet[0]
 
     def reader_present(self) -> bool:
         return not any(event & select.POLLHUP for _, event in self.hangup.poll(0))
@@ -158,7 +187,10 @@ class Terminal:
                 self.wait_for_reader(stop, linger_s)
 
     def close(self) -> None:
+        """The port goes away, and with it the link to it, as a board's device node does."""
         os.close(self.master)
+        if self.link is not None and self.link.is_symlink() and os.readlink(self.link) == self.path:
+            self.link.unlink(missing_ok=True)
 
 
 def board_scale(data: Dataset) -> float:
@@ -177,8 +209,11 @@ def emulate(opts: EmulatorOptions, ready: Callable[[str], None] = print,
     rng = np.random.default_rng(opts.faults.seed)
     scale = opts.scale or board_scale(opts.data)
     rate = opts.data.sample_rate_hz or 50.0
-    info = _info_bytes({"rate_hz": f"{rate:g}", "scale": f"{scale:.9g}" if opts.fmt == "binary" else "1",
-                        "classes": ",".join(opts.data.classes)}, opts.fmt)
+    declared = {"rate_hz": f"{rate:g}", "scale": f"{scale:.9g}" if opts.fmt == "binary" else "1",
+                "classes": ",".join(opts.data.classes)}
+    if opts.data.synthetic:
+        declared[SYNTHETIC_DECLARATION[0]] = SYNTHETIC_DECLARATION[1]
+    info = _info_bytes(declared, opts.fmt)
     terminal = Terminal(opts.link)
     ready(terminal.name)
     terminal.wait_for_reader(stop)

@@ -8,15 +8,13 @@ everything before it) and the same three calls, so `stream` does not care which 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
 from .backends import (LiteRTBackend, LiteRTStepBackend, OnnxBackend, OnnxStepBackend, TflmBackend,
                        TflmStepBackend)
 from .errors import UserError
-from .export import FP32_ONNX, INT8_ONNX, INT8_TFLITE, check_export_has_step_models, step_tflm_arena, tflm_arena
-from .step_export import STEP_FP32_ONNX, STEP_INT8_ONNX, STEP_INT8_TFLITE
+from .exported import (FP32_ONNX, INT8_ONNX, INT8_TFLITE, STEP_FP32_ONNX, STEP_INT8_ONNX, STEP_INT8_TFLITE,
+                       Exported)
 
 ENGINES = ("rolling", "step")
 INT8_BACKENDS = ("onnx_int8", "litert_int8", "tflm_int8")
@@ -75,39 +73,43 @@ class StepEngine:
         return self.backend.step(sample)
 
 
-def window_backend(name: str, export_dir: Path):
+def window_backend(name: str, export: Exported):
     """An exported window model by backend name: onnx_fp32, onnx_int8, litert_int8 or tflm_int8."""
     return {
-        "onnx_fp32": lambda: OnnxBackend(export_dir / FP32_ONNX, name),
-        "onnx_int8": lambda: OnnxBackend(export_dir / INT8_ONNX, name),
-        "litert_int8": lambda: LiteRTBackend(export_dir / INT8_TFLITE),
-        "tflm_int8": lambda: TflmBackend(export_dir / INT8_TFLITE, tflm_arena(export_dir)),
+        "onnx_fp32": lambda: OnnxBackend(export.path(FP32_ONNX), name),
+        "onnx_int8": lambda: OnnxBackend(export.path(INT8_ONNX), name),
+        "litert_int8": lambda: LiteRTBackend(export.path(INT8_TFLITE)),
+        "tflm_int8": lambda: TflmBackend(export.path(INT8_TFLITE), export.tflm_arena("rolling")),
     }[name]()
 
 
-def step_backend(name: str, export_dir: Path, receptive_field: int):
+def step_backend(name: str, export: Exported):
     """An exported step model by backend name, like `window_backend`."""
+    r = export.receptive_field
     return {
-        "onnx_fp32": lambda: OnnxStepBackend(export_dir / STEP_FP32_ONNX, name, receptive_field),
-        "onnx_int8": lambda: OnnxStepBackend(export_dir / STEP_INT8_ONNX, name, receptive_field),
-        "litert_int8": lambda: LiteRTStepBackend(export_dir / STEP_INT8_TFLITE, receptive_field),
-        "tflm_int8": lambda: TflmStepBackend(export_dir / STEP_INT8_TFLITE, step_tflm_arena(export_dir),
-                                             receptive_field),
+        "onnx_fp32": lambda: OnnxStepBackend(export.path(STEP_FP32_ONNX), name, r),
+        "onnx_int8": lambda: OnnxStepBackend(export.path(STEP_INT8_ONNX), name, r),
+        "litert_int8": lambda: LiteRTStepBackend(export.path(STEP_INT8_TFLITE), r),
+        "tflm_int8": lambda: TflmStepBackend(export.path(STEP_INT8_TFLITE), export.tflm_arena("step"), r),
     }[name]()
 
 
-def make_engine(engine: str, backend: str, export_dir: Path, receptive_field: int, channels: int):
-    """A stream's engine around the named exported model."""
+def check_engine(engine: str) -> None:
     if engine not in ENGINES:
         raise UserError(f"--engine must be one of {', '.join(ENGINES)}, not {engine!r}")
+
+
+def make_engine(engine: str, backend: str, export: Exported):
+    """A stream's engine around the named exported model."""
+    check_engine(engine)
+    export.require_int8(engine)
     if engine == "step":
-        check_export_has_step_models(export_dir)
-        return StepEngine(step_backend(backend, export_dir, receptive_field))
-    return RollingEngine(window_backend(backend, export_dir), receptive_field, channels)
+        return StepEngine(step_backend(backend, export))
+    return RollingEngine(window_backend(backend, export), export.receptive_field, export.readings)
 
 
-def int8_engine(engine: str, backend: str, export_dir: Path, receptive_field: int, channels: int):
+def int8_engine(engine: str, backend: str, export: Exported):
     """The int8 model a stream runs, by engine and backend name."""
     if backend not in INT8_BACKENDS:
         raise UserError(f"--backend must be one of {', '.join(INT8_BACKENDS)}, not {backend!r}")
-    return make_engine(engine, backend, export_dir, receptive_field, channels)
+    return make_engine(engine, backend, export)

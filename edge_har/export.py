@@ -15,18 +15,18 @@ import numpy as np
 import torch
 from rich.console import Console
 
-from .backends import LiteRTBackend, OnnxBackend, TflmBackend, TorchBackend, tflm_arena_bytes
+from .backends import LiteRTBackend, OnnxBackend, TflmBackend, tflm_arena_bytes
 from .calibration import WindowSet, load_windows
 from .deploy import WindowModel, folded_window_model, tflite_input
-from .errors import GateFailure, UserError
+from .errors import GateFailure
+from .exported import EXPORT_DIR, EXPORT_JSON, FP32_ONNX, INT8_ONNX, INT8_TFLITE, STEP_INT8_TFLITE
+from .files import staged_dir, write_json
+from .config import DEFAULT_MIN_AGREEMENT
 from .metrics import agreement
 from .model import TCN, count_params, macs_per_step, macs_per_window
-from .run import CALIBRATION_FILE, HOLDOUT_FILE, Run, staged_dir, write_json
-from .step_export import STEP_INT8_TFLITE, export_step_models
-
-EXPORT_DIR = "export"
-FP32_ONNX, INT8_ONNX, INT8_TFLITE = "model_fp32.onnx", "model_int8.onnx", "model_int8.tflite"
-EXPORT_JSON = "export.json"
+from .run import CALIBRATION_FILE, HOLDOUT_FILE, Run
+from .step_export import export_step_models
+from .torch_backends import TorchBackend
 ONNX_TOLERANCE = 1e-4  # max abs logit difference, ONNX Runtime fp32 against PyTorch
 INPUT_NAME, OUTPUT_NAME = "accel", "logits"
 
@@ -40,7 +40,7 @@ class ExportOptions:
     run: Path
     int8: bool = True
     calibration: Path | None = None
-    min_agreement: float = 0.99
+    min_agreement: float = DEFAULT_MIN_AGREEMENT
 
 
 def export(opts: ExportOptions, console: Console | None = None) -> Path:
@@ -82,6 +82,7 @@ def _base_report(run: Run, model: WindowModel) -> dict:
         "output_shape": [1, config.num_classes],
         "input_units": "raw sensor units (normalization folded into the first convolution)",
         "tflite_input_channels": ["x", "y", "z", "|a|"] if config.magnitude else ["x", "y", "z"],
+        "synthetic_data": run.config.synthetic_data,
     }
 
 
@@ -206,25 +207,3 @@ def _gate(report: dict, minimum: float) -> None:
         raise ParityGateError(f"int8 agreement with fp32 below --min-agreement {minimum}: {names} "
                               f"(files kept in {EXPORT_DIR}/)")
 
-
-def tflm_arena(export_dir: Path) -> int:
-    """The TFLite-Micro arena that export measured for this model."""
-    return json.loads((export_dir / EXPORT_JSON).read_text())["tflite_int8"]["tflm_arena_bytes"]
-
-
-def step_tflm_arena(export_dir: Path) -> int:
-    return json.loads((export_dir / EXPORT_JSON).read_text())["step"]["tflite_int8"]["tflm_arena_bytes"]
-
-
-def check_export_has_step_models(export_dir: Path) -> None:
-    report = json.loads((export_dir / EXPORT_JSON).read_text())
-    if "tflite_int8" not in report.get("step", {}):
-        raise UserError(f"{export_dir}: no int8 step model (exported before step models existed, or without "
-                        f"--int8); run `edge-har export {export_dir.parent} --int8` again")
-
-
-def check_run_has_export(run_folder: Path) -> Path:
-    folder = Path(run_folder) / EXPORT_DIR
-    if not (folder / EXPORT_JSON).is_file():
-        raise UserError(f"{run_folder}: no export; run `edge-har export {run_folder} --int8` first")
-    return folder

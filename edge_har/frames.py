@@ -1,4 +1,5 @@
-"""The serial wire format (firmware_host/PROTOCOL.md): encoding, and a decoder that never raises.
+"""The serial wire format (firmware_host/PROTOCOL.md): encoding, decoders that never raise, and
+`Reader`, which detects from the first bytes whether a board sends binary frames or text lines.
 
 `FrameDecoder.feed(data)` takes whatever bytes arrived and returns the complete items found so
 far (samples and info messages), keeping a partial frame for the next call. Garbage, bad CRCs
@@ -11,6 +12,8 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass, field
 
+from .errors import DataError, UserError
+
 SAMPLE_SYNC = b"\xaa\x55"
 INFO_SYNC = b"\xaa\x56"
 VERSION = 1
@@ -18,6 +21,7 @@ HAS_LABEL = 0x10
 NO_LABEL = 0xFF
 _SAMPLE_BODY = struct.Struct("<BHhhhB")  # flags, seq, x, y, z, label
 SAMPLE_FRAME_BYTES = 2 + _SAMPLE_BODY.size + 2
+SYNTHETIC_DECLARATION = ("data", "synthetic")  # the info field of a board that plays the built-in synthetic set
 
 
 def crc16(data: bytes, crc: int = 0xFFFF) -> int:
@@ -189,3 +193,50 @@ def detect_format(head: bytes) -> str | None:
     if any(isinstance(item, Sample) for item in probe_text.feed(head)):
         return "text"
     return None
+
+
+class Reader:
+    """Detects the format from the first bytes (unless given), then decodes."""
+
+    HEAD_LIMIT = 4096
+
+    def __init__(self, fmt: str, channels: int):
+        if fmt not in ("auto", "binary", "text"):
+            raise UserError(f"--format must be auto, binary or text, not {fmt!r}")
+        self.fmt = None if fmt == "auto" else fmt
+        self.channels = channels
+        self.decoder = None if self.fmt is None else _decoder(self.fmt)
+        self.head = b""
+
+    def feed(self, data: bytes) -> list[Sample | Info]:
+        if self.decoder is not None:
+            return self.decoder.feed(data)
+        self.head += data
+        self.fmt = detect_format(self.head)
+        if self.fmt is None:
+            _check_text_channels(self.head, self.channels)
+            if len(self.head) > self.HEAD_LIMIT:
+                raise DataError(f"cannot recognise the stream after {len(self.head)} bytes: neither edge-har "
+                                "binary frames nor x,y,z text lines (check --baud and the board's output)")
+            return []
+        self.decoder = _decoder(self.fmt)
+        return self.decoder.feed(self.head)
+
+
+def _decoder(fmt: str) -> FrameDecoder | TextDecoder:
+    return FrameDecoder() if fmt == "binary" else TextDecoder()
+
+
+def _check_text_channels(head: bytes, channels: int) -> None:
+    lines = [line for line in head.decode("ascii", "replace").splitlines()[:-1] if line and not line.startswith("#")]
+    counts = set()
+    for line in lines:
+        parts = line.split(",")
+        try:
+            [float(p) for p in parts]
+        except ValueError:
+            continue
+        counts.add(len(parts))
+    if len(lines) >= 3 and counts and not counts & {channels, channels + 1}:
+        raise DataError(f"the stream sends {min(counts)} values per line; the model takes {channels} "
+                        f"channels (x,y,z or x,y,z,label)")

@@ -12,14 +12,15 @@ straight onto CONV_2D and whose int8 conversion avoids reshape scale constraints
 
 from __future__ import annotations
 
+from collections import OrderedDict
+
 import numpy as np
 import torch
 from torch import nn
 
 from .config import ModelConfig
 from .errors import UserError
-
-MAGNITUDE_EPS = 1e-6  # keeps the gradient of |a| finite at a zero reading
+from .features import MAGNITUDE_EPS, pad_start
 
 
 class ChannelLayerNorm(nn.Module):
@@ -38,15 +39,16 @@ def _norm(kind: str, channels: int) -> nn.Module:
 
 
 class CausalConvUnit(nn.Sequential):
-    """Dilated causal conv, normalization, ReLU and spatial (whole-channel) dropout."""
+    """Dilated causal conv, normalization, ReLU and spatial (whole-channel) dropout, reached by
+    name (`unit.conv`, `unit.norm`, `unit.dropout`) by the code that folds and steps them."""
 
     def __init__(self, cin: int, cout: int, kernel_size: int, dilation: int, norm: str, dropout: float):
-        super().__init__(
-            nn.Conv2d(cin, cout, (1, kernel_size), dilation=(1, dilation)),
-            _norm(norm, cout),
-            nn.ReLU(),
-            nn.Dropout2d(dropout),
-        )
+        super().__init__(OrderedDict(
+            conv=nn.Conv2d(cin, cout, (1, kernel_size), dilation=(1, dilation)),
+            norm=_norm(norm, cout),
+            relu=nn.ReLU(),
+            dropout=nn.Dropout2d(dropout),
+        ))
         self.context = (kernel_size - 1) * dilation
 
 
@@ -97,7 +99,7 @@ class TCN(nn.Module):
         """Raw (..., channels) to raw (..., feature channels)."""
         if not self.config.magnitude:
             return x
-        return torch.cat([x, torch.sqrt((x * x).sum(dim=-1, keepdim=True) + MAGNITUDE_EPS)], dim=-1)
+        return torch.cat([x, torch.sqrt((x * x).sum(dim=-1, keepdim=True) + MAGNITUDE_EPS)], dim=-1)  # as features.with_magnitude
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.logits_from_normalized((self.features(x) - self.mean) / self.std)
@@ -106,17 +108,6 @@ class TCN(nn.Module):
         z = z.transpose(1, 2).unsqueeze(2)  # (N, C, 1, W)
         logits = self.head(self.blocks(z))
         return logits.squeeze(2).transpose(1, 2)
-
-
-def with_magnitude(x: np.ndarray) -> np.ndarray:
-    """(..., channels) readings to (..., channels + 1): the axes, then |a|, as `TCN.features` does."""
-    length = np.sqrt((x * x).sum(axis=-1, keepdims=True) + MAGNITUDE_EPS)
-    return np.concatenate([x, length], axis=-1).astype(np.float32)
-
-
-def pad_start(x: np.ndarray, receptive_field: int) -> np.ndarray:
-    """Repeat the first sample R - 1 times: the start-of-stream rule of every engine."""
-    return np.concatenate([np.repeat(x[:1], receptive_field - 1, axis=0), x], axis=0)
 
 
 @torch.no_grad()

@@ -4,8 +4,10 @@ Every backend sees what the device will see, one prediction per step. With the r
 engine, that is the window of the last R samples at each new sample (the first sample
 repeated before the start of a recording); TFLite-Micro is slow on a PC with it, so it runs on
 an even spread of `tflm_steps` steps. With the step engine, every backend's step model is
-streamed through each whole recording, TFLite-Micro included. The reference is always the
-fp32 PyTorch model over the last R samples.
+streamed through each whole recording, TFLite-Micro included.
+
+The fp32 reference is the PyTorch model where the training install is present, else the
+exported ONNX fp32 model (the host install runs parity without torch).
 """
 
 from __future__ import annotations
@@ -20,17 +22,18 @@ from rich.progress import Progress
 from rich.table import Table
 
 from . import plots
-from .backends import TorchBackend
 from .data import UNLABELED, Dataset, load_data
-from .deploy import folded_window_model
-from .engines import ENGINES, INT8_BACKENDS, step_backend, window_backend
-from .errors import DataError, GateFailure, UserError
-from .export import check_export_has_step_models, check_run_has_export
+from .engines import INT8_BACKENDS, check_engine, step_backend, window_backend
+from .errors import DataError, GateFailure
+from .exported import Exported
+from .features import pad_start
+from .files import write_json
+from .install import TRAIN_INSTALL, has_training_stack
+from .config import DEFAULT_MIN_AGREEMENT
 from .metrics import agreement, confusion_matrix, summarize
-from .model import pad_start, predict_logits
-from .run import Run, write_json
+from .run_files import MODEL_FILE
 
-REFERENCE = "pytorch_fp32"
+PYTORCH, ONNX_FP32 = "pytorch_fp32", "onnx_fp32"
 PARITY_JSON, PARITY_PNG = "parity.json", "parity.png"
 
 
@@ -40,7 +43,7 @@ class ParityOptions:
     data: str | None = None
     subjects: list[str] | None = None
     tflm_steps: int = 2000
-    min_agreement: float = 0.995
+    min_agreement: float = DEFAULT_MIN_AGREEMENT
     max_drop: float = 0.003  # accuracy points as a fraction
     out: Path | None = None  # folder for parity.json and parity.png (default: the run)
     engine: str = "rolling"  # or "step"
@@ -54,52 +57,64 @@ def rolling_windows(x: np.ndarray, receptive_field: int) -> np.ndarray:
 
 def parity(opts: ParityOptions, console: Console | None = None) -> dict:
     console = console or Console()
-    if opts.engine not in ENGINES:
-        raise UserError(f"--engine must be one of {', '.join(ENGINES)}, not {opts.engine!r}")
-    run = Run(opts.run)
-    export_dir = check_run_has_export(run.folder)
-    data = _matching_data(run, opts)
-    report_dir = opts.out or run.folder
+    check_engine(opts.engine)
+    export = Exported.open(opts.run)
+    export.require_int8(opts.engine)
+    data = _matching_data(export, opts)
+    backends = _backends(export, opts.engine, console)
+    report_dir = opts.out or export.run_folder
     if opts.engine == "step":
-        check_export_has_step_models(export_dir)
-        steps = _collect_step(run, data, _step_backends(run, export_dir), console)
+        steps = _collect_step(data, backends, console)
     else:
-        steps = _collect(run, data, _backends(run, export_dir), opts.tflm_steps, console)
-    report = _report(run, data, steps, opts)
+        steps = _collect(export, data, backends, opts.tflm_steps, console)
+    report = _report(export, data, steps, opts)
     report_dir.mkdir(parents=True, exist_ok=True)
     write_json(report_dir / PARITY_JSON, report)
-    plots.parity_report(report, steps["true"], steps["pred"], run.classes, report_dir / PARITY_PNG,
-                        run.sample_rate_hz)
+    plots.parity_report(report, steps, export.classes, report_dir / PARITY_PNG, export.sample_rate_hz)
     _print_table(console, report, report_dir)
     _gate(report)
     return report
 
 
-def _matching_data(run: Run, opts: ParityOptions) -> Dataset:
+def _matching_data(export: Exported, opts: ParityOptions) -> Dataset:
     data = load_data(opts.data)
     if opts.subjects:
         data = data.select(opts.subjects)
-    unknown = [c for c in data.classes if c not in run.classes]
+    unknown = [c for c in data.classes if c not in export.classes]
     if unknown:
-        raise DataError(f"the data has class(es) {unknown} that the model does not know ({run.classes})")
-    channels = run.model.config.in_channels
-    if data.recordings[0].x.shape[1] != channels:
-        raise DataError(f"the data has {data.recordings[0].x.shape[1]} channels; the model takes {channels}")
-    remap = np.array([run.classes.index(c) for c in data.classes])
+        raise DataError(f"the data has class(es) {unknown} that the model does not know ({export.classes})")
+    if export.synthetic_data and not data.synthetic:
+        raise DataError(f"{export.run_folder} was trained on the built-in SYNTHETIC data; its parity on "
+                        f"{data.source} would say nothing. Train on your data first: `edge-har train --data {opts.data}`")
+    channels = data.recordings[0].x.shape[1]
+    if channels != export.readings:
+        raise DataError(f"the data has {channels} channels; the model takes {export.readings}")
+    remap = np.array([export.classes.index(c) for c in data.classes])
     for rec in data.recordings:
         rec.y = np.where(rec.y == UNLABELED, UNLABELED, remap[np.maximum(rec.y, 0)])
-    data.classes = list(run.classes)
+    data.classes = list(export.classes)
     return data
 
 
-def _backends(run: Run, export_dir: Path) -> dict:
-    exported = {name: window_backend(name, export_dir) for name in ("onnx_fp32", *INT8_BACKENDS)}
-    return {REFERENCE: TorchBackend(folded_window_model(run.model)), **exported}
+def _backends(export: Exported, engine: str, console: Console) -> dict:
+    """The fp32 reference first, then every exported backend of the engine."""
+    make = step_backend if engine == "step" else window_backend
+    exported = {name: make(name, export) for name in (ONNX_FP32, *INT8_BACKENDS)}
+    if not (export.run_folder / MODEL_FILE).is_file():
+        console.print(f"No {MODEL_FILE} beside the export: onnx_fp32 is the fp32 reference")
+        return exported
+    if not has_training_stack():
+        console.print(f"PyTorch is not installed (the host install): onnx_fp32 is the fp32 reference; "
+                      f"`{TRAIN_INSTALL}` adds the PyTorch one")
+        return exported
+    from .torch_backends import pytorch_reference
+
+    return {PYTORCH: pytorch_reference(export.run_folder, engine), **exported}
 
 
-def _collect(run: Run, data: Dataset, backends: dict, tflm_steps: int, console: Console) -> dict:
+def _collect(export: Exported, data: Dataset, backends: dict, tflm_steps: int, console: Console) -> dict:
     """Predicted classes of every backend at every step (TFLite-Micro on a spread sample)."""
-    r = run.receptive_field
+    r = export.receptive_field
     total = sum(len(rec) for rec in data.recordings)
     sample = set(np.linspace(0, total - 1, num=min(tflm_steps, total)).astype(int).tolist())
     pred = {name: [] for name in backends}
@@ -116,60 +131,59 @@ def _collect(run: Run, data: Dataset, backends: dict, tflm_steps: int, console: 
             true.append(rec.y)
             tflm_index.append(local + offset)
             offset += len(rec)
-    return {"true": np.concatenate(true), "tflm_index": np.concatenate(tflm_index),
+    return {"true": np.concatenate(true), "tflm_index": np.concatenate(tflm_index), "reference": next(iter(backends)),
             "pred": {name: np.concatenate(p) for name, p in pred.items()}}
 
 
-def _step_backends(run: Run, export_dir: Path) -> dict:
-    return {name: step_backend(name, export_dir, run.receptive_field) for name in ("onnx_fp32", *INT8_BACKENDS)}
-
-
-def _collect_step(run: Run, data: Dataset, backends: dict, console: Console) -> dict:
+def _collect_step(data: Dataset, backends: dict, console: Console) -> dict:
     """Every step model streamed through every whole recording, against the fp32 reference."""
-    pred = {name: [] for name in (REFERENCE, *backends)}
+    reference = next(iter(backends))
+    pred = {name: [] for name in backends}
     true, largest_difference = [], 0.0
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("step models x recordings", total=len(data.recordings) * len(backends))
         for rec in data.recordings:
-            reference = predict_logits(run.model, rec.x.astype(np.float32))
-            pred[REFERENCE].append(reference.argmax(axis=1))
+            logits = {}
             for name, backend in backends.items():
-                logits = backend.run(rec.x.astype(np.float32))
-                pred[name].append(logits.argmax(axis=1))
-                if name == "onnx_fp32":
-                    largest_difference = max(largest_difference, float(np.abs(logits - reference).max()))
+                logits[name] = backend.run(rec.x.astype(np.float32))
+                pred[name].append(logits[name].argmax(axis=1))
                 progress.advance(task)
+            if reference != ONNX_FP32:
+                largest_difference = max(largest_difference, float(np.abs(logits[ONNX_FP32] - logits[reference]).max()))
             true.append(rec.y)
     true = np.concatenate(true)
-    return {"true": true, "tflm_index": np.arange(len(true)), "fp32_step_max_abs_logit_difference": largest_difference,
-            "pred": {name: np.concatenate(p) for name, p in pred.items()}}
+    collected = {"true": true, "tflm_index": np.arange(len(true)), "reference": reference,
+                 "pred": {name: np.concatenate(p) for name, p in pred.items()}}
+    if reference != ONNX_FP32:
+        collected["fp32_step_max_abs_logit_difference"] = largest_difference
+    return collected
 
 
-def _report(run: Run, data: Dataset, steps: dict, opts: ParityOptions) -> dict:
+def _report(export: Exported, data: Dataset, steps: dict, opts: ParityOptions) -> dict:
     true, pred, sampled = steps["true"], steps["pred"], steps["tflm_index"]
-    reference = pred[REFERENCE]
+    reference_name = steps["reference"]
+    reference = pred[reference_name]
+    classes = export.classes
     backends = {}
-    for name, classes in pred.items():
+    for name, predicted in pred.items():
         on_sample = name == "tflm_int8"
         truth, ref = (true[sampled], reference[sampled]) if on_sample else (true, reference)
-        confusion = confusion_matrix(truth, classes, len(run.classes))
-        summary = summarize(confusion, run.classes)
-        entry = {**summary, "confusion": confusion.tolist(),
-                 "steps_evaluated": len(classes)}
-        if name != REFERENCE:
-            ref_summary = summarize(confusion_matrix(truth, ref, len(run.classes)), run.classes)
-            entry["agreement_with_fp32"] = agreement(classes, ref)
-            entry["accuracy_drop_vs_fp32"] = ref_summary["accuracy"] - summary["accuracy"]
+        confusion = confusion_matrix(truth, predicted, len(classes))
+        entry = {**summarize(confusion, classes), "confusion": confusion.tolist(), "steps_evaluated": len(predicted)}
+        if name != reference_name:
+            ref_summary = summarize(confusion_matrix(truth, ref, len(classes)), classes)
+            entry["agreement_with_fp32"] = agreement(predicted, ref)
+            entry["accuracy_drop_vs_fp32"] = ref_summary["accuracy"] - entry["accuracy"]
         backends[name] = entry
-    if opts.engine == "step":
-        backends["onnx_fp32"]["max_abs_logit_difference_vs_fp32"] = steps["fp32_step_max_abs_logit_difference"]
+    if "fp32_step_max_abs_logit_difference" in steps:
+        backends[ONNX_FP32]["max_abs_logit_difference_vs_fp32"] = steps["fp32_step_max_abs_logit_difference"]
     engine = ("step model: one new column per layer per sample, state kept" if opts.engine == "step"
               else "rolling buffer of the last R samples")
     return {
-        "run": str(run.folder), "data": data.source, "synthetic_data": data.synthetic,
+        "run": str(export.run_folder), "data": data.source, "synthetic_data": data.synthetic,
         "subjects": data.subjects, "steps": int(len(true)), "labelled_steps": int((true != UNLABELED).sum()),
-        "receptive_field": run.receptive_field, "classes": run.classes,
-        "tflm_steps": int(len(sampled)), "engine": engine,
+        "receptive_field": export.receptive_field, "classes": classes, "reference": reference_name,
+        "tflm_steps": int(len(sampled)), "engine": engine, "engine_name": opts.engine,
         "thresholds": {"min_agreement": opts.min_agreement, "max_drop": opts.max_drop},
         "backends": backends,
     }
@@ -185,11 +199,11 @@ def _print_table(console: Console, report: dict, folder: Path) -> None:
                       f"{entry['agreement_with_fp32']:.4f}" if "agreement_with_fp32" in entry else "reference",
                       f"{-entry['accuracy_drop_vs_fp32'] * 100:+.2f} pts" if "accuracy_drop_vs_fp32" in entry else "")
     console.print(table)
-    difference = report["backends"]["onnx_fp32"].get("max_abs_logit_difference_vs_fp32")
+    difference = report["backends"][ONNX_FP32].get("max_abs_logit_difference_vs_fp32")
     if difference is not None:
         console.print(f"Step engine: fp32 step model within {difference:.1e} of the fp32 reference's logits on "
                       "every step; TFLite-Micro ran on every step.")
-    else:
+    elif report["engine_name"] == "rolling":
         console.print(f"TFLite-Micro ran on {report['tflm_steps']} evenly spread steps.")
     console.print(f"Written: {folder / PARITY_JSON}, {folder / PARITY_PNG}")
 

@@ -28,7 +28,7 @@ def training_curves(history: list[dict], path: Path, title: str) -> None:
     right.plot(epochs, [h["val_accuracy"] for h in history], marker=".", label="validation subject(s)")
     best = max(history, key=lambda h: h["val_accuracy"])
     right.axvline(best["epoch"], color="grey", linestyle=":", label=f"kept: epoch {best['epoch']}")
-    right.set(xlabel="epoch", ylabel="per-step accuracy", title="accuracy")
+    right.set(xlabel="epoch", ylabel="per-step accuracy", title="accuracy", ylim=(0, 1.02))
     right.legend(loc="lower right")
     fig.suptitle(title)
     _save(fig, path)
@@ -53,16 +53,20 @@ def confusion(matrix: np.ndarray, classes: list[str], path: Path, title: str) ->
 
 def timeline(y_true: np.ndarray, y_pred: np.ndarray, classes: list[str], path: Path, title: str,
              sample_rate_hz: float | None) -> None:
+    """The truth as a pale band on each class's level, each step's prediction as a dot on its own
+    class's level (red where wrong): a one-step flicker is one dot, not a jump across the plot."""
     t = np.arange(len(y_true)) / (sample_rate_hz or 1.0)
     fig, ax = plt.subplots(figsize=(12, 2.5 + 0.25 * len(classes)))
     labelled = y_true != UNLABELED
-    ax.scatter(t[labelled], y_true[labelled], s=6, color="black", marker="s", label="true", linewidths=0)
+    ax.scatter(t[labelled], y_true[labelled], s=40, color="0.8", marker="s", label="true", linewidths=0)
     wrong = labelled & (y_pred != y_true)
-    ax.plot(t, y_pred + 0.2, color="tab:blue", linewidth=0.8, label="predicted")
-    ax.scatter(t[wrong], y_pred[wrong] + 0.2, s=4, color="tab:red", label="wrong", linewidths=0)
+    right = ~wrong
+    ax.scatter(t[right], y_pred[right], s=2, color="tab:blue", label="predicted", linewidths=0)
+    ax.scatter(t[wrong], y_pred[wrong], s=3, color="tab:red", label="predicted, wrong", linewidths=0)
     ax.set_yticks(range(len(classes)), classes)
+    ax.set_ylim(-0.6, len(classes) - 0.4)
     ax.set(xlabel="seconds" if sample_rate_hz else "time step", title=title)
-    ax.legend(loc="upper right", fontsize=8, ncols=3)
+    ax.legend(loc="upper right", fontsize=8, ncols=3, markerscale=3)
     _save(fig, path)
 
 
@@ -85,30 +89,28 @@ def rf_ladder(ladder: list[dict], path: Path, title: str) -> None:
     _save(fig, path)
 
 
-def parity_report(report: dict, y_true: np.ndarray, predictions: dict[str, np.ndarray], classes: list[str],
-                  path: Path, sample_rate_hz: float | None) -> None:
-    """Accuracy per backend, and each int8 backend's agreement with fp32 over time above the truth."""
+def parity_report(report: dict, steps: dict, classes: list[str], path: Path, sample_rate_hz: float | None) -> None:
+    """Accuracy per backend, every backend's agreement with the fp32 reference over time, and the
+    truth below. `steps` holds `true`, `pred` (per backend), `reference` and `tflm_index` (the
+    steps TFLite-Micro ran on: all of them with the step engine, a spread sample otherwise)."""
+    y_true, predictions = steps["true"], steps["pred"]
     fig = plt.figure(figsize=(12, 7))
     grid = fig.add_gridspec(2, 2, width_ratios=[1, 3], height_ratios=[2, 1])
-    bars = fig.add_subplot(grid[:, 0])
-    names = list(report["backends"])
-    accuracy = [report["backends"][n]["accuracy"] for n in names]
-    bars.barh(names, accuracy, color=["tab:gray" if "fp32" in n else "tab:blue" for n in names])
-    for i, (name, value) in enumerate(zip(names, accuracy)):
-        steps = report["backends"][name]["steps_evaluated"]
-        bars.text(value, i, f" {value:.4f}\n {steps} steps", va="center", fontsize=8)
-    bars.set(xlim=(min(accuracy) - 0.05, 1.0), xlabel="per-step accuracy", title="accuracy per backend")
-    bars.invert_yaxis()
+    _accuracy_bars(fig.add_subplot(grid[:, 0]), report)
     t = np.arange(len(y_true)) / (sample_rate_hz or 1.0)
     over_time = fig.add_subplot(grid[0, 1])
     span = max(len(y_true) // 200, 1)
-    kernel = np.ones(span)
-    counts = np.convolve(np.ones(len(y_true)), kernel, mode="same")  # shorter spans at both ends
-    reference = predictions["pytorch_fp32"]
-    for name in ("onnx_int8", "litert_int8"):
-        same = np.convolve((predictions[name] == reference).astype(float), kernel, mode="same") / counts
-        over_time.plot(t, same, linewidth=0.8, label=name)
-    over_time.set(ylabel=f"agreement with fp32\n(mean over {span} steps)", title="int8 against fp32 over time")
+    reference = predictions[steps["reference"]]
+    for name, predicted in predictions.items():
+        if name == steps["reference"]:
+            continue
+        index = steps["tflm_index"] if name == "tflm_int8" else np.arange(len(y_true))
+        centres, share = _binned_agreement(index, predicted == reference[index], len(y_true), span)
+        sparse = len(index) < len(y_true)
+        over_time.plot(t[centres], share, linewidth=0.8, marker="." if sparse else None,
+                       label=f"{name} ({len(index)} sampled steps)" if sparse else name)
+    over_time.set(ylabel=f"agreement with {steps['reference']}\n(share of steps, bins of {span})",
+                  title="int8 against fp32 over time", ylim=(0, 1.02))
     over_time.legend(loc="lower right", fontsize=8)
     truth = fig.add_subplot(grid[1, 1], sharex=over_time)
     labelled = y_true != UNLABELED
@@ -117,5 +119,29 @@ def parity_report(report: dict, y_true: np.ndarray, predictions: dict[str, np.nd
     truth.set(xlabel="seconds (recordings end to end)" if sample_rate_hz else "step (recordings end to end)",
               title="true activity")
     tag = " [SYNTHETIC data]" if report["synthetic_data"] else ""
-    fig.suptitle(f"parity on {', '.join(report['subjects'])}{tag}")
+    engine = "step engine (state kept per layer)" if report["engine_name"] == "step" else "rolling engine (R-sample window)"
+    fig.suptitle(f"parity, {engine}, on {', '.join(report['subjects'])}{tag}")
     _save(fig, path)
+
+
+def _accuracy_bars(ax, report: dict) -> None:
+    names = list(report["backends"])
+    accuracy = [report["backends"][n]["accuracy"] for n in names]
+    ax.barh(names, accuracy, color=["tab:gray" if "fp32" in n else "tab:blue" for n in names])
+    for i, (name, value) in enumerate(zip(names, accuracy)):
+        steps = report["backends"][name]["steps_evaluated"]
+        ax.text(value, i, f" {value:.4f}\n {steps} steps", va="center", fontsize=8)
+    start = max(0.0, np.floor((min(accuracy) - 0.05) * 20) / 20)
+    note = "" if start == 0 else f"\n(axis starts at {start:.2f}, not 0)"
+    ax.set(xlim=(start, 1.0), xlabel=f"per-step accuracy{note}", title="accuracy per backend")
+    ax.invert_yaxis()
+
+
+def _binned_agreement(index: np.ndarray, same: np.ndarray, total: int, span: int) -> tuple[np.ndarray, np.ndarray]:
+    """Share of agreeing steps in consecutive bins of `span` steps, over the steps in `index`."""
+    bins = index // span
+    counts = np.bincount(bins, minlength=total // span + 1)
+    agree = np.bincount(bins, weights=same.astype(float), minlength=total // span + 1)
+    filled = np.flatnonzero(counts)
+    centres = np.minimum(filled * span + span // 2, total - 1)
+    return centres, agree[filled] / counts[filled]

@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .backends import quiet_native_output
+from .adapters import final_annotation, litert_activation_qspecs, litert_op_names
+from .native import quiet_native_output
 
 
 def quantize_onnx(fp32_path: Path, int8_path: Path, inputs: list[tuple[np.ndarray, ...]]) -> None:
@@ -102,24 +103,21 @@ def _int8_quantizer():
     state output (a slice of [state, new column]) then has exactly its state input's quantization.
     """
     from litert_torch.quantize import pt2e_quantizer
-    from litert_torch.quantize.pt2e_quantizer_utils import get_input_act_qspec, get_output_act_qspec
     from torch.fx import Node
-    from torchao.quantization.pt2e.quantizer import QuantizationAnnotation, SharedQuantizationSpec
+    from torchao.quantization.pt2e.quantizer import SharedQuantizationSpec
 
-    def own_scales(node: Node, config) -> QuantizationAnnotation:
-        return QuantizationAnnotation(
-            input_qspec_map={a: get_input_act_qspec(config) for a in node.args if isinstance(a, Node)},
-            output_qspec=get_output_act_qspec(config), _annotated=True)
+    def own_scales(node: Node, config):
+        input_spec, output_spec = litert_activation_qspecs(config)
+        return final_annotation({a: input_spec for a in node.args if isinstance(a, Node)}, output_spec)
 
-    def one_scale(node: Node, config) -> QuantizationAnnotation:
+    def one_scale(node: Node, config):
         first, *rest = node.args[0]
         shared = SharedQuantizationSpec((first, node))
-        return QuantizationAnnotation(input_qspec_map={first: get_input_act_qspec(config), **{a: shared for a in rest}},
-                                      output_qspec=shared, _annotated=True)
+        return final_annotation({first: litert_activation_qspecs(config)[0], **{a: shared for a in rest}}, shared)
 
-    def input_scale(node: Node, _config) -> QuantizationAnnotation:
+    def input_scale(node: Node, _config):
         shared = SharedQuantizationSpec(node.args[0])
-        return QuantizationAnnotation(input_qspec_map={node.args[0]: shared}, output_qspec=shared, _annotated=True)
+        return final_annotation({node.args[0]: shared}, shared)
 
     rules = {torch.ops.aten.add.Tensor: own_scales, torch.ops.aten.cat.default: one_scale,
              torch.ops.aten.slice.Tensor: input_scale}
@@ -148,7 +146,7 @@ def _io_details(path: Path) -> dict:
         interpreter.allocate_tensors()
     inputs = [_tensor_details(d) for d in interpreter.get_input_details()]
     outputs = [_tensor_details(d) for d in interpreter.get_output_details()]
-    ops = sorted({op["op_name"] for op in interpreter._get_ops_details() if op["op_name"] != "DELEGATE"})
+    ops = litert_op_names(interpreter)
     details = {f"input_{key}": value for key, value in inputs[0].items()}
     details.update({f"output_{key}": value for key, value in outputs[0].items()})
     if len(inputs) > 1:

@@ -9,64 +9,24 @@ interrupted training never leaves a folder that looks finished.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import shutil
+import pickle
+import re
+import zipfile
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from .config import RunConfig, model_config_from_dict
 from .errors import UserError
 from .model import TCN
-
-MODEL_FILE = "model.pt"
-CONFIG_FILE = "config.json"
-METRICS_FILE = "metrics.json"
-CALIBRATION_FILE = "calibration.npz"  # windows from the training subjects, for int8 quantization
-HOLDOUT_FILE = "holdout.npz"  # windows from the validation subject(s), never trained on
+from .run_files import CALIBRATION_FILE, CONFIG_FILE, HOLDOUT_FILE, METRICS_FILE, MODEL_FILE  # noqa: F401 (re-exported)
 
 
 def default_run_dir(root: Path = Path("runs")) -> Path:
     return root / datetime.now().strftime("run-%Y%m%d-%H%M%S")
-
-
-@contextlib.contextmanager
-def staged_dir(final: Path, replace: bool = False):
-    """Yield a temporary sibling folder; move it to `final` only if the block succeeds.
-    An existing `final` is an error, or with `replace` is swapped out only at that moment."""
-    if final.exists() and not replace:
-        raise UserError(f"{final} already exists; choose another --out or remove it")
-    final.parent.mkdir(parents=True, exist_ok=True)
-    staging = final.parent / f".{final.name}.partial-{os.getpid()}"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir()
-    try:
-        yield staging
-        if final.exists():
-            shutil.rmtree(final)
-        staging.rename(final)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-
-
-def write_json(path: Path, content: dict) -> None:
-    """Write JSON through a temporary name so a reader never sees half a file."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(content, indent=2, default=_jsonable))
-    tmp.replace(path)
-
-
-def _jsonable(value):
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    raise TypeError(f"cannot write {type(value).__name__} to JSON")
 
 
 def save_model(folder: Path, model: TCN, classes: list[str], sample_rate_hz: float | None) -> None:
@@ -84,13 +44,20 @@ class Run:
 
     def __init__(self, folder: str | Path):
         self.folder = Path(folder)
-        if not (self.folder / MODEL_FILE).is_file():
+        path = self.folder / MODEL_FILE
+        if not path.is_file():
             raise UserError(f"{self.folder}: not a training run (no {MODEL_FILE}); train one with `edge-har train`")
-        saved = torch.load(self.folder / MODEL_FILE, map_location="cpu", weights_only=True)
-        self.classes: list[str] = saved["classes"]
-        self.sample_rate_hz: float | None = saved["sample_rate_hz"]
-        self.model = TCN(model_config_from_dict(saved["model_config"]))
-        self.model.load_state_dict(saved["state_dict"])
+        try:
+            saved = torch.load(path, map_location="cpu", weights_only=True)
+            self.classes: list[str] = saved["classes"]
+            self.sample_rate_hz: float | None = saved["sample_rate_hz"]
+            self.model = TCN(model_config_from_dict(saved["model_config"]))
+            self.model.load_state_dict(_named_layers(saved["state_dict"]))
+        except (EOFError, RuntimeError, KeyError, TypeError, ValueError, pickle.UnpicklingError,
+                zipfile.BadZipFile) as err:
+            reason = "empty" if path.stat().st_size == 0 else f"{type(err).__name__}: {str(err).splitlines()[0][:120]}"
+            raise UserError(f"{path}: not a readable edge-har model ({reason}); it may be truncated or from another "
+                            "tool: train the run again with `edge-har train`") from None
         self.model.eval()
 
     @property
@@ -104,3 +71,10 @@ class Run:
     @property
     def metrics(self) -> dict:
         return json.loads((self.folder / METRICS_FILE).read_text())
+
+
+def _named_layers(state: dict) -> dict:
+    """Runs saved when a conv unit's layers were numbered (`units.0.0.weight`) load by the names
+    they have now (`units.0.conv.weight`, `units.0.norm.*`)."""
+    return {re.sub(r"(units\.\d+)\.0\.", r"\1.conv.", re.sub(r"(units\.\d+)\.1\.", r"\1.norm.", key)): value
+            for key, value in state.items()}

@@ -33,7 +33,7 @@ class StepTCN(nn.Module):
         super().__init__()
         self.tcn = tcn.eval()
         self.folded, self.features_inside = folded, features_inside
-        self.convs = [unit[0] for block in tcn.blocks for unit in block.units]
+        self.convs = [unit.conv for block in tcn.blocks for unit in block.units]
 
     @property
     def receptive_field(self) -> int:

@@ -12,11 +12,11 @@ from . import plots
 from .calibration import sample_windows, spread_windows
 from .config import ModelConfig, RunConfig, TrainConfig
 from .data import Dataset, keep_classes, load_data
-from .errors import UserError
+from .errors import DataError, UserError
 from .model import config_for_receptive_field, count_params, macs_per_step, macs_per_window
 from .rf_search import Budget, search_receptive_field
-from .run import (CALIBRATION_FILE, CONFIG_FILE, HOLDOUT_FILE, METRICS_FILE, default_run_dir, save_model,
-                  staged_dir, write_json)
+from .files import check_new_folder, staged_dir, write_json
+from .run import CALIBRATION_FILE, CONFIG_FILE, HOLDOUT_FILE, METRICS_FILE, default_run_dir, save_model
 from .training import Evaluation, FitResult, cross_validate, evaluate, fit, split_validation
 
 
@@ -41,8 +41,12 @@ class TrainOptions:
 
 def train(opts: TrainOptions, console: Console | None = None) -> Path:
     console = console or Console()
+    out = opts.out or default_run_dir()
+    check_new_folder(out)  # before hours of training, not after
     data = _load(opts, console)
     model_cfg = _model_config(opts, len(data.classes))
+    if opts.rf != "auto":
+        _check_trainable(data, model_cfg.receptive_field, opts.sample_rate_hz)
     cv, ladder = opts.cv or ("loso" if opts.cv_folds else None), None
     with _progress(console) as progress:
         if opts.rf == "auto":
@@ -54,6 +58,7 @@ def train(opts: TrainOptions, console: Console | None = None) -> Path:
                 raise UserError(f"--rf auto: {search.reason}")
             console.print(f"Chose R = {search.chosen.receptive_field}: {search.reason}")
             model_cfg, cv_report, pooled, ladder = search.chosen, search.cv, search.pooled, search
+            _check_trainable(data, model_cfg.receptive_field, opts.sample_rate_hz)
         elif cv:
             cv_report, pooled = cross_validate(data, model_cfg, opts.train, cv, progress, opts.cv_folds)
         else:
@@ -62,7 +67,6 @@ def train(opts: TrainOptions, console: Console | None = None) -> Path:
         final = fit(data.select(train_subjects), data.select(val_subjects), model_cfg, opts.train,
                     progress, label=f"final model (validation {'+'.join(val_subjects)})")
     validation = evaluate(final.model, data.select(val_subjects))
-    out = opts.out or default_run_dir()
     with staged_dir(out) as folder:
         run_config = RunConfig(model_cfg, opts.train, data.source, data.synthetic, data.classes,
                                data.sample_rate_hz, cv, opts.rf, cv_folds=opts.cv_folds)
@@ -89,6 +93,19 @@ def _load(opts: TrainOptions, console: Console) -> Dataset:
                       "(simulated people; accuracy on it says nothing about real recordings)")
     console.print(f"Data: {data.describe()}")
     return data
+
+
+def _check_trainable(data: Dataset, receptive_field: int, rate_hz: float | None) -> None:
+    """Refuse data a model cannot learn from, instead of training on it and reporting 1.000."""
+    if len(data.classes) < 2:
+        raise DataError(f"{data.source}: only one class ({', '.join(data.classes)}); a classifier needs at least two "
+                        "(record each activity, e.g. `edge-har record --label NAME`, into one folder)")
+    short = [f"{r.subject} ({len(r)})" for r in data.recordings if len(r) < receptive_field]
+    if short:
+        rate = rate_hz or data.sample_rate_hz
+        need = f"{receptive_field} samples" + (f", {receptive_field / rate:.1f} s" if rate else "")
+        raise DataError(f"{data.source}: recording(s) shorter than the receptive field R = {receptive_field} "
+                        f"({need}): {', '.join(short[:5])}; record longer or choose a smaller --rf")
 
 
 def _model_config(opts: TrainOptions, num_classes: int) -> ModelConfig:

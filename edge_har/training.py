@@ -15,7 +15,8 @@ from .config import ModelConfig, TrainConfig
 from .data import UNLABELED, Dataset, subject_folds
 from .errors import UserError
 from .metrics import confusion_matrix, summarize
-from .model import TCN, pad_start, predict_logits
+from .features import pad_start
+from .model import TCN, predict_logits
 from .rotation import random_rotations, rotation_matrices
 
 

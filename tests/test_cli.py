@@ -110,7 +110,7 @@ def test_bad_csv_value_names_the_line(tmp_path):
 
 
 def test_too_few_subjects(tmp_path):
-    write_csv(tmp_path / "only.csv", np.zeros((50, 3)), ["a"] * 50)
+    write_csv(tmp_path / "only.csv", np.zeros((200, 3)), ["a", "b"] * 100)
     _assert_clean_failure(edge_har("train", "--data", str(tmp_path), "--cv", "loso", *TINY), "at least 3 subjects")
 
 

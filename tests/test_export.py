@@ -9,7 +9,8 @@ import numpy as np
 import onnx
 import pytest
 
-from edge_har.backends import LiteRTBackend, OnnxBackend, TflmBackend, TorchBackend
+from edge_har.backends import LiteRTBackend, OnnxBackend, TflmBackend
+from edge_har.torch_backends import TorchBackend
 from edge_har.calibration import load_windows
 from edge_har.deploy import folded_window_model
 from edge_har.export import ExportOptions, ParityGateError, export

@@ -8,7 +8,8 @@ import torch
 
 from edge_har.config import ModelConfig, model_config_from_dict
 from edge_har.errors import UserError
-from edge_har.model import TCN, config_for_receptive_field, count_params, pad_start, predict_logits, with_magnitude
+from edge_har.features import pad_start, with_magnitude
+from edge_har.model import TCN, config_for_receptive_field, count_params, predict_logits
 
 
 def _random_model(config: ModelConfig, seed: int = 0) -> TCN:

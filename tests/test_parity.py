@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from edge_har.backends import TorchBackend
+from edge_har.torch_backends import TorchBackend
 from edge_har.config import ModelConfig
 from edge_har.deploy import folded_window_model
 from edge_har.model import TCN, predict_logits

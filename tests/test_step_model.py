@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 import torch
 
-from edge_har.backends import LiteRTStepBackend, OnnxStepBackend, TflmStepBackend, TorchStepBackend
+from edge_har.backends import LiteRTStepBackend, OnnxStepBackend, TflmStepBackend
+from edge_har.torch_backends import TorchStepBackend
 from edge_har.config import ModelConfig
 from edge_har.data import load_data
-from edge_har.export import EXPORT_DIR, EXPORT_JSON, step_tflm_arena
+from edge_har.exported import EXPORT_DIR, EXPORT_JSON, STEP_FP32_ONNX, STEP_INT8_ONNX, STEP_INT8_TFLITE, Exported
 from edge_har.model import TCN, macs_per_step, macs_per_window, predict_logits
 from edge_har.run import Run
-from edge_har.step_export import STEP_FP32_ONNX, STEP_INT8_ONNX, STEP_INT8_TFLITE
 from edge_har.step_model import StepTCN
 
 from .test_cli import edge_har
@@ -83,7 +83,7 @@ def test_int8_step_models_agree_with_fp32_and_with_each_other(exported):
     reference = predict_logits(run.model, x).argmax(1)
     litert = LiteRTStepBackend(folder / STEP_INT8_TFLITE, r).run(x).argmax(1)
     onnx = OnnxStepBackend(folder / STEP_INT8_ONNX, "onnx_int8", r).run(x).argmax(1)
-    tflm = TflmStepBackend(folder / STEP_INT8_TFLITE, step_tflm_arena(folder), r).run(x[:1000]).argmax(1)
+    tflm = TflmStepBackend(folder / STEP_INT8_TFLITE, Exported.open(exported).tflm_arena("step"), r).run(x[:1000]).argmax(1)
     assert (litert == reference).mean() >= 0.98
     assert (onnx == reference).mean() >= 0.98
     assert (tflm == litert[:1000]).mean() >= 0.99

@@ -19,7 +19,6 @@ fast as it reads them, for each engine (samples per second, against a 1,000 samp
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 import threading
 import time
@@ -31,8 +30,7 @@ from rich.console import Console
 from edge_har.data import load_data
 from edge_har.emulator import EmulatorOptions, emulate
 from edge_har.engines import make_engine
-from edge_har.export import EXPORT_DIR, EXPORT_JSON
-from edge_har.run import Run
+from edge_har.exported import Exported
 from edge_har.stream import StreamOptions, stream
 
 TARGET = 1000.0
@@ -62,11 +60,9 @@ def best_of(repeats: int, measures: dict) -> dict:
     return best
 
 
-def engine_costs(run: Run, samples: np.ndarray, tflm_samples: int, repeats: int) -> dict:
-    folder = run.folder / EXPORT_DIR
-    r, channels = run.receptive_field, run.model.config.in_channels
+def engine_costs(export: Exported, samples: np.ndarray, tflm_samples: int, repeats: int) -> dict:
     rolling_litert, step_litert, rolling_tflm, step_tflm = (
-        make_engine(engine, backend, folder, r, channels)
+        make_engine(engine, backend, export)
         for backend in ("litert_int8", "tflm_int8") for engine in ("rolling", "step"))
     short = samples[:tflm_samples]
     return best_of(repeats, {
@@ -79,10 +75,10 @@ def engine_costs(run: Run, samples: np.ndarray, tflm_samples: int, repeats: int)
     })
 
 
-def print_engine_costs(run: Run, costs: dict) -> None:
-    report = json.loads((run.folder / EXPORT_DIR / EXPORT_JSON).read_text())
+def print_engine_costs(export: Exported, costs: dict) -> None:
+    report = export.report
     macs_rolling, macs_step = report["macs_per_inference"], report["macs_per_step_streaming"]
-    print(f"Model: R = {run.receptive_field}, {report['params']} parameters")
+    print(f"Model: R = {export.receptive_field}, {report['params']} parameters")
     print(f"MACs per sample: rolling {macs_rolling:,}, step {macs_step:,}")
     print(f"MACs ratio rolling/step: {macs_rolling / macs_step:.1f}x")
     rows = [("LiteRT int8 whole loop", "litert"), ("TFLite-Micro int8 invoke", "tflm_invoke"),
@@ -128,9 +124,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="interleaved rounds; the fastest counts")
     parser.add_argument("--stream", action="store_true", help="also measure `stream` through a pseudo-terminal")
     args = parser.parse_args()
-    run = Run(args.run)
+    export = Exported.open(args.run)
     samples = load_data(None).recordings[0].x[:args.samples].astype(np.float32)
-    print_engine_costs(run, engine_costs(run, samples, args.tflm_samples, args.repeats))
+    print_engine_costs(export, engine_costs(export, samples, args.tflm_samples, args.repeats))
     if args.stream:
         print_stream_throughput(args.run, 20000)
 

@@ -1,0 +1,24 @@
+"""What every engine does to raw readings before a model sees them, in NumPy only (no torch),
+so the runtime and the trainer share one definition.
+
+- The start-of-stream rule: before the first sample, the stream is that sample repeated R - 1
+  times (`pad_start`); the rolling buffer, the step models and the full-sequence pass all use it.
+- |a|, the length of each reading, as one more channel for models trained with `--magnitude`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+MAGNITUDE_EPS = 1e-6  # keeps the gradient of |a| finite at a zero reading
+
+
+def with_magnitude(x: np.ndarray) -> np.ndarray:
+    """(..., channels) readings to (..., channels + 1): the axes, then |a|."""
+    length = np.sqrt((x * x).sum(axis=-1, keepdims=True) + MAGNITUDE_EPS)
+    return np.concatenate([x, length], axis=-1).astype(np.float32)
+
+
+def pad_start(x: np.ndarray, receptive_field: int) -> np.ndarray:
+    """Repeat the first sample R - 1 times: the start-of-stream rule of every engine."""
+    return np.concatenate([np.repeat(x[:1], receptive_field - 1, axis=0), x], axis=0)

@@ -1,0 +1,23 @@
+"""The two installs: the host runtime (`pip install edge-har`) runs exported models; the training
+install (`pip install 'edge-har[train]'`) adds PyTorch and the converters for train and export."""
+
+from __future__ import annotations
+
+from .errors import UserError
+
+TRAIN_INSTALL = "pip install 'edge-har[train]'"
+
+
+def has_training_stack() -> bool:
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def require_training_stack(command: str) -> None:
+    """Refuse, in one line, a training-side command on the host install."""
+    if not has_training_stack():
+        raise UserError(f"`edge-har {command}` needs the training install (PyTorch and the model converters), "
+                        f"which this environment lacks: {TRAIN_INSTALL}")

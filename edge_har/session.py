@@ -1,0 +1,142 @@
+"""A stream session: decoded items from a board in, one prediction per sample out.
+
+It knows nothing about ports. The first sample of a stream stands for everything before it
+(the start-of-stream rule of every engine). Lost samples (a counter gap) are filled by holding
+the last reading so the model keeps real time; a counter that goes backwards starts a new stream.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from .errors import UserError
+from .exported import Exported
+from .frames import SYNTHETIC_DECLARATION, Info, Sample
+
+
+@dataclass
+class StreamStats:
+    samples: int = 0
+    lost_samples: int = 0
+    bad_frames: int = 0
+    skipped_bytes: int = 0
+    resets: int = 0
+    reconnects: int = 0
+    agreements: int = 0
+    labelled: int = 0
+    int8_correct: int = 0
+    fp32_correct: int = 0
+    gaps: list[dict] = field(default_factory=list)
+
+    def as_dict(self, seconds: float) -> dict:
+        summary = {k: v for k, v in asdict(self).items() if k != "gaps"}
+        summary.update({
+            "seconds": round(seconds, 3),
+            "samples_per_second": self.samples / seconds if seconds > 0 else 0.0,
+            "int8_fp32_agreement": self.agreements / self.samples if self.samples else None,
+            "int8_accuracy": self.int8_correct / self.labelled if self.labelled else None,
+            "fp32_accuracy": self.fp32_correct / self.labelled if self.labelled else None,
+            "gaps": self.gaps[:1000],
+        })
+        return summary
+
+
+class StreamSession:
+    """Turns decoded items into per-step predictions with an int8 engine and, optionally, an fp32
+    one (engines.py) for comparison; `on_step` gets each step's record."""
+
+    def __init__(self, export: Exported, int8, fp32, on_step: Callable[[dict], None],
+                 rate_hz: float | None = None, scale: float | None = None):
+        self.export = export
+        self.classes, self.receptive_field = export.classes, export.receptive_field
+        self.int8, self.fp32, self.on_step = int8, fp32, on_step
+        self.engines = [e for e in (int8, fp32) if e is not None]
+        self.last_xyz: np.ndarray | None = None
+        self.scale = scale or 1.0
+        self.rate_hz = rate_hz or export.sample_rate_hz
+        self.board_classes: list[str] | None = None
+        self.board_synthetic = False
+        self.stats = StreamStats()
+        self.last_seq: int | None = None
+        self.stream_index = -1
+        self.latest: dict = {}
+
+    def handle(self, item: Sample | Info) -> None:
+        if isinstance(item, Info):
+            self._declare(item.fields)
+            return
+        if self.stats.samples == 0:
+            self._check_model_fits_the_board()
+        xyz = np.asarray(item.xyz, dtype=np.float32) * self.scale
+        self._track_sequence(item.seq, xyz)
+        self._predict(item, xyz)
+        self.last_xyz = xyz
+
+    def _declare(self, fields: dict[str, str]) -> None:
+        try:
+            if "scale" in fields:
+                self.scale = float(fields["scale"])
+            if "rate_hz" in fields:
+                self.rate_hz = float(fields["rate_hz"])
+        except ValueError:
+            return
+        if fields.get("classes"):
+            self.board_classes = fields["classes"].split(",")
+        key, value = SYNTHETIC_DECLARATION
+        self.board_synthetic = fields.get(key) == value
+
+    def _check_model_fits_the_board(self) -> None:
+        if self.export.synthetic_data and not self.board_synthetic:
+            raise UserError(f"{self.export.run_folder} was trained on the built-in SYNTHETIC data, and this board "
+                            "sends real readings: its predictions would mean nothing. Record your own activities "
+                            "(`edge-har record`) and train on them (`edge-har train --data FOLDER`)")
+
+    def _track_sequence(self, seq: int | None, xyz: np.ndarray) -> None:
+        """Start a stream, fill lost samples by holding the last reading, or restart after a reboot."""
+        if self.last_seq is None or (seq is not None and seq < self.last_seq and self.last_seq - seq < 32768):
+            if self.last_seq is not None:
+                self.stats.resets += 1
+            self.stream_index += 1
+            for engine in self.engines:
+                engine.reset(xyz)
+        elif seq is not None:
+            lost = (seq - self.last_seq - 1) & 0xFFFF
+            if lost:
+                self.stats.lost_samples += lost
+                self.stats.gaps.append({"after_seq": self.last_seq, "lost": lost, "at_step": self.stats.samples})
+                for _ in range(min(lost, self.receptive_field)):
+                    for engine in self.engines:
+                        engine.skip(self.last_xyz)
+        self.last_seq = seq if seq is not None else (self.last_seq or 0) + 1
+
+    def _predict(self, item: Sample, xyz: np.ndarray) -> None:
+        probs = softmax(self.int8.predict(xyz))
+        int8_class = int(probs.argmax())
+        fp32_class = int(self.fp32.predict(xyz).argmax()) if self.fp32 else None
+        true = self._true_class(item.label)
+        stats = self.stats
+        stats.samples += 1
+        stats.agreements += int(fp32_class == int8_class) if fp32_class is not None else 0
+        if true is not None:
+            stats.labelled += 1
+            stats.int8_correct += int(int8_class == true)
+            stats.fp32_correct += int(fp32_class == true) if fp32_class is not None else 0
+        self.latest = {"step": stats.samples - 1, "stream": self.stream_index, "seq": item.seq,
+                       "x": float(xyz[0]), "y": float(xyz[1]), "z": float(xyz[2]), "true": true,
+                       "int8": int8_class, "fp32": fp32_class, "probabilities": probs}
+        self.on_step(self.latest)
+
+    def _true_class(self, label: int | str | None) -> int | None:
+        if label is None:
+            return None
+        name = label if isinstance(label, str) else (
+            self.board_classes[label] if self.board_classes and label < len(self.board_classes) else None)
+        return self.classes.index(name) if name in self.classes else None
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = np.exp(logits - logits.max())
+    return shifted / shifted.sum()

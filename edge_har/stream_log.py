@@ -1,0 +1,24 @@
+"""`stream --log`: one CSV row per step, flushed as it goes so an interrupted stream keeps its log."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+COLUMNS = ("step", "stream", "seq", "x", "y", "z", "true", "int8", "fp32")
+
+
+class StepLog:
+    def __init__(self, path: Path | None):
+        self.file = open(path, "w", newline="", buffering=1) if path else None  # noqa: SIM115 (open for the whole stream)
+        self.writer = csv.DictWriter(self.file, COLUMNS, extrasaction="ignore") if self.file else None
+        if self.writer:
+            self.writer.writeheader()
+
+    def write(self, step: dict) -> None:
+        if self.writer:
+            self.writer.writerow(step)
+
+    def close(self) -> None:
+        if self.file:
+            self.file.close()
