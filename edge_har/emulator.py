@@ -33,6 +33,10 @@ from .frames import SYNTHETIC_DECLARATION, encode_info, encode_sample
 
 INT16_MAX = 32767
 FLUSH_WAIT_S = 2.0  # how long to wait for a new reader's input flush; readers that never flush lose nothing
+EMPTY_POLLS = 3  # polls, 20 ms apart, that must find the reader's queue empty before a cable is pulled
+# Bytes the emulator lets wait for the reader: well inside a pty's 4,095-byte line buffer, so that
+# nothing waits in the kernel's flip buffers, where the reader's FIONREAD count cannot see it.
+UNREAD_LIMIT = 2048
 
 
 @dataclass
@@ -101,6 +105,7 @@ class Terminal:
         os.close(slave)
         os.set_blocking(self.master, False)
         fcntl.ioctl(self.master, termios.TIOCPKT, struct.pack("i", 1))  # report the reader's flushes
+        self.unread = 0  # bytes written that the reader may not have taken yet (an upper bound)
         self.hangup = select.poll()
         self.hangup.register(self.master, select.POLLHUP)  # the reader's open is then visible as the end of POLLHUP on the master
         self.link = link
@@ -128,6 +133,7 @@ class Terminal:
         flushed_by = time.monotonic() + FLUSH_WAIT_S
         status = select.poll()
         status.register(self.master, select.POLLIN | select.POLLPRI)
+        self.unread = 0  # whatever was waiting, the reader's open flushes (or, with no flush, reads) it
         while not stop() and time.monotonic() < flushed_by:
             if self._status() & termios.TIOCPKT_FLUSHREAD:
                 return
@@ -149,18 +155,20 @@ class Terminal:
     def reader_present(self) -> bool:
         return not any(event & select.POLLHUP for _, event in self.hangup.poll(0))
 
-    def wait_until_read(self, stop: Callable[[], bool], timeout_s: float = 10.0) -> None:
-        """Block until the reader has taken every byte written so far (counted on the slave side)."""
-        probe = os.open(self.path, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
-        try:
-            deadline = time.monotonic() + timeout_s
-            while not stop() and time.monotonic() < deadline:
-                pending = struct.unpack("i", fcntl.ioctl(probe, termios.FIONREAD, b"\0" * 4))[0]
-                if pending == 0:
-                    return
-                time.sleep(0.005)
-        finally:
-            os.close(probe)
+    def wait_until_read(self, stop: Callable[[], bool], stall_s: float) -> None:
+        """Block until the reader has taken every byte written so far, however slowly it reads:
+        its line buffer must stay empty over EMPTY_POLLS polls (the kernel moves a pty's bytes
+        into it in the background). Give up only on a reader that has gone, or that took nothing
+        for `stall_s`."""
+        empty, last, moved_at = 0, None, time.monotonic()
+        while not stop() and empty < EMPTY_POLLS and self.reader_present():
+            pending = self._pending()
+            if pending != last:
+                last, moved_at = pending, time.monotonic()
+            elif pending and time.monotonic() - moved_at > stall_s:
+                return
+            empty = empty + 1 if pending == 0 else 0
+            time.sleep(0.02)
 
     def wait_for_reader_to_leave(self, stop: Callable[[], bool], timeout_s: float) -> None:
         poller = select.poll()
@@ -171,20 +179,35 @@ class Terminal:
                 return
 
     def write(self, data: bytes, stop: Callable[[], bool], linger_s: float) -> None:
-        """Write everything, waiting while the reader's buffer is full; if the reader has gone,
+        """Write everything, keeping at most UNREAD_LIMIT bytes unread; if the reader has gone,
         wait `linger_s` for it to come back."""
         view = memoryview(data)
-        poller = select.poll()
-        poller.register(self.master, select.POLLOUT | select.POLLHUP)
         while view and not stop():
             if not self.reader_present():
                 self.wait_for_reader(stop, linger_s)
+                continue
+            if self.unread + len(view) > UNREAD_LIMIT:
+                self.unread = self._pending()
+                if self.unread + len(view) > UNREAD_LIMIT:
+                    time.sleep(0.001)
+                    continue
             try:
-                view = view[os.write(self.master, view):]
+                written = os.write(self.master, view)
             except BlockingIOError:
-                poller.poll(50)
+                continue
             except OSError:
                 self.wait_for_reader(stop, linger_s)
+                continue
+            view, self.unread = view[written:], self.unread + written
+
+    def _pending(self) -> int:
+        """Bytes in the reader's line buffer, not yet read (through a short-lived second opener:
+        a lasting one would hide the reader's own close from `reader_present`)."""
+        probe = os.open(self.path, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
+        try:
+            return struct.unpack("i", fcntl.ioctl(probe, termios.FIONREAD, b"\0" * 4))[0]
+        finally:
+            os.close(probe)
 
     def close(self) -> None:
         """The port goes away, and with it the link to it, as a board's device node does."""
@@ -204,8 +227,8 @@ def emulate(opts: EmulatorOptions, ready: Callable[[str], None] = print,
             finished: Callable[[EmulatorReport], None] = lambda report: None) -> EmulatorReport:
     """Play every recording once; `ready` gets the port name as soon as it can be opened, and
     sending starts when a reader has opened it. Once all is sent (`finished`), the port stays
-    open until the reader closes it (at most `linger_s`), as a board's would: closing the
-    terminal earlier would throw away what the reader has not read yet."""
+    open until the reader has read everything and closes the port (at most `linger_s` later),
+    as a board's would: closing the terminal earlier would throw away what is unread."""
     rng = np.random.default_rng(opts.faults.seed)
     scale = opts.scale or board_scale(opts.data)
     rate = opts.data.sample_rate_hz or 50.0
@@ -249,6 +272,7 @@ def emulate(opts: EmulatorOptions, ready: Callable[[str], None] = print,
                 index += 1
                 _pace(started, index, rate, opts.speed)
         finished(report)
+        terminal.wait_until_read(stop, opts.linger_s)  # closing earlier would throw away what is unread
         terminal.wait_for_reader_to_leave(stop, opts.linger_s)
     except ReaderGone:
         report.reader_left = True
@@ -262,7 +286,7 @@ def _reconnect(terminal: Terminal, opts: EmulatorOptions, report: EmulatorReport
     """Pull the cable between two samples (after the reader has taken what was sent, so the
     losses are exactly the samples the board makes while unplugged): the port vanishes, and
     comes back (under the link) after a while."""
-    terminal.wait_until_read(stop)
+    terminal.wait_until_read(stop, opts.linger_s)
     terminal.close()
     report.disconnects += 1
     time.sleep(opts.reconnect_after_s)

@@ -97,6 +97,41 @@ def test_faults_are_counted_and_survived(exported, tmp_path):
     assert summary["lost_samples"] == _detectable_losses(report.fates)
 
 
+def test_a_slow_reader_gets_every_frame_sent_across_a_pulled_cable(tmp_path):
+    """Before it pulls the cable, and before it ends, the emulator waits for the reader to take
+    what was sent, however long that takes, as long as the reader keeps reading. The reader here
+    is slow on purpose: 20 frames per read, a pause between reads."""
+    from serial import SerialException
+
+    from edge_har.frames import FrameDecoder
+    from edge_har.port import open_port, reopen
+
+    data = load_data(None).select(["sim1"])
+    data.recordings[0].x, data.recordings[0].y = data.recordings[0].x[:4000], data.recordings[0].y[:4000]
+    link = tmp_path / "tty"
+    options = EmulatorOptions(data, link, speed=0, faults=Faults(disconnect_at=[2500]), reconnect_after_s=0.2,
+                              linger_s=0.5)
+    thread, result = _play(options, link)
+    decoder, seqs, port = FrameDecoder(), [], open_port(str(link), 115200)
+    deadline = time.monotonic() + 120
+    while not ("report" in result and len(seqs) >= result["report"].count("sent")):
+        assert time.monotonic() < deadline, f"{len(seqs)} frames arrived"
+        try:
+            chunk = port.read(20 * 12)
+        except (SerialException, OSError):  # the cable is out
+            port.close()
+            port = reopen(str(link), 115200, 30, lambda: False)
+            continue
+        seqs += [item.seq for item in decoder.feed(chunk) if hasattr(item, "seq")]
+        time.sleep(0.01)
+    port.close()
+    thread.join(10)
+    report = result["report"]
+    assert report.disconnects == 1 and report.lost_offline > 0
+    assert len(seqs) == report.count("sent") == len(data.recordings[0]) - report.lost_offline
+    assert seqs == [i for i, (fate, _) in enumerate(report.fates) if fate == "sent"]
+
+
 def _detectable_losses(fates: list[tuple[str, int]]) -> int:
     """Lost samples a receiver can see: those followed by a received sample before the next reboot."""
     count, pending, stream_id = 0, 0, 0
@@ -197,7 +232,11 @@ def test_emulator_ends_when_the_reader_leaves_for_good(exported, tmp_path):
     board = threading.Thread(target=lambda: result.update(report=emulate(options, ready=lambda name: ready.set())))
     board.start()
     assert ready.wait(10)
-    summary = stream(StreamOptions(str(link), exported, duration=2, live=False, compare_fp32=False), QUIET)
-    board.join(10)
+    log = tmp_path / "steps.csv"
+    # Leave after 50 steps, however long a busy machine takes to deliver them.
+    summary = stream(StreamOptions(str(link), exported, duration=120, live=False, compare_fp32=False, log=log),
+                     QUIET, stop=lambda: log.exists() and log.read_text().count("\n") > 50)
+    board.join(30)
     assert not board.is_alive() and result["report"].reader_left
-    assert 0 < summary["samples"] <= result["report"].sent
+    assert 50 <= summary["samples"] <= result["report"].sent < len(data.recordings[0])
+    assert not link.exists()  # the port went away with the emulator, as a board's device node does
