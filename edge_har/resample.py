@@ -1,0 +1,99 @@
+"""Sample-rate conversion, in one place for training, parity, the emulator and the stream.
+
+Both converters use the same anti-aliasing filter: a Kaiser-windowed low-pass FIR (beta 5)
+with 10 taps per side for each input period at the lower rate, the design of
+`scipy.signal.resample_poly`. Offline (`resample`), the filter runs forwards and backwards in
+effect (zero phase), for recordings whose every sample is known. On a live stream
+(`StreamResampler`), it runs causally: each output stands for a time `delay_s` before the
+newest input, which the stream reports with the output.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+from scipy import signal
+
+from .errors import DataError
+
+MAX_DENOMINATOR = 1000  # rates are matched to a ratio of integers up to this size
+TAPS_PER_SIDE = 10
+
+
+def ratio(from_hz: float, to_hz: float) -> tuple[int, int]:
+    """(up, down): to_hz / from_hz as a small integer fraction."""
+    if not (from_hz > 0 and to_hz > 0):
+        raise DataError(f"sample rates must be positive, not {from_hz} and {to_hz}")
+    fraction = Fraction(to_hz / from_hz).limit_denominator(MAX_DENOMINATOR)
+    return fraction.numerator, fraction.denominator
+
+
+def design(up: int, down: int) -> np.ndarray:
+    """The low-pass FIR at the upsampled rate, with gain `up` (scipy.signal.resample_poly's design)."""
+    half = TAPS_PER_SIDE * max(up, down)
+    return signal.firwin(2 * half + 1, 1.0 / max(up, down), window=("kaiser", 5.0)) * up
+
+
+def resample(x: np.ndarray, from_hz: float, to_hz: float) -> np.ndarray:
+    """(N, channels) readings at `from_hz` to `to_hz`, zero phase, the ends held (no ramps from zero)."""
+    up, down = ratio(from_hz, to_hz)
+    if up == down:
+        return x
+    return signal.resample_poly(x, up, down, axis=0, window=design(up, down) / up, padtype="edge").astype(x.dtype)
+
+
+def resample_labels(y: np.ndarray, from_hz: float, to_hz: float, length: int) -> np.ndarray:
+    """Labels at the new rate: each new step takes the label of the nearest old step."""
+    nearest = np.rint(np.arange(length) * (from_hz / to_hz)).astype(np.int64)
+    return y[np.minimum(nearest, len(y) - 1)]
+
+
+@dataclass
+class Output:
+    """One converted sample and how many input periods before the newest input it stands for."""
+
+    values: np.ndarray
+    lag_inputs: float
+
+
+class StreamResampler:
+    """A causal polyphase resampler: `push(sample)` returns the model-rate samples now complete.
+
+    Input j is at time j / from_hz; output n at n / to_hz - delay_s. Before the first sample the
+    stream is that sample held (the start-of-stream rule), so a stream starts without a ramp.
+    `reset(first)` starts a new stream (a board reboot or reconnect)."""
+
+    def __init__(self, from_hz: float, to_hz: float, channels: int = 3):
+        self.from_hz, self.to_hz = from_hz, to_hz
+        self.up, self.down = ratio(from_hz, to_hz)
+        taps = design(self.up, self.down)
+        self.delay_s = (len(taps) - 1) / 2 / (self.up * from_hz)
+        # phase p holds taps p, p + up, p + 2 up, ... : their inputs are the newest, then older ones
+        self.width = -(-len(taps) // self.up)
+        padded = np.zeros(self.width * self.up)
+        padded[:len(taps)] = taps
+        self.phases = padded.reshape(self.width, self.up).T.astype(np.float32)  # (up, width)
+        self.history = np.zeros((2 * self.width, channels), dtype=np.float32)
+        self.channels = channels
+        self.inputs = self.outputs = self.at = 0
+
+    def reset(self, first: np.ndarray) -> None:
+        self.history[:] = first
+        self.inputs = self.outputs = self.at = 0
+
+    def push(self, sample: np.ndarray) -> list[np.ndarray]:
+        """Take input j = inputs; emit every output n whose newest input floor(n down / up) is j."""
+        w = self.width
+        self.history[self.at] = self.history[self.at + w] = sample  # newest at `at`, doubled so a slice is contiguous
+        window = self.history[self.at:self.at + w]  # newest first
+        j = self.inputs
+        self.inputs += 1
+        self.at = (self.at - 1) % w
+        emitted = []
+        while (self.outputs * self.down) // self.up <= j:
+            phase = self.outputs * self.down - j * self.up
+            emitted.append(self.phases[phase] @ window)
+            self.outputs += 1
+        return emitted
