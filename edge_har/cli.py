@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -10,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from .config import DEFAULT_MIN_AGREEMENT, ModelConfig, TrainConfig
+from .config import EXPORT_MIN_AGREEMENT, PARITY_MIN_AGREEMENT, ModelConfig, TrainConfig
 from .errors import GateFailure, UserError
 from .install import require_training_stack
 
@@ -32,6 +33,22 @@ ENGINE_HELP = ("rolling: the window model over the last R samples at every sampl
 def _names(option: str | None) -> list[str] | None:
     """A comma-separated option as a list of names (None when not given)."""
     return [name.strip() for name in option.split(",")] if option else None
+
+
+def _worn(cfg: TrainConfig, wear: str, by_hand: dict) -> TrainConfig:
+    """The augmentation of a named way of wearing; flags given by hand override it (wear: None)."""
+    from .wear import AUTO, WEARS, dressed
+
+    cfg = cfg if wear == AUTO else dressed(cfg, wear)
+    return replace(cfg, wear=None, **by_hand) if by_hand else cfg
+
+
+def _by_hand(roll_axis: str | None, flip_axes: bool | None, rotate_deg: float | None) -> dict:
+    """The augmentation flags a user gave (roll axis 'none': no roll)."""
+    given = {name: value for name, value in (("flip_axes", flip_axes), ("rotate_deg", rotate_deg)) if value is not None}
+    if roll_axis is not None:
+        given["roll_axis"] = None if roll_axis == "none" else roll_axis
+    return given
 
 
 def user_errors(command):
@@ -89,13 +106,18 @@ def train(
     lr: Annotated[float, typer.Option(help="Adam learning rate.")] = TRAIN.lr,
     patience: Annotated[int, typer.Option(
         min=1, help="Stop after this many epochs without a better validation accuracy.")] = TRAIN.patience,
-    roll_axis: Annotated[str, typer.Option(
-        help="Device axis to turn about by any angle in training (x, y or z; 'none' for a device strapped "
-             "in one orientation). y: a phone or band rolled around a limb.")] = TRAIN.roll_axis,
-    flip_axes: Annotated[bool, typer.Option(
-        help="Also turn the device by half-turns about its axes (worn face in or out, top up or down).")] = TRAIN.flip_axes,
-    rotate_deg: Annotated[float, typer.Option(
-        min=0.0, max=180.0, help="Then tilt it about a random axis by up to this many degrees.")] = TRAIN.rotate_deg,
+    wear: Annotated[str, typer.Option(
+        help="How the device sits on a body, taught by augmentation: 'rolled' (turns about its long axis: a phone "
+             "in a pocket, a band on a wrist), 'fixed' (strapped in one orientation: a waist clip), 'any' (may sit "
+             "any way), or 'auto': short trials of each, kept by accuracy on held-out training people.")] = "auto",
+    roll_axis: Annotated[Optional[str], typer.Option(
+        help="Expert, overrides --wear: device axis to turn about by any angle in training (x, y, z or "
+             "'none').")] = None,
+    flip_axes: Annotated[Optional[bool], typer.Option(
+        help="Expert, overrides --wear: also turn the device by half-turns about its axes.")] = None,
+    rotate_deg: Annotated[Optional[float], typer.Option(
+        min=0.0, max=180.0, help="Expert, overrides --wear: then tilt it about a random axis by up to this many "
+                                 "degrees.")] = None,
     scale_jitter: Annotated[float, typer.Option(
         min=0.0, max=0.9, help="Random gain per training window, 1 +- this.")] = TRAIN.scale_jitter,
     time_warp: Annotated[float, typer.Option(
@@ -106,6 +128,12 @@ def train(
     subjects: Annotated[Optional[str], typer.Option(
         help="Comma-separated subjects to train on; the others are left out entirely (to test on them later).")] = None,
     sample_rate: Annotated[Optional[float], typer.Option(help="Sample rate in Hz, where the data does not say.")] = None,
+    rate: Annotated[Optional[float], typer.Option(
+        min=1.0, help="The model's sample rate in Hz: recordings at other rates are resampled to it (anti-aliasing "
+                      "polyphase filter). Default: the rate of most of the data.")] = None,
+    units: Annotated[Optional[str], typer.Option(
+        help="The data's units: g, m/s2 or counts (a device's own). Default: as the data states, else judged "
+             "from the size of gravity. Recorded in the run; stream converts g and m/s2 boards to it.")] = None,
     seed: Annotated[int, typer.Option(help="Seed for repeatable runs.")] = 0,
     device: Annotated[str, typer.Option(help="auto (GPU when present), cpu or cuda.")] = "auto",
 ):
@@ -114,7 +142,7 @@ def train(
     from .rf_search import Budget
     from .train_run import TrainOptions, train as run_training
 
-    if roll_axis not in ("x", "y", "z", "none"):
+    if roll_axis not in (None, "x", "y", "z", "none"):
         raise UserError(f"--roll-axis must be x, y, z or none, not {roll_axis!r}")
     if norm not in ("batch", "layer"):
         raise UserError(f"--norm must be 'batch' or 'layer', not {norm!r}")
@@ -122,14 +150,16 @@ def train(
         data=data, out=out, cv=cv, rf=rf, cv_folds=_names(cv_folds),
         model=ModelConfig(0, filters=filters, kernel_size=kernel_size, blocks=blocks, dropout=dropout, norm=norm,
                           magnitude=magnitude),
-        train=TrainConfig(epochs=epochs, steps_per_epoch=steps_per_epoch, batch_size=batch_size, lr=lr,
-                          patience=patience, roll_axis=None if roll_axis == "none" else roll_axis,
-                          flip_axes=flip_axes, rotate_deg=rotate_deg, scale_jitter=scale_jitter,
-                          time_warp=time_warp, seed=seed, device=device),
+        train=_worn(TrainConfig(epochs=epochs, steps_per_epoch=steps_per_epoch, batch_size=batch_size, lr=lr,
+                                patience=patience, scale_jitter=scale_jitter, time_warp=time_warp, seed=seed,
+                                device=device),
+                    wear, _by_hand(roll_axis, flip_axes, rotate_deg)),
         budget=Budget(tolerance / 100, target_accuracy, max_params, max_macs),
         classes=_names(classes),
         subjects=_names(subjects),
         sample_rate_hz=sample_rate,
+        rate_hz=rate,
+        units=units,
     )
     run_training(options, console)
 
@@ -144,7 +174,9 @@ def export(
         help="Calibration set (.npz, see calibration_data/README.md); default: the run's calibration.npz.")] = None,
     min_agreement: Annotated[float, typer.Option(
         min=0.0, max=1.0, help="Fail (exit 1, files kept) when an int8 model agrees with fp32 on fewer of the "
-                               "held-out validation subject's steps (the same default as parity's).")] = DEFAULT_MIN_AGREEMENT,
+                               "held-out validation subject's windows. Lower than parity's default: export checks "
+                               "300 windows on TFLite-Micro (one disagreement is 0.33 points), parity whole "
+                               "recordings.")] = EXPORT_MIN_AGREEMENT,
 ):
     """Write RUN/export/: the window models (model_fp32.onnx, model_int8.onnx, model_int8.tflite, model_int8.h/.cc),
     the step models (step_fp32.onnx, step_int8.onnx, step_int8.tflite, step_int8.h/.cc) and export.json."""
@@ -187,19 +219,22 @@ def parity(
     tflm_steps: Annotated[int, typer.Option(
         min=1, help="TFLite-Micro is slow on a PC: evaluate it on this many evenly spread steps.")] = 2000,
     min_agreement: Annotated[float, typer.Option(
-        min=0.0, max=1.0, help="Fail (exit 1) when an int8 backend agrees with fp32 on fewer steps (the same "
-                               "default as export's).")] = DEFAULT_MIN_AGREEMENT,
+        min=0.0, max=1.0, help="Fail (exit 1) when an int8 backend agrees with fp32 on fewer steps (stricter "
+                               "than export's gate, which sees far fewer steps).")] = PARITY_MIN_AGREEMENT,
     max_drop: Annotated[float, typer.Option(
         min=0.0, help="Fail (exit 1) when an int8 backend loses more accuracy points than this.")] = 0.3,
     out: Annotated[Optional[Path], typer.Option(help="Folder for parity.json and parity.png (default: RUN).")] = None,
     engine: Annotated[str, typer.Option(help=ENGINE_HELP + " The step engine streams every recording through "
                                         "every backend, TFLite-Micro included, on every step.")] = "rolling",
+    sample_rate: Annotated[Optional[float], typer.Option(
+        help="Sample rate in Hz, where the data does not say. Data at another rate than the model's is resampled "
+             "to it.")] = None,
 ):
     """Per-step accuracy of every backend (PyTorch, ONNX fp32/int8, LiteRT int8, TFLite-Micro int8) and agreement."""
     from .parity import ParityOptions, parity as run_parity
 
-    run_parity(ParityOptions(run, data, _names(subjects), tflm_steps, min_agreement, max_drop / 100, out, engine),
-               console)
+    run_parity(ParityOptions(run, data, _names(subjects), tflm_steps, min_agreement, max_drop / 100, out, engine,
+                             sample_rate), console)
 
 
 @app.command()
@@ -218,22 +253,31 @@ def emulate(
     disconnect_at: Annotated[list[int], typer.Option(help="Fault: the cable is pulled before this sample.")] = [],
     linger: Annotated[float, typer.Option(
         min=0.0, help="Seconds to wait for a reader that closed the port to come back before ending.")] = 10.0,
+    rate: Annotated[Optional[float], typer.Option(
+        min=1.0, help="Play as a board sampling at this rate in Hz: the recording is resampled to it "
+                      "(default: the recording's own rate).")] = None,
+    units: Annotated[Optional[str], typer.Option(
+        help="Send in these units (g, m/s2 or counts), converted from the recording's (default: its own).")] = None,
+    jitter: Annotated[float, typer.Option(
+        min=0.0, help="Timing jitter: each frame leaves up to this many seconds late (with --speed above 0).")] = 0.0,
     seed: Annotated[int, typer.Option(help="Seed for the faults and the synthetic data.")] = 0,
 ):
     """Emulate a board on a pseudo-terminal: prints its path, then plays a recording as serial frames."""
-    from .data import load_data
+    from .data import at_rate, load_data
     from .emulator import EmulatorOptions, Faults, emulate as run_emulator
 
     if fmt not in ("binary", "text"):
         raise UserError(f"--format must be binary or text, not {fmt!r}")
     dataset = load_data(data, seed=seed)
     if subjects:
-        dataset = dataset.select([s.strip() for s in subjects.split(",")])
-    if dataset.synthetic:
-        errors.print("Playing the built-in SYNTHETIC dataset")
+        dataset = dataset.select(_names(subjects))
+    dataset, notes = at_rate(dataset, rate)
+    for note in [*notes, *(["Playing the built-in SYNTHETIC dataset"] if dataset.synthetic else [])]:
+        errors.print(note)
     faults = Faults(drop_frames, corrupt_bytes, list(reset_at), list(disconnect_at), seed)
-    report = run_emulator(EmulatorOptions(dataset, link, fmt, speed, labels=labels, faults=faults, linger_s=linger),
-                          ready=lambda name: print(name, flush=True))
+    options = EmulatorOptions(dataset, link, fmt, speed, labels=labels, units=units, jitter_s=jitter, faults=faults,
+                              linger_s=linger)
+    report = run_emulator(options, ready=lambda name: print(name, flush=True))
     if report.reader_left:
         errors.print("The reader closed the port and did not come back; stopping.")
     errors.print(f"Sent {report.sent} samples; dropped {report.dropped}, corrupted bytes {report.corrupted_bytes}, "
@@ -249,8 +293,13 @@ def stream(
     backend: Annotated[str, typer.Option(help="litert_int8, onnx_int8 or tflm_int8.")] = "litert_int8",
     engine: Annotated[str, typer.Option(help=ENGINE_HELP)] = "step",
     fmt: Annotated[str, typer.Option("--format", help="auto, binary or text.")] = "auto",
-    rate: Annotated[Optional[float], typer.Option(help="Sample rate in Hz, until the board declares one.")] = None,
-    scale: Annotated[Optional[float], typer.Option(help="Model units per board unit, until the board declares one.")] = None,
+    rate: Annotated[Optional[float], typer.Option(
+        help="The board's sample rate in Hz, until it declares one (default: the model's). Converted to the "
+             "model's rate by a causal resampler.")] = None,
+    scale: Annotated[Optional[float], typer.Option(help="Units per board count, until the board declares one.")] = None,
+    units: Annotated[Optional[str], typer.Option(
+        help="The board's units (g, m/s2 or counts), until it declares them (default: the model's). g and m/s2 "
+             "convert into each other.")] = None,
     duration: Annotated[Optional[float], typer.Option(help="Stop after this many seconds (default: until Ctrl-C).")] = None,
     compare_fp32: Annotated[bool, typer.Option(help="Also run fp32 with the same engine and report agreement.")] = True,
     log: Annotated[Optional[Path], typer.Option(help="CSV file with one row per step.")] = None,
@@ -262,7 +311,7 @@ def stream(
     """Stream live accelerometer frames into the int8 model, one prediction per sample, with a live view."""
     from .stream import StreamOptions, stream as run_stream
 
-    run_stream(StreamOptions(port, model, baud, backend, engine, fmt, rate, scale, duration, compare_fp32, log,
+    run_stream(StreamOptions(port, model, baud, backend, engine, fmt, rate, scale, units, duration, compare_fp32, log,
                              summary, idle_exit_s=idle_exit), console)
 
 

@@ -9,9 +9,12 @@ from typing import Literal
 
 Norm = Literal["batch", "layer"]
 
-# The share of steps on which an int8 model must say what fp32 says, for export's gate and
-# parity's alike: both count per-step agreement on people the model did not train on.
-DEFAULT_MIN_AGREEMENT = 0.995
+# The share of steps on which an int8 model must say what fp32 says. Parity streams whole
+# recordings (tens of thousands of steps), so it holds them to 0.995. Export checks the last step
+# of the held-out windows, 300 of them on TFLite-Micro, where one disagreement is 0.33 points and
+# 0.995 would fail on two: its gate is 0.99, and parity on a held-out person is the finer check.
+PARITY_MIN_AGREEMENT = 0.995
+EXPORT_MIN_AGREEMENT = 0.99
 
 
 @dataclass
@@ -50,7 +53,10 @@ class TrainConfig:
     weight_decay: float = 1e-4
     grad_clip: float = 1.0
     patience: int = 15
-    # Augmentation: people wear devices differently and move with their own strength.
+    # Augmentation: people wear devices differently and move with their own strength. `wear`
+    # names how the device sits (wear.py): "auto" chooses, a name sets the three flags below,
+    # and None means those flags were set by hand.
+    wear: str | None = "auto"
     roll_axis: str | None = "y"  # any-angle turn about this device axis: a device rolled around a limb
     flip_axes: bool = True  # half-turns about the device axes: face in or out, top up or down
     rotate_deg: float = 20.0  # then a random tilt about any axis, up to this angle
@@ -74,6 +80,7 @@ class RunConfig:
     cv: str | None = None
     rf: str | None = None
     cv_folds: list[str] | None = None  # only the folds holding out these subjects were run
+    input_units: str | None = None  # g, m/s2 or counts (units.py); None in runs made before units were recorded
     extra: dict = field(default_factory=dict)
 
     def save(self, path: Path) -> None:

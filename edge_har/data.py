@@ -14,6 +14,8 @@ import numpy as np
 import pandas as pd
 
 from .errors import DataError
+from .resample import SAME_RATE, resample, resample_labels
+from .units import canonical, infer
 
 UNLABELED = -1
 UNLABELED_NAMES = {"", "unlabeled", "unlabelled", "none", "null"}
@@ -28,6 +30,7 @@ class Recording:
     subject: str
     x: np.ndarray  # (N, 3) float32, raw sensor units
     y: np.ndarray  # (N,) int64 class indices, UNLABELED where no label
+    rate_hz: float | None = None  # None: the dataset's rate
 
     def __len__(self) -> int:
         return len(self.x)
@@ -37,9 +40,10 @@ class Recording:
 class Dataset:
     recordings: list[Recording]
     classes: list[str]
-    sample_rate_hz: float | None
+    sample_rate_hz: float | None  # the rate every recording has, or None (mixed or unknown)
     source: str
     synthetic: bool = False
+    units: str | None = None  # g, m/s2 or counts, where the source says (units.py)
 
     @property
     def subjects(self) -> list[str]:
@@ -55,9 +59,14 @@ class Dataset:
     def labelled_steps(self) -> int:
         return int(sum((r.y != UNLABELED).sum() for r in self.recordings))
 
+    def rate_of(self, recording: Recording) -> float | None:
+        return recording.rate_hz or self.sample_rate_hz
+
     def describe(self) -> str:
         kind = "SYNTHETIC built-in data" if self.synthetic else self.source
-        rate = f"{self.sample_rate_hz:g} Hz" if self.sample_rate_hz else "sample rate unknown"
+        rates = sorted({self.rate_of(r) for r in self.recordings if self.rate_of(r)})
+        rate = ("mixed rates " + ", ".join(f"{r:g}" for r in rates) + " Hz" if len(rates) > 1
+                else f"{rates[0]:g} Hz" if rates else "sample rate unknown")
         steps = sum(len(r) for r in self.recordings)
         return (f"{kind}: {len(self.subjects)} subjects, {len(self.recordings)} recordings, "
                 f"{steps} steps ({self.labelled_steps()} labelled), {len(self.classes)} classes, {rate}")
@@ -80,9 +89,54 @@ def load_data(path: str | Path | None, sample_rate_hz: float | None = None, seed
         data = _merge([_load_csv(path)], str(path))
     else:
         raise DataError(f"{path}: unknown layout (expected a .mat file, a .csv file or a folder of .csv files)")
-    if sample_rate_hz is not None:
-        data.sample_rate_hz = sample_rate_hz
+    if sample_rate_hz is not None:  # declared for the recordings that do not say
+        data.recordings = [replace(r, rate_hz=data.rate_of(r) or sample_rate_hz) for r in data.recordings]
+        data.sample_rate_hz = _common_rate(data.recordings)
     return data
+
+
+def at_rate(data: Dataset, rate_hz: float | None = None) -> tuple[Dataset, list[str]]:
+    """Every recording at one rate, `rate_hz` or else the rate of most of the data, converted
+    with the anti-aliasing polyphase filter (labels by nearest step); and what was converted."""
+    known = [r for r in data.recordings if data.rate_of(r)]
+    unknown = [r.subject for r in data.recordings if not data.rate_of(r)]
+    if not known and rate_hz is None:
+        return data, []
+    if unknown:
+        target = f"to {rate_hz:g} Hz" if rate_hz else "beside recordings whose rate is known"
+        raise DataError(f"{data.source}: no sample rate is known for {', '.join(unknown[:5])}, so it cannot be "
+                        f"converted {target}; declare it with --sample-rate HZ (or give each CSV a `t` column in seconds)")
+    if rate_hz is None:
+        steps: dict[float, int] = {}
+        for r in known:
+            steps[data.rate_of(r)] = steps.get(data.rate_of(r), 0) + len(r)
+        rate_hz = max(steps, key=steps.get)
+    recordings, converted = [], {}
+    for r in data.recordings:
+        source = data.rate_of(r)
+        if abs(source / rate_hz - 1) <= SAME_RATE:
+            recordings.append(replace(r, rate_hz=rate_hz))
+            continue
+        x = resample(r.x, source, rate_hz)
+        recordings.append(Recording(r.subject, x, resample_labels(r.y, source, rate_hz, len(x)), rate_hz))
+        converted[source] = converted.get(source, 0) + 1
+    notes = [f"resampled {count} recording(s) from {source:g} Hz to {rate_hz:g} Hz (anti-aliasing polyphase "
+             "filter; labels by nearest step)" for source, count in converted.items()]
+    return replace(data, recordings=recordings, sample_rate_hz=rate_hz), notes
+
+
+def _common_rate(recordings: list[Recording]) -> float | None:
+    rates = {r.rate_hz for r in recordings}
+    return rates.pop() if len(rates) == 1 else None
+
+
+def units_of(data: Dataset, declared: str | None = None) -> tuple[str, str]:
+    """(units, why): as declared, as the source says, or judged from the size of gravity."""
+    if declared:
+        return canonical(declared), "as given"
+    if data.units:
+        return data.units, "as the data states"
+    return infer(np.concatenate([r.x for r in data.recordings]))
 
 
 def keep_classes(data: Dataset, names: list[str]) -> Dataset:
@@ -102,15 +156,13 @@ def _merge(parts: list[tuple[str, list[tuple[np.ndarray, np.ndarray]], float | N
     names = sorted({str(n) for _, pieces, _ in parts for _, labels in pieces for n in labels} - {""})
     index = {n: i for i, n in enumerate(names)}
     recordings = []
-    for subject, pieces, _ in parts:
+    for subject, pieces, rate in parts:
         for x, labels in pieces:
             y = np.array([index.get(str(n), UNLABELED) for n in labels], dtype=np.int64)
-            recordings.append(Recording(subject, x.astype(np.float32), y))
-    rates = [rate for _, _, rate in parts if rate]
-    rate = float(np.median(rates)) if rates else None
+            recordings.append(Recording(subject, x.astype(np.float32), y, rate))
     if not names:
         raise DataError(f"{source}: no labelled steps")
-    return Dataset(recordings, names, rate, source)
+    return Dataset(recordings, names, _common_rate(recordings), source)
 
 
 def _load_csv_folder(folder: Path) -> Dataset:

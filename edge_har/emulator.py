@@ -23,13 +23,14 @@ import termios
 import time
 import tty
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
-from .data import UNLABELED, Dataset
+from .data import UNLABELED, Dataset, units_of
 from .frames import SYNTHETIC_DECLARATION, encode_info, encode_sample
+from .units import canonical, factor
 
 INT16_MAX = 32767
 FLUSH_WAIT_S = 2.0  # how long to wait for a new reader's input flush; readers that never flush lose nothing
@@ -56,6 +57,8 @@ class EmulatorOptions:
     speed: float = 1.0  # 1: real time; 0: as fast as the reader takes it
     scale: float | None = None  # model units per board count (binary); default: full int16 range
     labels: bool = True
+    units: str | None = None  # the board's units (g, m/s2, counts); None: the recording's own
+    jitter_s: float = 0.0  # each frame leaves up to this much later than its time (with speed > 0)
     faults: Faults = field(default_factory=Faults)
     reconnect_after_s: float = 0.5
     linger_s: float = 10.0  # how long to wait for a reader that left (and, at the end, for it to leave)
@@ -230,11 +233,12 @@ def emulate(opts: EmulatorOptions, ready: Callable[[str], None] = print,
     open until the reader has read everything and closes the port (at most `linger_s` later),
     as a board's would: closing the terminal earlier would throw away what is unread."""
     rng = np.random.default_rng(opts.faults.seed)
-    scale = opts.scale or board_scale(opts.data)
-    rate = opts.data.sample_rate_hz or 50.0
+    data, units = in_board_units(opts.data, opts.units)
+    scale = opts.scale or board_scale(data)
+    rate = data.sample_rate_hz or 50.0
     declared = {"rate_hz": f"{rate:g}", "scale": f"{scale:.9g}" if opts.fmt == "binary" else "1",
-                "classes": ",".join(opts.data.classes)}
-    if opts.data.synthetic:
+                "units": units, "classes": ",".join(data.classes)}
+    if data.synthetic:
         declared[SYNTHETIC_DECLARATION[0]] = SYNTHETIC_DECLARATION[1]
     info = _info_bytes(declared, opts.fmt)
     terminal = Terminal(opts.link)
@@ -244,7 +248,7 @@ def emulate(opts: EmulatorOptions, ready: Callable[[str], None] = print,
     report, index, seq, offline = EmulatorReport(), 0, 0, 0
     started = time.monotonic()
     try:
-        for rec in opts.data.recordings:
+        for rec in data.recordings:
             for x, y in zip(rec.x, rec.y):
                 if stop():
                     return report
@@ -263,14 +267,15 @@ def emulate(opts: EmulatorOptions, ready: Callable[[str], None] = print,
                 elif rng.random() < opts.faults.drop_frames:
                     fate = "dropped"
                 else:
-                    frame = _sample_bytes(seq, x, label, scale, opts.fmt, opts.data.classes)
+                    frame = _sample_bytes(seq, x, label, scale, opts.fmt, data.classes)
                     sent = _corrupt(frame, opts.faults.corrupt_bytes, rng, report)
                     terminal.write(sent, stop, opts.linger_s)
                     fate = "sent" if sent == frame else "corrupted"
                 report.fates.append((fate, report.resets))
                 seq = (seq + 1) & 0xFFFF
                 index += 1
-                _pace(started, index, rate, opts.speed)
+                late = rng.uniform(0, opts.jitter_s * rate) if opts.jitter_s else 0.0
+                _pace(started, index + late, rate, opts.speed)
         finished(report)
         terminal.wait_until_read(stop, opts.linger_s)  # closing earlier would throw away what is unread
         terminal.wait_for_reader_to_leave(stop, opts.linger_s)
@@ -279,6 +284,16 @@ def emulate(opts: EmulatorOptions, ready: Callable[[str], None] = print,
     finally:
         terminal.close()
     return report
+
+
+def in_board_units(data: Dataset, units: str | None) -> tuple[Dataset, str]:
+    """The recordings in the board's units, and those units' name."""
+    own, _ = units_of(data)
+    if units is None:
+        return data, own
+    multiply = factor(own, units)
+    return replace(data, recordings=[replace(r, x=(r.x * multiply).astype(np.float32)) for r in data.recordings],
+                   units=canonical(units)), canonical(units)
 
 
 def _reconnect(terminal: Terminal, opts: EmulatorOptions, report: EmulatorReport,

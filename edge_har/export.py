@@ -21,7 +21,7 @@ from .deploy import WindowModel, folded_window_model, tflite_input
 from .errors import GateFailure
 from .exported import EXPORT_DIR, EXPORT_JSON, FP32_ONNX, INT8_ONNX, INT8_TFLITE, STEP_INT8_TFLITE
 from .files import staged_dir, write_json
-from .config import DEFAULT_MIN_AGREEMENT
+from .config import EXPORT_MIN_AGREEMENT
 from .metrics import agreement
 from .model import TCN, count_params, macs_per_step, macs_per_window
 from .run import CALIBRATION_FILE, HOLDOUT_FILE, Run
@@ -40,7 +40,7 @@ class ExportOptions:
     run: Path
     int8: bool = True
     calibration: Path | None = None
-    min_agreement: float = DEFAULT_MIN_AGREEMENT
+    min_agreement: float = EXPORT_MIN_AGREEMENT
 
 
 def export(opts: ExportOptions, console: Console | None = None) -> Path:
@@ -80,7 +80,8 @@ def _base_report(run: Run, model: WindowModel) -> dict:
         "macs_per_step_streaming": macs_per_step(config),
         "input_shape": [1, run.receptive_field, config.in_channels],
         "output_shape": [1, config.num_classes],
-        "input_units": "raw sensor units (normalization folded into the first convolution)",
+        "input_units": run.config.input_units,  # g, m/s2 or counts; null for runs made before units were recorded
+        "input_normalization": "none needed: raw units in (normalization folded into the first convolution)",
         "tflite_input_channels": ["x", "y", "z", "|a|"] if config.magnitude else ["x", "y", "z"],
         "synthetic_data": run.config.synthetic_data,
     }

@@ -59,6 +59,12 @@ class Exported:
         return self.report["sample_rate_hz"]
 
     @property
+    def input_units(self) -> str | None:
+        """g, m/s2 or counts; None for exports made before units were recorded."""
+        units = self.report.get("input_units")
+        return units if units in ("g", "m/s2", "counts") else None
+
+    @property
     def readings(self) -> int:
         """Values per sample the board sends (the axes; |a|, if used, is computed from them)."""
         return int(self.report["input_shape"][-1])

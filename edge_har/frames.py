@@ -9,6 +9,7 @@ frame.
 
 from __future__ import annotations
 
+import re
 import struct
 from dataclasses import dataclass, field
 
@@ -143,7 +144,9 @@ class FrameDecoder:
 
 @dataclass
 class TextDecoder:
-    """Lines of `x,y,z` or `x,y,z,label`; `#` lines carry info. Malformed lines are counted."""
+    """Lines of `x,y,z` or `x,y,z,label`, as boards print them: separated by commas, tabs or
+    spaces, ending in LF or CRLF (Arduino's `Serial.println`); a header line of names (`ax ay az`)
+    is skipped; `#` lines carry info. Malformed lines are counted."""
 
     stats: DecoderStats = field(default_factory=DecoderStats)
     _partial: bytes = b""
@@ -172,7 +175,9 @@ class TextDecoder:
             return None
         if text.startswith("#"):
             return Info(parse_info_text(text[1:]))
-        parts = text.split(",")
+        parts = split_fields(text)
+        if len(parts) >= 3 and all(HEADER_NAME.fullmatch(p) for p in parts):
+            return ""  # a header line of column names
         if len(parts) not in (3, 4):
             return None
         try:
@@ -181,7 +186,21 @@ class TextDecoder:
             return None
         if not all(abs(v) < float("inf") for v in xyz):
             return None
-        return Sample(None, xyz, parts[3].strip() if len(parts) == 4 else None)
+        return Sample(None, xyz, parts[3] if len(parts) == 4 else None)
+
+
+HEADER_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-/()]*")
+
+
+def split_fields(line: str) -> list[str]:
+    """A text line's fields: comma-separated if it has a comma, else tab-separated if it has a
+    tab, else separated by runs of spaces; a label may hold spaces only with commas or tabs."""
+    line = line.strip()
+    if "," in line:
+        return [p.strip() for p in line.split(",")]
+    if "\t" in line:
+        return [p.strip() for p in line.split("\t")]
+    return line.split()
 
 
 def detect_format(head: bytes) -> str | None:
@@ -231,7 +250,7 @@ def _check_text_channels(head: bytes, channels: int) -> None:
     lines = [line for line in head.decode("ascii", "replace").splitlines()[:-1] if line and not line.startswith("#")]
     counts = set()
     for line in lines:
-        parts = line.split(",")
+        parts = split_fields(line)
         try:
             [float(p) for p in parts]
         except ValueError:

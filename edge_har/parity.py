@@ -22,14 +22,14 @@ from rich.progress import Progress
 from rich.table import Table
 
 from . import plots
-from .data import UNLABELED, Dataset, load_data
+from .data import UNLABELED, Dataset, at_rate, load_data
 from .engines import INT8_BACKENDS, check_engine, step_backend, window_backend
 from .errors import DataError, GateFailure
 from .exported import Exported
 from .features import pad_start
 from .files import write_json
 from .install import TRAIN_INSTALL, has_training_stack
-from .config import DEFAULT_MIN_AGREEMENT
+from .config import PARITY_MIN_AGREEMENT
 from .metrics import agreement, confusion_matrix, summarize
 from .run_files import MODEL_FILE
 
@@ -43,10 +43,11 @@ class ParityOptions:
     data: str | None = None
     subjects: list[str] | None = None
     tflm_steps: int = 2000
-    min_agreement: float = DEFAULT_MIN_AGREEMENT
+    min_agreement: float = PARITY_MIN_AGREEMENT
     max_drop: float = 0.003  # accuracy points as a fraction
     out: Path | None = None  # folder for parity.json and parity.png (default: the run)
     engine: str = "rolling"  # or "step"
+    sample_rate_hz: float | None = None  # the rate of data that does not state one
 
 
 def rolling_windows(x: np.ndarray, receptive_field: int) -> np.ndarray:
@@ -60,7 +61,7 @@ def parity(opts: ParityOptions, console: Console | None = None) -> dict:
     check_engine(opts.engine)
     export = Exported.open(opts.run)
     export.require_int8(opts.engine)
-    data = _matching_data(export, opts)
+    data = _matching_data(export, opts, console)
     backends = _backends(export, opts.engine, console)
     report_dir = opts.out or export.run_folder
     if opts.engine == "step":
@@ -76,10 +77,15 @@ def parity(opts: ParityOptions, console: Console | None = None) -> dict:
     return report
 
 
-def _matching_data(export: Exported, opts: ParityOptions) -> Dataset:
-    data = load_data(opts.data)
+def _matching_data(export: Exported, opts: ParityOptions, console: Console) -> Dataset:
+    """The data as the model takes it: its classes, its channels, at its sample rate."""
+    data = load_data(opts.data, opts.sample_rate_hz)
     if opts.subjects:
         data = data.select(opts.subjects)
+    if export.sample_rate_hz:
+        data, notes = at_rate(data, export.sample_rate_hz)
+        for note in notes:
+            console.print(f"[bold]Rate:[/] {note}, the model's rate")
     unknown = [c for c in data.classes if c not in export.classes]
     if unknown:
         raise DataError(f"the data has class(es) {unknown} that the model does not know ({export.classes})")

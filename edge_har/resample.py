@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
-from scipy import signal
 
 from .errors import DataError
 
 MAX_DENOMINATOR = 1000  # rates are matched to a ratio of integers up to this size
 TAPS_PER_SIDE = 10
+SAME_RATE = 0.005  # rates closer than this (relative) are one rate: timestamps jitter
 
 
 def ratio(from_hz: float, to_hz: float) -> tuple[int, int]:
@@ -32,12 +32,16 @@ def ratio(from_hz: float, to_hz: float) -> tuple[int, int]:
 
 def design(up: int, down: int) -> np.ndarray:
     """The low-pass FIR at the upsampled rate, with gain `up` (scipy.signal.resample_poly's design)."""
+    from scipy import signal  # a heavy import, needed only where rates differ
+
     half = TAPS_PER_SIDE * max(up, down)
     return signal.firwin(2 * half + 1, 1.0 / max(up, down), window=("kaiser", 5.0)) * up
 
 
 def resample(x: np.ndarray, from_hz: float, to_hz: float) -> np.ndarray:
     """(N, channels) readings at `from_hz` to `to_hz`, zero phase, the ends held (no ramps from zero)."""
+    from scipy import signal
+
     up, down = ratio(from_hz, to_hz)
     if up == down:
         return x

@@ -1,17 +1,20 @@
-"""A stream session: decoded items from a board in, one prediction per sample out.
+"""A stream session: decoded items from a board in, one prediction per model-rate step out.
 
-It knows nothing about ports. The first sample of a stream stands for everything before it
-(the start-of-stream rule of every engine). Lost samples (a counter gap) are filled by holding
-the last reading so the model keeps real time; a counter that goes backwards starts a new stream.
+It knows nothing about ports. Board samples become model steps through `board.BoardInput`
+(scale, units, rate). The first sample of a stream stands for everything before it (the
+start-of-stream rule of every engine). Lost samples (a counter gap) are filled by holding the
+last reading so the model keeps real time; a counter that goes backwards starts a new stream.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from .board import BoardInput, Step
 from .errors import UserError
 from .exported import Exported
 from .frames import SYNTHETIC_DECLARATION, Info, Sample
@@ -19,7 +22,8 @@ from .frames import SYNTHETIC_DECLARATION, Info, Sample
 
 @dataclass
 class StreamStats:
-    samples: int = 0
+    samples: int = 0  # board samples received
+    steps: int = 0  # model-rate steps predicted (the samples themselves, unless rates are converted)
     lost_samples: int = 0
     bad_frames: int = 0
     skipped_bytes: int = 0
@@ -36,7 +40,7 @@ class StreamStats:
         summary.update({
             "seconds": round(seconds, 3),
             "samples_per_second": self.samples / seconds if seconds > 0 else 0.0,
-            "int8_fp32_agreement": self.agreements / self.samples if self.samples else None,
+            "int8_fp32_agreement": self.agreements / self.steps if self.steps else None,
             "int8_accuracy": self.int8_correct / self.labelled if self.labelled else None,
             "fp32_accuracy": self.fp32_correct / self.labelled if self.labelled else None,
             "gaps": self.gaps[:1000],
@@ -49,14 +53,14 @@ class StreamSession:
     one (engines.py) for comparison; `on_step` gets each step's record."""
 
     def __init__(self, export: Exported, int8, fp32, on_step: Callable[[dict], None],
-                 rate_hz: float | None = None, scale: float | None = None):
+                 rate_hz: float | None = None, scale: float | None = None, units: str | None = None):
+        """`rate_hz`, `scale` and `units` describe the board until it declares its own."""
         self.export = export
         self.classes, self.receptive_field = export.classes, export.receptive_field
         self.int8, self.fp32, self.on_step = int8, fp32, on_step
         self.engines = [e for e in (int8, fp32) if e is not None]
         self.last_xyz: np.ndarray | None = None
-        self.scale = scale or 1.0
-        self.rate_hz = rate_hz or export.sample_rate_hz
+        self.board = BoardInput(export.sample_rate_hz, export.input_units, rate_hz, units, scale)
         self.board_classes: list[str] | None = None
         self.board_synthetic = False
         self.stats = StreamStats()
@@ -70,19 +74,15 @@ class StreamSession:
             return
         if self.stats.samples == 0:
             self._check_model_fits_the_board()
-        xyz = np.asarray(item.xyz, dtype=np.float32) * self.scale
-        self._track_sequence(item.seq, xyz)
-        self._predict(item, xyz)
-        self.last_xyz = xyz
+        reading = self.board.reading(item.xyz)
+        self._track_sequence(item.seq, reading)
+        self.stats.samples += 1
+        for step in self.board.steps(reading, item.label):
+            self._predict(item.seq, step)
+        self.last_xyz = reading
 
     def _declare(self, fields: dict[str, str]) -> None:
-        try:
-            if "scale" in fields:
-                self.scale = float(fields["scale"])
-            if "rate_hz" in fields:
-                self.rate_hz = float(fields["rate_hz"])
-        except ValueError:
-            return
+        self.board.declare(fields)
         if fields.get("classes"):
             self.board_classes = fields["classes"].split(",")
         key, value = SYNTHETIC_DECLARATION
@@ -100,32 +100,42 @@ class StreamSession:
             if self.last_seq is not None:
                 self.stats.resets += 1
             self.stream_index += 1
+            self.board.start(xyz)
             for engine in self.engines:
                 engine.reset(xyz)
         elif seq is not None:
             lost = (seq - self.last_seq - 1) & 0xFFFF
             if lost:
                 self.stats.lost_samples += lost
-                self.stats.gaps.append({"after_seq": self.last_seq, "lost": lost, "at_step": self.stats.samples})
-                for _ in range(min(lost, self.receptive_field)):
-                    for engine in self.engines:
-                        engine.skip(self.last_xyz)
+                self.stats.gaps.append({"after_seq": self.last_seq, "lost": lost, "at_step": self.stats.steps})
+                self._hold_through(lost)
         self.last_seq = seq if seq is not None else (self.last_seq or 0) + 1
 
-    def _predict(self, item: Sample, xyz: np.ndarray) -> None:
-        probs = softmax(self.int8.predict(xyz))
+    def _hold_through(self, lost: int) -> None:
+        """Keep real time across lost samples: the last reading, held, goes through the rate
+        converter; the engines take the last R model steps of it (older ones leave no trace)."""
+        held = deque(maxlen=self.receptive_field)
+        for _ in range(lost):
+            held.extend(self.board.steps(self.last_xyz))
+        for step in held:
+            for engine in self.engines:
+                engine.skip(step.values)
+
+    def _predict(self, seq: int | None, step: Step) -> None:
+        probs = softmax(self.int8.predict(step.values))
         int8_class = int(probs.argmax())
-        fp32_class = int(self.fp32.predict(xyz).argmax()) if self.fp32 else None
-        true = self._true_class(item.label)
+        fp32_class = int(self.fp32.predict(step.values).argmax()) if self.fp32 else None
+        true = self._true_class(step.label)
         stats = self.stats
-        stats.samples += 1
+        stats.steps += 1
         stats.agreements += int(fp32_class == int8_class) if fp32_class is not None else 0
         if true is not None:
             stats.labelled += 1
             stats.int8_correct += int(int8_class == true)
             stats.fp32_correct += int(fp32_class == true) if fp32_class is not None else 0
-        self.latest = {"step": stats.samples - 1, "stream": self.stream_index, "seq": item.seq,
-                       "x": float(xyz[0]), "y": float(xyz[1]), "z": float(xyz[2]), "true": true,
+        x, y, z = step.values.tolist()
+        self.latest = {"step": stats.steps - 1, "stream": self.stream_index, "seq": seq,
+                       "t": None if step.t is None else round(step.t, 4), "x": x, "y": y, "z": z, "true": true,
                        "int8": int8_class, "fp32": fp32_class, "probabilities": probs}
         self.on_step(self.latest)
 

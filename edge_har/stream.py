@@ -20,8 +20,9 @@ from rich.console import Console
 
 from .engines import int8_engine, make_engine
 from .exported import Exported
+from .board import ArrivalRate
 from .files import write_json
-from .frames import Reader
+from .frames import Reader, Sample
 from .interrupt import ctrl_c_sets
 from .live_view import LiveView
 from .port import open_port, read_available, reopen
@@ -38,8 +39,9 @@ class StreamOptions:
     backend: str = "litert_int8"
     engine: str = "step"  # or "rolling", the reference
     fmt: str = "auto"  # auto, binary or text
-    rate_hz: float | None = None  # used until the board declares its own
-    scale: float | None = None  # model units per board unit, until the board declares it
+    rate_hz: float | None = None  # the board's rate until it declares its own (default: the model's)
+    scale: float | None = None  # units per board count, until the board declares it
+    units: str | None = None  # the board's units until it declares them (default: the model's)
     duration: float | None = None  # seconds
     compare_fp32: bool = True
     log: Path | None = None  # one CSV row per step
@@ -58,7 +60,8 @@ def stream(opts: StreamOptions, console: Console | None = None, stop: Callable[[
     reader = Reader(opts.fmt, export.readings)
     port = open_port(opts.port, opts.baud)
     log = StepLog(opts.log)
-    session = StreamSession(export, int8, fp32, log.write, opts.rate_hz, opts.scale)
+    session = StreamSession(export, int8, fp32, log.write, opts.rate_hz, opts.scale, opts.units)
+    arrivals = ArrivalRate()
     started = last_data = time.monotonic()
     interrupted = threading.Event()
 
@@ -82,8 +85,10 @@ def stream(opts: StreamOptions, console: Console | None = None, stop: Callable[[
                     continue
                 if data:
                     last_data = time.monotonic()
-                for item in reader.feed(data):
+                items = reader.feed(data)
+                for item in items:
                     session.handle(item)
+                _check_rate(session, arrivals, sum(isinstance(i, Sample) for i in items), console)
                 view.update(session, reader.fmt, time.monotonic(), time.monotonic() - started)
         if interrupted.is_set():
             console.print("Stopped (Ctrl-C).")
@@ -92,7 +97,24 @@ def stream(opts: StreamOptions, console: Console | None = None, stop: Callable[[
         if port is not None:
             port.close()
     about = {"port": opts.port, "run": str(opts.run), "backend": opts.backend, "engine": opts.engine}
-    summary = summarize(session, reader, about, time.monotonic() - started)
+    summary = {**summarize(session, reader, about, time.monotonic() - started),
+               "estimated_board_rate_hz": arrivals.estimate}
     write_json(opts.summary or export.run_folder / SUMMARY_FILE, summary)
     print_summary(console, summary)
     return summary
+
+
+RATE_WARNING = 0.2  # warn when a board's arrival rate is this far (relative) from the rate assumed
+
+
+def _check_rate(session: StreamSession, arrivals: ArrivalRate, samples: int, console: Console) -> None:
+    """A board that declares no rate is taken to run at the model's: say so once when samples
+    arrive at a rate far from it (they may also arrive faster than real time, from a buffer)."""
+    board = session.board
+    if board.rate_declared or arrivals.estimate is not None:
+        return
+    estimate = arrivals.observe(time.monotonic(), samples)
+    if estimate and board.rate_hz and abs(estimate / board.rate_hz - 1) > RATE_WARNING:
+        console.print(f"[bold yellow]warning:[/] samples arrive at about {estimate:.1f} Hz, and the board declares "
+                      f"no rate, so it is taken to sample at the model's {board.rate_hz:g} Hz: if it samples at "
+                      "another rate, give it with --rate HZ (or declare rate_hz= in its info)")

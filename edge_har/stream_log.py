@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-COLUMNS = ("step", "stream", "seq", "x", "y", "z", "true", "int8", "fp32")
+COLUMNS = ("step", "stream", "seq", "t", "x", "y", "z", "true", "int8", "fp32")  # t: seconds into the stream
 
 
 class StepLog:

@@ -16,12 +16,14 @@ def summarize(session: StreamSession, reader: Reader, about: dict, seconds: floa
     if decoder_stats:
         session.stats.bad_frames = decoder_stats.bad_crc
         session.stats.skipped_bytes = decoder_stats.skipped_bytes
-    return {**about, "format": reader.fmt, "rate_hz": session.rate_hz, "scale": session.scale,
+    return {**about, "format": reader.fmt, "rate_hz": session.board.rate_hz, **session.board.about(),
             "classes": session.classes, **session.stats.as_dict(seconds)}
 
 
 def print_summary(console: Console, summary: dict) -> None:
     parts = [f"{summary['samples']} samples in {summary['seconds']:.1f} s ({summary['samples_per_second']:.0f}/s)",
+             *([f"converted {summary['rate_conversion']} into {summary['steps']} steps"]
+               if summary["rate_conversion"] else []),
              f"lost {summary['lost_samples']}", f"bad frames {summary['bad_frames']}",
              f"resets {summary['resets']}", f"reconnects {summary['reconnects']}"]
     if summary["int8_fp32_agreement"] is not None:

@@ -22,7 +22,7 @@ LATERAL = np.array([1.0, 0.0, 0.0])  # body frame: x lateral, y forward, z up
 def synthetic_dataset(people: int = 6, seconds_per_person: float = 240.0, seed: int = 0) -> Dataset:
     rng = np.random.default_rng(seed)
     recordings = [_person(f"sim{i + 1}", seconds_per_person, rng) for i in range(people)]
-    return Dataset(recordings, list(CLASSES), SAMPLE_RATE_HZ, "built-in synthetic default", synthetic=True)
+    return Dataset(recordings, list(CLASSES), SAMPLE_RATE_HZ, "built-in synthetic default", synthetic=True, units="g")
 
 
 def _person(subject: str, seconds: float, rng: np.random.Generator) -> Recording:

@@ -11,13 +11,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from . import plots
 from .calibration import sample_windows, spread_windows
 from .config import ModelConfig, RunConfig, TrainConfig
-from .data import Dataset, keep_classes, load_data
+from .data import Dataset, at_rate, keep_classes, load_data, units_of
 from .errors import DataError, UserError
 from .model import config_for_receptive_field, count_params, macs_per_step, macs_per_window
 from .rf_search import Budget, search_receptive_field
 from .files import check_new_folder, staged_dir, write_json
 from .run import CALIBRATION_FILE, CONFIG_FILE, HOLDOUT_FILE, METRICS_FILE, default_run_dir, save_model
 from .training import Evaluation, FitResult, cross_validate, evaluate, fit, split_validation
+from .wear import AUTO, choose_wear, dressed
 
 
 CALIBRATION_PER_CLASS = 64  # windows per class from the training subjects
@@ -36,7 +37,9 @@ class TrainOptions:
     budget: Budget = field(default_factory=Budget)
     classes: list[str] | None = None
     subjects: list[str] | None = None  # train on these only (leave the others out entirely)
-    sample_rate_hz: float | None = None
+    sample_rate_hz: float | None = None  # the rate of data that does not state one
+    rate_hz: float | None = None  # the model's rate; None: the rate of most of the data
+    units: str | None = None  # the data's units (g, m/s2, counts); None: as the data states, or judged from gravity
 
 
 def train(opts: TrainOptions, console: Console | None = None) -> Path:
@@ -44,38 +47,47 @@ def train(opts: TrainOptions, console: Console | None = None) -> Path:
     out = opts.out or default_run_dir()
     check_new_folder(out)  # before hours of training, not after
     data = _load(opts, console)
+    units, why = units_of(data, opts.units)
+    console.print(f"Input units: {units} ({why})")
     model_cfg = _model_config(opts, len(data.classes))
     if opts.rf != "auto":
-        _check_trainable(data, model_cfg.receptive_field, opts.sample_rate_hz)
+        _check_trainable(data, model_cfg.receptive_field)
     cv, ladder = opts.cv or ("loso" if opts.cv_folds else None), None
+    train_cfg, wear = opts.train, None
     with _progress(console) as progress:
+        if train_cfg.wear == AUTO:  # for the final model, on all its people (each CV fold chooses on its own)
+            wear = choose_wear(data, model_cfg, train_cfg, progress, label="final model: ")
+            console.print(wear.describe())
+        final_cfg = dressed(train_cfg, wear.chosen) if wear else train_cfg
         if opts.rf == "auto":
             cv = cv or "loso"
-            console.print(f"Searching the receptive-field ladder with {cv} cross-validation")
-            search = search_receptive_field(data, model_cfg, opts.train, cv, opts.budget, progress,
+            console.print(f"Searching the receptive-field ladder with {cv} cross-validation"
+                          + (f" and --wear {wear.chosen} (chosen once, before the ladder)" if wear else ""))
+            search = search_receptive_field(data, model_cfg, final_cfg, cv, opts.budget, progress,
                                             only=opts.cv_folds)
             if search.chosen is None:
                 raise UserError(f"--rf auto: {search.reason}")
             console.print(f"Chose R = {search.chosen.receptive_field}: {search.reason}")
             model_cfg, cv_report, pooled, ladder = search.chosen, search.cv, search.pooled, search
-            _check_trainable(data, model_cfg.receptive_field, opts.sample_rate_hz)
+            _check_trainable(data, model_cfg.receptive_field)
         elif cv:
-            cv_report, pooled = cross_validate(data, model_cfg, opts.train, cv, progress, opts.cv_folds)
+            cv_report, pooled = cross_validate(data, model_cfg, train_cfg, cv, progress, opts.cv_folds)
         else:
             cv_report = pooled = None
-        train_subjects, val_subjects = split_validation(data.subjects, [], opts.train.val_subjects)
-        final = fit(data.select(train_subjects), data.select(val_subjects), model_cfg, opts.train,
+        train_subjects, val_subjects = split_validation(data.subjects, [], final_cfg.val_subjects)
+        final = fit(data.select(train_subjects), data.select(val_subjects), model_cfg, final_cfg,
                     progress, label=f"final model (validation {'+'.join(val_subjects)})")
     validation = evaluate(final.model, data.select(val_subjects))
     with staged_dir(out) as folder:
-        run_config = RunConfig(model_cfg, opts.train, data.source, data.synthetic, data.classes,
-                               data.sample_rate_hz, cv, opts.rf, cv_folds=opts.cv_folds)
+        run_config = RunConfig(model_cfg, final_cfg, data.source, data.synthetic, data.classes,
+                               data.sample_rate_hz, cv, opts.rf, cv_folds=opts.cv_folds, input_units=units)
         run_config.save(folder / CONFIG_FILE)
         save_model(folder, final.model, data.classes, data.sample_rate_hz)
         r = final.model.receptive_field
         sample_windows(data.select(train_subjects), r, CALIBRATION_PER_CLASS, opts.train.seed).save(folder / CALIBRATION_FILE)
         spread_windows(data.select(val_subjects), r, HOLDOUT_WINDOWS).save(folder / HOLDOUT_FILE)
-        metrics = _metrics(data, final, validation, cv_report, ladder)
+        metrics = {**_metrics(data, final, validation, cv_report, ladder), "input_units": units,
+                   "wear": wear.as_dict() if wear else {"chosen": final_cfg.wear}}
         write_json(folder / METRICS_FILE, metrics)
         _plots(folder, data, final, validation, pooled, ladder)
     _report(console, out, metrics, data)
@@ -88,6 +100,9 @@ def _load(opts: TrainOptions, console: Console) -> Dataset:
         data = data.select(opts.subjects)
     if opts.classes:
         data = keep_classes(data, opts.classes)
+    data, notes = at_rate(data, opts.rate_hz)
+    for note in notes:
+        console.print(f"[bold]Rate:[/] {note}")
     if data.synthetic:
         console.print("[bold yellow]No --data given: using the built-in SYNTHETIC dataset[/] "
                       "(simulated people; accuracy on it says nothing about real recordings)")
@@ -95,14 +110,14 @@ def _load(opts: TrainOptions, console: Console) -> Dataset:
     return data
 
 
-def _check_trainable(data: Dataset, receptive_field: int, rate_hz: float | None) -> None:
+def _check_trainable(data: Dataset, receptive_field: int) -> None:
     """Refuse data a model cannot learn from, instead of training on it and reporting 1.000."""
     if len(data.classes) < 2:
         raise DataError(f"{data.source}: only one class ({', '.join(data.classes)}); a classifier needs at least two "
                         "(record each activity, e.g. `edge-har record --label NAME`, into one folder)")
     short = [f"{r.subject} ({len(r)})" for r in data.recordings if len(r) < receptive_field]
     if short:
-        rate = rate_hz or data.sample_rate_hz
+        rate = data.sample_rate_hz
         need = f"{receptive_field} samples" + (f", {receptive_field / rate:.1f} s" if rate else "")
         raise DataError(f"{data.source}: recording(s) shorter than the receptive field R = {receptive_field} "
                         f"({need}): {', '.join(short[:5])}; record longer or choose a smaller --rf")

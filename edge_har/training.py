@@ -18,6 +18,7 @@ from .metrics import confusion_matrix, summarize
 from .features import pad_start
 from .model import TCN, predict_logits
 from .rotation import random_rotations, rotation_matrices
+from .wear import AUTO, choose_wear, dressed
 
 
 # The identity and the three half-turns about the device's axes: how a flat device can sit in a
@@ -203,14 +204,19 @@ def cross_validate(data: Dataset, model_cfg: ModelConfig, cfg: TrainConfig, cv: 
     folds, pooled = [], Evaluation({}, np.zeros((len(data.classes),) * 2, dtype=np.int64))
     for number, test in subject_folds(subjects, cv, only):
         train_subjects, val_subjects = split_validation(subjects, test, cfg.val_subjects)
-        result = fit(data.select(train_subjects), data.select(val_subjects), model_cfg, cfg, progress,
-                     label=f"R={model_cfg.receptive_field} fold {number} (test {'+'.join(test)})")
+        label = f"R={model_cfg.receptive_field} fold {number} (test {'+'.join(test)})"
+        wear = choose_wear(data.select(train_subjects + val_subjects), model_cfg, cfg, progress,
+                           label=f"{label}: ") if cfg.wear == AUTO else None
+        fold_cfg = dressed(cfg, wear.chosen) if wear else cfg
+        result = fit(data.select(train_subjects), data.select(val_subjects), model_cfg, fold_cfg, progress,
+                     label=label)
         for subject in test:
             held_out = evaluate(result.model, data.select([subject]))
             pooled.confusion += held_out.confusion
             pooled.predictions.update(held_out.predictions)
             folds.append({"test_subject": subject, "fold": number, **_fold_summary(held_out),
                           "val_subjects": val_subjects, "best_epoch": result.best_epoch,
+                          "wear": wear.as_dict() if wear else {"chosen": cfg.wear},
                           "train_seconds": round(result.seconds, 1), "device": result.device})
     pooled.summary = summarize(pooled.confusion, data.classes)
     accuracies = [f["accuracy"] for f in folds]

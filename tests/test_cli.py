@@ -13,7 +13,7 @@ import pytest
 from .conftest import write_csv
 
 EDGE_HAR = str(Path(sys.executable).with_name("edge-har"))
-TINY = ["--epochs", "1", "--steps-per-epoch", "2", "--batch-size", "4", "--filters", "8"]
+TINY = ["--epochs", "1", "--steps-per-epoch", "2", "--batch-size", "4", "--filters", "8", "--wear", "rolled"]
 
 
 def edge_har(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
@@ -119,3 +119,29 @@ def test_failed_search_leaves_no_run_behind(tmp_path):
     result = edge_har("train", "--out", str(out), "--rf", "auto", "--cv", "3", "--max-params", "10", *TINY)
     _assert_clean_failure(result, "over the budget")
     assert not out.exists() and not list(tmp_path.iterdir())
+
+
+def test_wear_auto_chooses_on_held_out_training_people_in_every_fold(tmp_path):
+    from edge_har.wear import WEARS
+
+    out = tmp_path / "run"
+    tiny_auto = [arg for arg in TINY if arg not in ("--wear", "rolled")]
+    result = edge_har("train", "--out", str(out), "--cv", "3", *tiny_auto)
+    assert result.returncode == 0, result.stderr
+    metrics = json.loads((out / "metrics.json").read_text())
+    chosen = metrics["wear"]["chosen"]
+    assert chosen in WEARS and set(metrics["wear"]["trial_accuracy"]) == set(WEARS)
+    assert f"--wear auto chose '{chosen}'" in result.stdout
+    for fold in metrics["cv"]["folds"]:  # each fold chose without its test subject
+        assert fold["wear"]["chosen"] in WEARS and fold["test_subject"] not in fold["wear"]["validation_subjects"]
+    train_config = json.loads((out / "config.json").read_text())["train"]
+    assert train_config["wear"] == chosen and train_config["rotate_deg"] == WEARS[chosen].rotate_deg
+
+
+def test_expert_flags_override_the_wear(tmp_path):
+    out = tmp_path / "run"
+    tiny_fixed = [arg if arg != "rolled" else "fixed" for arg in TINY]
+    assert edge_har("train", "--out", str(out), *tiny_fixed, "--rotate-deg", "30").returncode == 0
+    train_config = json.loads((out / "config.json").read_text())["train"]
+    assert (train_config["wear"], train_config["roll_axis"], train_config["flip_axes"], train_config["rotate_deg"]) \
+        == (None, None, False, 30.0)

@@ -1,0 +1,137 @@
+"""What a board sends, as the model takes it: counts to units, the board's units to the model's,
+and the board's sample rate to the model's, on a live stream.
+
+The offline paths (train, parity, emulate) convert recordings with `data.at_rate` and
+`units.factor`; this is the same conversion, one sample at a time: the causal resampler of
+resample.py, whose state lives across samples, lost samples (held readings go through it) and
+reboots (a new stream starts it again). Each model-rate step carries the label of the board
+sample nearest the time it stands for, so the resampler's delay costs no accuracy against labels.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+
+from .resample import SAME_RATE, StreamResampler
+from .units import canonical, factor
+
+
+@dataclass
+class Step:
+    """One sample at the model's rate: its values, its label (or None) and the time it stands for
+    (seconds from the start of the stream; None when no rate is known)."""
+
+    values: np.ndarray
+    label: int | str | None
+    t: float | None
+
+
+class BoardInput:
+    def __init__(self, model_rate_hz: float | None, model_units: str | None, rate_hz: float | None = None,
+                 units: str | None = None, scale: float | None = None):
+        """`rate_hz`, `units` and `scale` describe the board until it declares its own; a board
+        of unknown rate is taken to run at the model's."""
+        self.model_rate_hz, self.model_units = model_rate_hz, model_units
+        self.rate_declared = rate_hz is not None
+        self.rate_hz, self.scale = rate_hz or model_rate_hz, scale or 1.0
+        self.units = None
+        self.unit_factor = 1.0
+        if units:
+            self.declare_units(units)
+        self.converter: StreamResampler | None = None
+        self.labels: deque = deque()
+        self.inputs = 0
+
+    def declare(self, fields: dict[str, str]) -> None:
+        """What an info frame or `# key=value` line says about the board."""
+        try:
+            if "scale" in fields:
+                self.scale = float(fields["scale"])
+            if "rate_hz" in fields:
+                self.rate_hz, self.rate_declared = float(fields["rate_hz"]), True
+        except ValueError:
+            return
+        if "units" in fields:
+            self.declare_units(fields["units"])
+
+    def declare_units(self, units: str) -> None:
+        self.units = canonical(units)
+        if self.model_units is not None:
+            self.unit_factor = factor(self.units, self.model_units)
+
+    def reading(self, xyz) -> np.ndarray:
+        """A board reading in the model's units."""
+        return np.asarray(xyz, dtype=np.float32) * np.float32(self.scale * self.unit_factor)
+
+    @property
+    def converting(self) -> bool:
+        return bool(self.rate_hz and self.model_rate_hz and abs(self.rate_hz / self.model_rate_hz - 1) > SAME_RATE)
+
+    def start(self, first: np.ndarray) -> None:
+        """A new stream begins with `first` (a reading in model units)."""
+        self.inputs = 0
+        self.labels.clear()
+        self.converter = StreamResampler(self.rate_hz, self.model_rate_hz, len(first)) if self.converting else None
+        if self.converter:
+            self.converter.reset(first)
+
+    def steps(self, reading: np.ndarray, label: int | str | None = None) -> list[Step]:
+        """The model-rate steps that this board sample completes (none, one or several)."""
+        j = self.inputs
+        self.inputs += 1
+        if self.converter is None:
+            return [Step(reading, label, j / self.rate_hz if self.rate_hz else None)]
+        self.labels.append(label)
+        outputs = self.converter.push(reading)
+        first = self.converter.outputs - len(outputs)
+        steps = [Step(values, self._label_at(t), t) for values, t in
+                 ((v, (first + k) / self.model_rate_hz - self.converter.delay_s) for k, v in enumerate(outputs))]
+        keep = int(np.ceil(self.converter.delay_s * self.rate_hz)) + 2
+        while len(self.labels) > keep:
+            self.labels.popleft()
+        return steps
+
+    def _label_at(self, t: float):
+        """The label of the board sample nearest time t, among those kept."""
+        index = min(max(round(t * self.rate_hz), 0), self.inputs - 1)
+        back = self.inputs - 1 - index
+        return self.labels[-1 - back] if back < len(self.labels) else None
+
+    def about(self) -> dict:
+        """What the summary says about the conversion."""
+        return {"board_rate_hz": self.rate_hz, "model_rate_hz": self.model_rate_hz, "board_units": self.units,
+                "model_units": self.model_units, "scale": self.scale,
+                "rate_conversion": (f"{self.rate_hz:g} Hz to {self.model_rate_hz:g} Hz, delay "
+                                    f"{self.converter.delay_s:.3f} s") if self.converter else None}
+
+
+
+class ArrivalRate:
+    """A board's rate judged from when its samples arrive, for boards that declare none.
+
+    Links deliver samples in bursts (USB packets, OS buffers), so a rate from the first second
+    is off by a burst, and at low rates by a large share: the first burst is not counted, and
+    the estimate waits for SETTLE_S seconds and MIN_SAMPLES samples after it."""
+
+    SETTLE_S = 3.0
+    MIN_SAMPLES = 20
+
+    def __init__(self):
+        self.first: float | None = None
+        self.last = 0.0
+        self.counted = 0
+        self.estimate: float | None = None
+
+    def observe(self, now: float, samples: int) -> float | None:
+        """Note `samples` arriving at `now`; the estimate, once there is one."""
+        if samples and self.estimate is None:
+            if self.first is None:
+                self.first = now
+            else:
+                self.counted, self.last = self.counted + samples, now
+                if self.last - self.first >= self.SETTLE_S and self.counted >= self.MIN_SAMPLES:
+                    self.estimate = self.counted / (self.last - self.first)
+        return self.estimate
