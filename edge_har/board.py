@@ -43,7 +43,7 @@ class BoardInput:
             self.declare_units(units)
         self.converter: StreamResampler | None = None
         self.labels: deque = deque()
-        self.inputs = 0
+        self.inputs = self.outputs = 0
 
     def declare(self, fields: dict[str, str]) -> None:
         """What an info frame or `# key=value` line says about the board."""
@@ -72,7 +72,7 @@ class BoardInput:
 
     def start(self, first: np.ndarray) -> None:
         """A new stream begins with `first` (a reading in model units)."""
-        self.inputs = 0
+        self.inputs = self.outputs = 0
         self.labels.clear()
         self.converter = StreamResampler(self.rate_hz, self.model_rate_hz, len(first)) if self.converting else None
         if self.converter:
@@ -86,7 +86,7 @@ class BoardInput:
             return [Step(reading, label, j / self.rate_hz if self.rate_hz else None)]
         self.labels.append(label)
         outputs = self.converter.push(reading)
-        first = self.converter.outputs - len(outputs)
+        first, self.outputs = self.outputs, self.outputs + len(outputs)
         steps = [Step(values, self._label_at(t), t) for values, t in
                  ((v, (first + k) / self.model_rate_hz - self.converter.delay_s) for k, v in enumerate(outputs))]
         keep = int(np.ceil(self.converter.delay_s * self.rate_hz)) + 2

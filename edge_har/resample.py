@@ -10,7 +10,6 @@ newest input, which the stream reports with the output.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
@@ -54,50 +53,50 @@ def resample_labels(y: np.ndarray, from_hz: float, to_hz: float, length: int) ->
     return y[np.minimum(nearest, len(y) - 1)]
 
 
-@dataclass
-class Output:
-    """One converted sample and how many input periods before the newest input it stands for."""
-
-    values: np.ndarray
-    lag_inputs: float
-
-
 class StreamResampler:
-    """A causal polyphase resampler: `push(sample)` returns the model-rate samples now complete.
+    """A causal polyphase resampler: `push(sample)` returns the model-rate samples now complete,
+    as a (k, channels) array (k is 0, 1 or more).
 
-    Input j is at time j / from_hz; output n at n / to_hz - delay_s. Before the first sample the
-    stream is that sample held (the start-of-stream rule), so a stream starts without a ramp.
-    `reset(first)` starts a new stream (a board reboot or reconnect)."""
+    Input j is at time j / from_hz; output n at n / to_hz - delay_s. Output n is complete once
+    input floor(n down / up) has arrived, and its taps depend on n down - j up only, so which
+    outputs an input completes, and with which taps, repeats every `down` inputs: each push is one
+    small matrix product. Before the first sample the stream is that sample held (the
+    start-of-stream rule), so a stream starts without a ramp. `reset(first)` starts a new stream."""
 
     def __init__(self, from_hz: float, to_hz: float, channels: int = 3):
-        self.from_hz, self.to_hz = from_hz, to_hz
         self.up, self.down = ratio(from_hz, to_hz)
         taps = design(self.up, self.down)
         self.delay_s = (len(taps) - 1) / 2 / (self.up * from_hz)
-        # phase p holds taps p, p + up, p + 2 up, ... : their inputs are the newest, then older ones
-        self.width = -(-len(taps) // self.up)
+        self.width = -(-len(taps) // self.up)  # inputs one output sees
         padded = np.zeros(self.width * self.up)
         padded[:len(taps)] = taps
-        self.phases = padded.reshape(self.width, self.up).T.astype(np.float32)  # (up, width)
-        self.history = np.zeros((2 * self.width, channels), dtype=np.float32)
-        self.channels = channels
-        self.inputs = self.outputs = self.at = 0
+        by_phase = padded.reshape(self.width, self.up).T[:, ::-1]  # phase p: taps for the window, oldest first
+        self.plan, n = [], 0
+        for j in range(self.down):
+            phases = []
+            while (n * self.down) // self.up <= j:
+                phases.append(n * self.down - j * self.up)
+                n += 1
+            self.plan.append(np.ascontiguousarray(by_phase[phases], dtype=np.float32) if phases else None)
+        self.history = np.zeros((4 * self.width, channels), dtype=np.float32)
+        # the window that ends at each write position, as a ready view (the buffer never moves)
+        self.windows = [self.history[end - self.width:end] if end >= self.width else None
+                        for end in range(len(self.history) + 1)]
+        self.empty = np.zeros((0, channels), dtype=np.float32)
+        self.end = self.inputs = 0
+        self.reset(np.zeros(channels, dtype=np.float32))
 
     def reset(self, first: np.ndarray) -> None:
         self.history[:] = first
-        self.inputs = self.outputs = self.at = 0
+        self.end, self.inputs = self.width, 0
 
-    def push(self, sample: np.ndarray) -> list[np.ndarray]:
-        """Take input j = inputs; emit every output n whose newest input floor(n down / up) is j."""
-        w = self.width
-        self.history[self.at] = self.history[self.at + w] = sample  # newest at `at`, doubled so a slice is contiguous
-        window = self.history[self.at:self.at + w]  # newest first
-        j = self.inputs
+    def push(self, sample: np.ndarray) -> np.ndarray:
+        end = self.end
+        if end == len(self.history):  # slide the window back to the front, once every 3 w pushes
+            self.history[:self.width - 1] = self.history[end - self.width + 1:end]
+            end = self.width - 1
+        self.history[end] = sample
+        self.end = end = end + 1
+        plan = self.plan[self.inputs % self.down]
         self.inputs += 1
-        self.at = (self.at - 1) % w
-        emitted = []
-        while (self.outputs * self.down) // self.up <= j:
-            phase = self.outputs * self.down - j * self.up
-            emitted.append(self.phases[phase] @ window)
-            self.outputs += 1
-        return emitted
+        return self.empty if plan is None else plan @ self.windows[end]

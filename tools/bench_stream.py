@@ -31,6 +31,7 @@ from edge_har.data import load_data
 from edge_har.emulator import EmulatorOptions, emulate
 from edge_har.engines import make_engine
 from edge_har.exported import Exported
+from edge_har.resample import StreamResampler
 from edge_har.stream import StreamOptions, stream
 
 TARGET = 1000.0
@@ -41,6 +42,16 @@ def per_sample_seconds(engine, samples: np.ndarray) -> float:
     started = time.perf_counter()
     for sample in samples:
         engine.predict(sample)
+    return (time.perf_counter() - started) / len(samples)
+
+
+def resample_seconds(samples: np.ndarray, from_hz: float, to_hz: float) -> float:
+    """Per board sample: the streaming rate converter alone (what `stream` adds for a board at another rate)."""
+    converter = StreamResampler(from_hz, to_hz, samples.shape[1])
+    converter.reset(samples[0])
+    started = time.perf_counter()
+    for sample in samples:
+        converter.push(sample)
     return (time.perf_counter() - started) / len(samples)
 
 
@@ -72,6 +83,8 @@ def engine_costs(export: Exported, samples: np.ndarray, tflm_samples: int, repea
         "tflm_loop_step": lambda: per_sample_seconds(step_tflm, short),
         "tflm_invoke_rolling": lambda: invoke_seconds(rolling_tflm.backend.interpreter, tflm_samples),
         "tflm_invoke_step": lambda: invoke_seconds(step_tflm.backend.interpreter, tflm_samples),
+        "resample_104_to_50": lambda: resample_seconds(samples, 104, 50),
+        "resample_25_to_50": lambda: resample_seconds(samples, 25, 50),
     })
 
 
@@ -87,6 +100,11 @@ def print_engine_costs(export: Exported, costs: dict) -> None:
         rolling, step = costs[f"{key}_rolling"], costs[f"{key}_step"]
         print(f"{label} per sample: rolling {rolling * 1e6:.1f} us, step {step * 1e6:.1f} us")
         print(f"{label} ratio rolling/step: {rolling / step:.1f}x")
+    for name, board_hz in (("resample_104_to_50", 104), ("resample_25_to_50", 25)):
+        per_step = costs[name] * board_hz / 50  # board samples per model step, times the cost of one
+        print(f"Streaming resampler, {board_hz} Hz board to a 50 Hz model: {costs[name] * 1e6:.1f} us per board "
+              f"sample, {per_step * 1e6:.1f} us per model step = {per_step / costs['litert_step']:.1%} of the LiteRT "
+              "step engine's loop per step")
 
 
 def stream_throughput(run: Path, samples: int, engine: str) -> dict:
