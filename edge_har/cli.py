@@ -39,6 +39,8 @@ def _worn(cfg: TrainConfig, wear: str, by_hand: dict) -> TrainConfig:
     """The augmentation of a named way of wearing; flags given by hand override it (wear: None)."""
     from .wear import AUTO, WEARS, dressed
 
+    if wear not in (AUTO, *WEARS):
+        raise UserError(f"--wear must be auto or one of {', '.join(WEARS)}, not {wear!r}")
     cfg = cfg if wear == AUTO else dressed(cfg, wear)
     return replace(cfg, wear=None, **by_hand) if by_hand else cfg
 

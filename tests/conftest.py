@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import threading
+import time
+
 import numpy as np
 import pytest
 
 from edge_har.config import ModelConfig, TrainConfig
+from edge_har.emulator import EmulatorOptions, emulate
 from edge_har.export import ExportOptions, export
 from edge_har.train_run import TrainOptions, train
 
@@ -55,3 +59,20 @@ def exported(tmp_path_factory) -> Path:
 def exported_with_magnitude(tmp_path_factory) -> Path:
     """The same with |a| as a fourth input channel (`train --magnitude`)."""
     return _trained_and_exported(tmp_path_factory.mktemp("export-magnitude") / "run", ModelConfig(0, magnitude=True))
+
+
+def play(options: EmulatorOptions, link) -> tuple[threading.Thread, dict]:
+    """Run the emulator in a thread; return it and a dict that receives its report."""
+    result, ready = {}, threading.Event()
+
+    def finished(report):
+        result["report"] = report
+        result["done_at"] = time.monotonic()
+
+    def target():
+        emulate(options, ready=lambda name: ready.set(), finished=finished)
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    assert ready.wait(10)
+    return thread, result

@@ -11,22 +11,19 @@ from rich.console import Console
 
 from edge_har.board import ArrivalRate, BoardInput
 from edge_har.data import at_rate, load_data
-from edge_har.emulator import EmulatorOptions, Terminal, emulate
+from edge_har.emulator import EmulatorOptions, Terminal
 from edge_har.errors import DataError, UserError
 from edge_har.stream import StreamOptions, stream
 
-from .conftest import write_csv
+from .conftest import play, write_csv
 from .test_cli import _assert_clean_failure, edge_har
 
 QUIET = Console(quiet=True)
 
 
 def _stream_played(exported, tmp_path, data, **board) -> dict:
-    link, ready = tmp_path / "tty", threading.Event()
-    player = threading.Thread(target=emulate, daemon=True, kwargs={
-        "opts": EmulatorOptions(data, link, speed=0, linger_s=1, **board), "ready": lambda name: ready.set()})
-    player.start()
-    assert ready.wait(10)
+    link = tmp_path / "tty"
+    player, _ = play(EmulatorOptions(data, link, speed=0, linger_s=1, **board), link)
     summary = stream(StreamOptions(str(link), exported, live=False, idle_exit_s=1.0, duration=300,
                                    summary=tmp_path / "summary.json"), QUIET)
     player.join(10)
@@ -60,11 +57,8 @@ def test_a_board_in_m_s2_drives_a_model_in_g(exported, tmp_path, at_model_rate):
 def test_a_board_in_counts_is_refused_by_a_model_in_g(exported, tmp_path):
     data = load_data(None).select(["sim6"])
     data.units, data.recordings[0].x = "counts", data.recordings[0].x * 4096  # a 16-bit part at +-8 g, unconverted
-    link, ready = tmp_path / "tty", threading.Event()
-    player = threading.Thread(target=emulate, daemon=True, kwargs={
-        "opts": EmulatorOptions(data, link, speed=0, linger_s=1), "ready": lambda name: ready.set()})
-    player.start()
-    assert ready.wait(10)
+    link = tmp_path / "tty"
+    player, _ = play(EmulatorOptions(data, link, speed=0, linger_s=1), link)
     result = edge_har("stream", "--port", str(link), "--model", str(exported), "--duration", "120")
     player.join(10)
     _assert_clean_failure(result, "readings in counts do not convert to g")

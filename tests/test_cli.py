@@ -95,6 +95,7 @@ def _assert_clean_failure(result: subprocess.CompletedProcess, message: str) -> 
     (["--cv-folds", "nobody"], "unknown subject(s) ['nobody']"),
     (["--device", "tpu"], "--device"),
     (["--norm", "group"], "--norm"),
+    (["--wear", "sideways"], "--wear must be auto or one of rolled, fixed, any"),
     (["--classes", "Flying"], "not in the data"),
 ])
 def test_user_mistakes_get_one_clear_line(tmp_path, args, message):

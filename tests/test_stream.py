@@ -16,26 +16,10 @@ from edge_har.engines import RollingBuffer
 from edge_har.parity import ParityOptions, parity
 from edge_har.stream import StreamOptions, stream
 
+from .conftest import play as _play
 from .test_cli import edge_har
 
 QUIET = Console(quiet=True)
-
-
-def _play(options: EmulatorOptions, link) -> tuple[threading.Thread, dict]:
-    """Run the emulator in a thread; return it and a dict that receives its report."""
-    result, ready = {}, threading.Event()
-
-    def finished(report):
-        result["report"] = report
-        result["done_at"] = time.monotonic()
-
-    def target():
-        emulate(options, ready=lambda name: ready.set(), finished=finished)
-
-    thread = threading.Thread(target=target, daemon=True)
-    thread.start()
-    assert ready.wait(10)
-    return thread, result
 
 
 def test_rolling_buffer_keeps_the_last_r_samples():

@@ -12,7 +12,7 @@ import pytest
 
 from edge_har.data import load_data
 
-from .conftest import write_csv
+from .conftest import play, write_csv
 from .test_cli import TINY, _assert_clean_failure, edge_har
 
 RUN_FILES = ("model.pt", "config.json", "metrics.json", "calibration.npz", "holdout.npz")
@@ -92,17 +92,12 @@ def test_a_synthetic_model_on_real_data_is_refused(exported, tmp_path):
 
 
 def test_a_synthetic_model_refuses_a_real_board(exported, tmp_path):
-    import threading
-
-    from edge_har.emulator import EmulatorOptions, emulate
+    from edge_har.emulator import EmulatorOptions
 
     data = load_data(None).select(["sim6"])
     data.synthetic = False  # a board playing real readings declares nothing about synthetic data
-    link, ready = tmp_path / "tty", threading.Event()
-    board = threading.Thread(target=emulate, daemon=True, kwargs={
-        "opts": EmulatorOptions(data, link, speed=0, linger_s=1), "ready": lambda name: ready.set()})
-    board.start()
-    assert ready.wait(10)
+    link = tmp_path / "tty"
+    board, _ = play(EmulatorOptions(data, link, speed=0, linger_s=1), link)
     result = edge_har("stream", "--port", str(link), "--model", str(exported), "--duration", "120")
     board.join(10)
     _assert_clean_failure(result, "trained on the built-in SYNTHETIC data")
