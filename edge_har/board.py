@@ -73,10 +73,10 @@ class BoardInput:
     def start(self, first: np.ndarray) -> None:
         """A new stream begins with `first` (a reading in model units)."""
         self.inputs = self.outputs = 0
-        self.labels.clear()
         self.converter = StreamResampler(self.rate_hz, self.model_rate_hz, len(first)) if self.converting else None
         if self.converter:
-            self.converter.reset(first)
+            self.converter.reset(first)  # the labels kept: those of the board samples the delay reaches back to
+            self.labels = deque(maxlen=int(np.ceil(self.converter.delay_s * self.rate_hz)) + 2)
 
     def steps(self, reading: np.ndarray, label: int | str | None = None) -> list[Step]:
         """The model-rate steps that this board sample completes (none, one or several)."""
@@ -87,12 +87,8 @@ class BoardInput:
         self.labels.append(label)
         outputs = self.converter.push(reading)
         first, self.outputs = self.outputs, self.outputs + len(outputs)
-        steps = [Step(values, self._label_at(t), t) for values, t in
-                 ((v, (first + k) / self.model_rate_hz - self.converter.delay_s) for k, v in enumerate(outputs))]
-        keep = int(np.ceil(self.converter.delay_s * self.rate_hz)) + 2
-        while len(self.labels) > keep:
-            self.labels.popleft()
-        return steps
+        return [Step(values, self._label_at(t), t) for values, t in
+                ((v, (first + k) / self.model_rate_hz - self.converter.delay_s) for k, v in enumerate(outputs))]
 
     def _label_at(self, t: float):
         """The label of the board sample nearest time t, among those kept."""

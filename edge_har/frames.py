@@ -146,10 +146,12 @@ class FrameDecoder:
 class TextDecoder:
     """Lines of `x,y,z` or `x,y,z,label`, as boards print them: separated by commas, tabs or
     spaces, ending in LF or CRLF (Arduino's `Serial.println`); a header line of names (`ax ay az`)
-    is skipped; `#` lines carry info. Malformed lines are counted."""
+    before the first reading is skipped; `#` lines carry info. Malformed lines are counted (a
+    line of names among readings too: there it is damage, not a header)."""
 
     stats: DecoderStats = field(default_factory=DecoderStats)
     _partial: bytes = b""
+    _readings_started: bool = False
 
     def feed(self, data: bytes) -> list[Sample | Info]:
         lines = (self._partial + data).split(b"\n")
@@ -163,10 +165,10 @@ class TextDecoder:
             elif item != "":
                 items.append(item)
                 self.stats.frames += 1
+                self._readings_started |= isinstance(item, Sample)
         return items
 
-    @staticmethod
-    def _parse(line: bytes) -> Sample | Info | str | None:
+    def _parse(self, line: bytes) -> Sample | Info | str | None:
         if not line:
             return ""
         try:
@@ -176,7 +178,7 @@ class TextDecoder:
         if text.startswith("#"):
             return Info(parse_info_text(text[1:]))
         parts = split_fields(text)
-        if len(parts) >= 3 and all(HEADER_NAME.fullmatch(p) for p in parts):
+        if not self._readings_started and len(parts) >= 3 and all(HEADER_NAME.fullmatch(p) for p in parts):
             return ""  # a header line of column names
         if len(parts) not in (3, 4):
             return None
