@@ -85,10 +85,12 @@ class BoardInput:
         if self.converter is None:
             return [Step(reading, label, j / self.rate_hz if self.rate_hz else None)]
         self.labels.append(label)
-        outputs = self.converter.push(reading)
-        first, self.outputs = self.outputs, self.outputs + len(outputs)
-        return [Step(values, self._label_at(t), t) for values, t in
-                ((v, (first + k) / self.model_rate_hz - self.converter.delay_s) for k, v in enumerate(outputs))]
+        steps = []
+        for values in self.converter.push(reading):
+            t = self.outputs / self.model_rate_hz - self.converter.delay_s  # the time this output stands for
+            steps.append(Step(values, self._label_at(t), t))
+            self.outputs += 1
+        return steps
 
     def _label_at(self, t: float):
         """The label of the board sample nearest time t, among those kept."""
@@ -102,7 +104,6 @@ class BoardInput:
                 "model_units": self.model_units, "scale": self.scale,
                 "rate_conversion": (f"{self.rate_hz:g} Hz to {self.model_rate_hz:g} Hz, delay "
                                     f"{self.converter.delay_s:.3f} s") if self.converter else None}
-
 
 
 class ArrivalRate:

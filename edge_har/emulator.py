@@ -196,7 +196,8 @@ class Terminal:
                     continue
             try:
                 written = os.write(self.master, view)
-            except BlockingIOError:
+            except BlockingIOError:  # the pty is full after all: let the reader catch up
+                time.sleep(0.001)
                 continue
             except OSError:
                 self.wait_for_reader(stop, linger_s)
