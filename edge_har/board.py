@@ -10,7 +10,6 @@ sample nearest the time it stands for, so the resampler's delay costs no accurac
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,29 +20,31 @@ from .units import canonical, factor
 
 @dataclass
 class Step:
-    """One sample at the model's rate: its values, its label (or None) and the time it stands for
-    (seconds from the start of the stream; None when no rate is known)."""
+    """One sample at the model's rate: its values, its label (or None), the time it stands for
+    (seconds from the start of the stream; None when no rate is known) and the board sample
+    (its index in the stream) that completed it."""
 
     values: np.ndarray
     label: int | str | None
     t: float | None
+    sample: int
 
 
 class BoardInput:
     def __init__(self, model_rate_hz: float | None, model_units: str | None, rate_hz: float | None = None,
                  units: str | None = None, scale: float | None = None):
         """`rate_hz`, `units` and `scale` describe the board until it declares its own; a board
-        of unknown rate is taken to run at the model's."""
+        of unknown rate or units is taken to run at the model's, in the model's."""
         self.model_rate_hz, self.model_units = model_rate_hz, model_units
         self.rate_declared = rate_hz is not None
         self.rate_hz, self.scale = rate_hz or model_rate_hz, scale or 1.0
-        self.units = None
+        self.units = model_units
         self.unit_factor = 1.0
         if units:
             self.declare_units(units)
         self.converter: StreamResampler | None = None
-        self.labels: deque = deque()
-        self.inputs = self.outputs = 0
+        self.labels: list = []  # the labels of recent board samples, from board sample `labels_from` on
+        self.labels_from = self.inputs = self.outputs = 0
 
     def declare(self, fields: dict[str, str]) -> None:
         """What an info frame or `# key=value` line says about the board."""
@@ -72,31 +73,41 @@ class BoardInput:
 
     def start(self, first: np.ndarray) -> None:
         """A new stream begins with `first` (a reading in model units)."""
-        self.inputs = self.outputs = 0
+        self.inputs = self.outputs = self.labels_from = 0
+        self.labels = []
         self.converter = StreamResampler(self.rate_hz, self.model_rate_hz, len(first)) if self.converting else None
         if self.converter:
-            self.converter.reset(first)  # the labels kept: those of the board samples the delay reaches back to
-            self.labels = deque(maxlen=int(np.ceil(self.converter.delay_s * self.rate_hz)) + 2)
+            self.converter.reset(first)
 
-    def steps(self, reading: np.ndarray, label: int | str | None = None) -> list[Step]:
-        """The model-rate steps that this board sample completes (none, one or several)."""
-        j = self.inputs
-        self.inputs += 1
+    def steps(self, readings: np.ndarray, labels: list) -> list[Step]:
+        """The model-rate steps that these board samples, (n, 3) in model units, complete."""
+        first = self.inputs
+        self.inputs += len(readings)
         if self.converter is None:
-            return [Step(reading, label, j / self.rate_hz if self.rate_hz else None)]
-        self.labels.append(label)
+            period = 1 / self.rate_hz if self.rate_hz else None
+            return [Step(values, label, None if period is None else (first + i) * period, first + i)
+                    for i, (values, label) in enumerate(zip(readings, labels))]
+        self.labels.extend(labels)
+        outputs, completed_by = self.converter.push(readings)
         steps = []
-        for values in self.converter.push(reading):
+        for values, by in zip(outputs, completed_by.tolist()):
             t = self.outputs / self.model_rate_hz - self.converter.delay_s  # the time this output stands for
-            steps.append(Step(values, self._label_at(t), t))
+            steps.append(Step(values, self._label_at(t), t, first + by))
             self.outputs += 1
+        self._forget_old_labels()
         return steps
 
     def _label_at(self, t: float):
         """The label of the board sample nearest time t, among those kept."""
-        index = min(max(round(t * self.rate_hz), 0), self.inputs - 1)
-        back = self.inputs - 1 - index
-        return self.labels[-1 - back] if back < len(self.labels) else None
+        index = min(max(round(t * self.rate_hz), 0), self.inputs - 1) - self.labels_from
+        return self.labels[index] if 0 <= index < len(self.labels) else None
+
+    def _forget_old_labels(self) -> None:
+        """Keep the labels the filter's delay reaches back to (and a little more)."""
+        excess = len(self.labels) - (int(np.ceil(self.converter.delay_s * self.rate_hz)) + 2)
+        if excess > 0:
+            del self.labels[:excess]
+            self.labels_from += excess
 
     def about(self) -> dict:
         """What the summary says about the conversion."""

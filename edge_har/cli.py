@@ -262,6 +262,9 @@ def emulate(
         help="Send in these units (g, m/s2 or counts), converted from the recording's (default: its own).")] = None,
     jitter: Annotated[float, typer.Option(
         min=0.0, help="Timing jitter: each frame leaves up to this many seconds late (with --speed above 0).")] = 0.0,
+    declare: Annotated[bool, typer.Option(
+        help="Declare the board's rate and units in its info; --no-declare plays a board that says neither, "
+             "as many do (stream then takes the model's, or its own --rate and --units).")] = True,
     seed: Annotated[int, typer.Option(help="Seed for the faults and the synthetic data.")] = 0,
 ):
     """Emulate a board on a pseudo-terminal: prints its path, then plays a recording as serial frames."""
@@ -277,8 +280,8 @@ def emulate(
     for note in [*notes, *(["Playing the built-in SYNTHETIC dataset"] if dataset.synthetic else [])]:
         errors.print(note)
     faults = Faults(drop_frames, corrupt_bytes, list(reset_at), list(disconnect_at), seed)
-    options = EmulatorOptions(dataset, link, fmt, speed, labels=labels, units=units, jitter_s=jitter, faults=faults,
-                              linger_s=linger)
+    options = EmulatorOptions(dataset, link, fmt, speed, labels=labels, units=units, jitter_s=jitter, declare=declare,
+                              faults=faults, linger_s=linger)
     report = run_emulator(options, ready=lambda name: print(name, flush=True))
     if report.reader_left:
         errors.print("The reader closed the port and did not come back; stopping.")

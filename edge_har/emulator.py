@@ -59,6 +59,7 @@ class EmulatorOptions:
     labels: bool = True
     units: str | None = None  # the board's units (g, m/s2, counts); None: the recording's own
     jitter_s: float = 0.0  # each frame leaves up to this much later than its time (with speed > 0)
+    declare: bool = True  # declare rate_hz= and units= in the info; False: a board that says neither
     faults: Faults = field(default_factory=Faults)
     reconnect_after_s: float = 0.5
     linger_s: float = 10.0  # how long to wait for a reader that left (and, at the end, for it to leave)
@@ -237,8 +238,9 @@ def emulate(opts: EmulatorOptions, ready: Callable[[str], None] = print,
     data, units = in_board_units(opts.data, opts.units)
     scale = opts.scale or board_scale(data)
     rate = data.sample_rate_hz or 50.0
-    declared = {"rate_hz": f"{rate:g}", "scale": f"{scale:.9g}" if opts.fmt == "binary" else "1",
-                "units": units, "classes": ",".join(data.classes)}
+    declared = {"scale": f"{scale:.9g}" if opts.fmt == "binary" else "1", "classes": ",".join(data.classes)}
+    if opts.declare:
+        declared |= {"rate_hz": f"{rate:g}", "units": units}
     if data.synthetic:
         declared[SYNTHETIC_DECLARATION[0]] = SYNTHETIC_DECLARATION[1]
     info = _info_bytes(declared, opts.fmt)

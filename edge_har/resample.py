@@ -54,14 +54,17 @@ def resample_labels(y: np.ndarray, from_hz: float, to_hz: float, length: int) ->
 
 
 class StreamResampler:
-    """A causal polyphase resampler: `push(sample)` returns the model-rate samples now complete,
-    as a (k, channels) array (k is 0, 1 or more).
+    """A causal polyphase resampler: `push(samples)` takes a burst of inputs, (n, channels), and
+    returns the model-rate outputs they complete, (k, channels), with, for each, the burst index
+    of the input that completed it.
 
     Input j is at time j / from_hz; output n at n / to_hz - delay_s. Output n is complete once
-    input floor(n down / up) has arrived, and its taps depend on n down - j up only, so which
-    outputs an input completes, and with which taps, repeats every `down` inputs: each push is one
-    small matrix product. Before the first sample the stream is that sample held (the
-    start-of-stream rule), so a stream starts without a ramp. `reset(first)` starts a new stream."""
+    input floor(n down / up) has arrived, and its taps depend on the phase n down - j up only, so
+    a burst is one gather of windows and one product. Bursts are what a stream reads when it is
+    behind, which is when the cost counts; a stream that keeps up pushes single samples, which
+    take a shorter path of ready taps and views. Before the first sample the
+    stream is that sample held (the start-of-stream rule), so a stream starts without a ramp.
+    `reset(first)` starts a new stream."""
 
     def __init__(self, from_hz: float, to_hz: float, channels: int = 3):
         self.up, self.down = ratio(from_hz, to_hz)
@@ -70,33 +73,57 @@ class StreamResampler:
         self.width = -(-len(taps) // self.up)  # inputs one output sees
         padded = np.zeros(self.width * self.up)
         padded[:len(taps)] = taps
-        by_phase = padded.reshape(self.width, self.up).T[:, ::-1]  # phase p: taps for the window, oldest first
+        # phase p: the taps for a window of inputs, oldest first
+        self.by_phase = np.ascontiguousarray(padded.reshape(self.width, self.up).T[:, ::-1], dtype=np.float32)
+        self.window = np.arange(self.width)
+        # One sample at a time (a stream that keeps up): which outputs input j completes, and with
+        # which taps, repeats every `down` inputs, so each input's taps are one ready matrix.
         self.plan, n = [], 0
         for j in range(self.down):
             phases = []
-            while (n * self.down) // self.up <= j:
+            while n * self.down // self.up <= j:
                 phases.append(n * self.down - j * self.up)
                 n += 1
-            self.plan.append(np.ascontiguousarray(by_phase[phases], dtype=np.float32) if phases else None)
-        self.history = np.zeros((4 * self.width, channels), dtype=np.float32)
-        # the window that ends at each write position, as a ready view (the buffer never moves)
+            self.plan.append(self.by_phase[phases])
+        self.history = np.zeros((4 * self.width, channels), dtype=np.float32)  # the latest inputs, up to `end`
+        # the window that ends at each position, as a ready view (the buffer never moves)
         self.windows = [self.history[end - self.width:end] if end >= self.width else None
                         for end in range(len(self.history) + 1)]
-        self.empty = np.zeros((0, channels), dtype=np.float32)
-        self.end = self.inputs = 0
+        self.completed_by = [np.zeros(len(taps), dtype=np.int64) for taps in self.plan]
+        self.channels = channels
         self.reset(np.zeros(channels, dtype=np.float32))
 
     def reset(self, first: np.ndarray) -> None:
         self.history[:] = first
-        self.end, self.inputs = self.width, 0
+        self.end = self.width - 1
+        self.inputs = self.outputs = 0
 
-    def push(self, sample: np.ndarray) -> np.ndarray:
+    def push(self, samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if len(samples) == 1:
+            return self._push_one(samples[0])
+        samples = np.asarray(samples, dtype=np.float32).reshape(-1, self.channels)
+        first, self.inputs = self.inputs, self.inputs + len(samples)
+        complete = -(-self.inputs * self.up // self.down)  # outputs n with n down // up < inputs
+        n = np.arange(self.outputs, complete)
+        self.outputs = complete
+        newest = n * self.down // self.up  # the input that completes each output
+        phase = n * self.down - newest * self.up
+        buffer = np.concatenate([self.history[self.end - self.width + 1:self.end], samples])
+        self.history[:self.width - 1] = buffer[len(buffer) - self.width + 1:]
+        self.end = self.width - 1
+        windows = buffer[(newest - first)[:, None] + self.window]  # (k, width, channels)
+        return np.matmul(self.by_phase[phase][:, None, :], windows)[:, 0], newest - first
+
+    def _push_one(self, sample: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """One sample: no index arithmetic, the input's ready taps against a ready view."""
         end = self.end
         if end == len(self.history):  # slide the window back to the front, once every 3 w pushes
             self.history[:self.width - 1] = self.history[end - self.width + 1:end]
             end = self.width - 1
         self.history[end] = sample
         self.end = end = end + 1
-        plan = self.plan[self.inputs % self.down]
+        j = self.inputs % self.down
         self.inputs += 1
-        return self.empty if plan is None else plan @ self.windows[end]
+        taps = self.plan[j]
+        self.outputs += len(taps)
+        return taps.dot(self.windows[end]), self.completed_by[j]  # .dot: a fraction of matmul's call cost here

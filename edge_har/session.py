@@ -8,7 +8,6 @@ last reading so the model keeps real time; a counter that goes backwards starts 
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
@@ -60,6 +59,7 @@ class StreamSession:
         self.int8, self.fp32, self.on_step = int8, fp32, on_step
         self.engines = [e for e in (int8, fp32) if e is not None]
         self.last_xyz: np.ndarray | None = None
+        self.pending: list[tuple] = []  # (seq, reading, label) of board samples not yet converted
         self.board = BoardInput(export.sample_rate_hz, export.input_units, rate_hz, units, scale)
         self.board_classes: list[str] | None = None
         self.board_synthetic = False
@@ -68,18 +68,31 @@ class StreamSession:
         self.stream_index = -1
         self.latest: dict = {}
 
-    def handle(self, item: Sample | Info) -> None:
-        if isinstance(item, Info):
-            self._declare(item.fields)
+    def handle(self, items: list[Sample | Info]) -> None:
+        """Items in the order they arrived. Board samples wait in `pending` and go through the rate
+        converter together, once per read (or before anything that must see them done)."""
+        for item in items:
+            if isinstance(item, Info):
+                self._flush()
+                self._declare(item.fields)
+                continue
+            if self.stats.samples == 0:
+                self._check_model_fits_the_board()
+            reading = self.board.reading(item.xyz)
+            self._track_sequence(item.seq, reading)
+            self.stats.samples += 1
+            self.pending.append((item.seq, reading, item.label))
+            self.last_xyz = reading
+        self._flush()
+
+    def _flush(self) -> None:
+        if not self.pending:
             return
-        if self.stats.samples == 0:
-            self._check_model_fits_the_board()
-        reading = self.board.reading(item.xyz)
-        self._track_sequence(item.seq, reading)
-        self.stats.samples += 1
-        for step in self.board.steps(reading, item.label):
-            self._predict(item.seq, step)
-        self.last_xyz = reading
+        seqs, readings, labels = zip(*self.pending)
+        self.pending = []
+        first = self.board.inputs
+        for step in self.board.steps(np.stack(readings), labels):
+            self._predict(seqs[step.sample - first], step)
 
     def _declare(self, fields: dict[str, str]) -> None:
         self.board.declare(fields)
@@ -97,6 +110,7 @@ class StreamSession:
     def _track_sequence(self, seq: int | None, xyz: np.ndarray) -> None:
         """Start a stream, fill lost samples by holding the last reading, or restart after a reboot."""
         if self.last_seq is None or (seq is not None and seq < self.last_seq and self.last_seq - seq < 32768):
+            self._flush()
             if self.last_seq is not None:
                 self.stats.resets += 1
             self.stream_index += 1
@@ -106,6 +120,7 @@ class StreamSession:
         elif seq is not None:
             lost = (seq - self.last_seq - 1) & 0xFFFF
             if lost:
+                self._flush()
                 self.stats.lost_samples += lost
                 self.stats.gaps.append({"after_seq": self.last_seq, "lost": lost, "at_step": self.stats.steps})
                 self._hold_through(lost)
@@ -114,10 +129,8 @@ class StreamSession:
     def _hold_through(self, lost: int) -> None:
         """Keep real time across lost samples: the last reading, held, goes through the rate
         converter; the engines take the last R model steps of it (older ones leave no trace)."""
-        held = deque(maxlen=self.receptive_field)
-        for _ in range(lost):
-            held.extend(self.board.steps(self.last_xyz))
-        for step in held:
+        held = self.board.steps(np.tile(self.last_xyz, (lost, 1)), [None] * lost)
+        for step in held[-self.receptive_field:]:
             for engine in self.engines:
                 engine.skip(step.values)
 

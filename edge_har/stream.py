@@ -86,8 +86,7 @@ def stream(opts: StreamOptions, console: Console | None = None, stop: Callable[[
                 if data:
                     last_data = time.monotonic()
                 items = reader.feed(data)
-                for item in items:
-                    session.handle(item)
+                session.handle(items)
                 _check_rate(session, arrivals, sum(isinstance(i, Sample) for i in items), console)
                 view.update(session, reader.fmt, time.monotonic(), time.monotonic() - started)
         if interrupted.is_set():

@@ -54,6 +54,13 @@ def test_a_board_in_m_s2_drives_a_model_in_g(exported, tmp_path, at_model_rate):
     assert abs(summary["int8_accuracy"] - at_model_rate["int8_accuracy"]) <= 0.005
 
 
+def test_a_board_that_declares_nothing_is_taken_at_the_models_rate_and_units(exported, tmp_path):
+    data, _ = at_rate(load_data(None).select(["sim6"]), 104)
+    summary = _stream_played(exported, tmp_path, data, units="m/s2", declare=False)
+    assert summary["board_rate_hz"] == 50 and summary["board_units"] == "g"
+    assert summary["rate_conversion"] is None and summary["steps"] == summary["samples"] == len(data.recordings[0])
+
+
 def test_a_board_in_counts_is_refused_by_a_model_in_g(exported, tmp_path):
     data = load_data(None).select(["sim6"])
     data.units, data.recordings[0].x = "counts", data.recordings[0].x * 4096  # a 16-bit part at +-8 g, unconverted

@@ -9,10 +9,10 @@ import pytest
 from edge_har.resample import StreamResampler, ratio, resample, resample_labels
 
 
-def _stream(x: np.ndarray, from_hz: float, to_hz: float) -> tuple[np.ndarray, StreamResampler]:
+def _stream(x: np.ndarray, from_hz: float, to_hz: float, burst: int = 1) -> tuple[np.ndarray, StreamResampler]:
     converter = StreamResampler(from_hz, to_hz, x.shape[1])
     converter.reset(x[0])
-    return np.array([out for sample in x for out in converter.push(sample)]), converter
+    return np.concatenate([converter.push(x[i:i + burst])[0] for i in range(0, len(x), burst)]), converter
 
 
 @pytest.mark.parametrize("from_hz, to_hz", [(104, 50), (25, 50), (100, 50), (52, 50), (12.5, 50)])
@@ -26,6 +26,22 @@ def test_the_stream_is_the_offline_result_delayed(from_hz, to_hz):
     interior = slice(2 * lag, len(streamed) - 2 * lag)
     assert np.abs(streamed[interior] - offline[interior.start - lag:interior.stop - lag]).max() < 1e-3 * np.abs(x).max()
     assert abs(len(streamed) - len(offline)) <= 1
+
+
+@pytest.mark.parametrize("from_hz, to_hz", [(104, 50), (25, 50)])
+def test_bursts_give_what_single_samples_give(from_hz, to_hz):
+    x = np.random.default_rng(1).normal(size=(3000, 3)).astype(np.float32)
+    one_by_one = _stream(x, from_hz, to_hz)[0]
+    for burst in (7, 64, 3000):
+        assert np.allclose(_stream(x, from_hz, to_hz, burst)[0], one_by_one, atol=1e-5)
+
+
+def test_each_output_names_the_input_that_completed_it():
+    converter = StreamResampler(25, 50)
+    outputs, completed_by = converter.push(np.zeros((5, 3), dtype=np.float32))
+    assert len(outputs) == 10 and completed_by.tolist() == [0, 0, 1, 1, 2, 2, 3, 3, 4, 4]
+    outputs, completed_by = StreamResampler(104, 50).push(np.zeros((104, 3), dtype=np.float32))
+    assert len(outputs) == 50 and completed_by[-1] <= 103 and np.all(np.diff(completed_by) >= 2)
 
 
 @pytest.mark.parametrize("from_hz, to_hz", [(104, 50), (25, 50)])

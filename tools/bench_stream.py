@@ -8,7 +8,9 @@ recording (the cost does not depend on the data):
 - LiteRT int8: the whole per-sample loop as `stream` runs it (quantize, buffer or state
   handling, invoke, dequantize), single-threaded;
 - TFLite-Micro int8: the interpreter's invoke alone (what a microcontroller pays per sample),
-  and the whole loop through its Python wrapper.
+  and the whole loop through its Python wrapper;
+- the streaming rate converter (104 and 25 Hz boards into a 50 Hz model), per model step, fed
+  one sample per read (a stream that keeps up) and 64 (a stream that has fallen behind).
 Each measurement is the best of `--repeats` interleaved rounds, so a busy machine hurts both
 engines alike. Every ratio is printed on a line of its own containing the word "ratio".
 
@@ -22,6 +24,7 @@ import argparse
 import tempfile
 import threading
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +38,10 @@ from edge_har.resample import StreamResampler
 from edge_har.stream import StreamOptions, stream
 
 TARGET = 1000.0
+BOARD_RATES = (104, 25)
+# A stream that keeps up reads one sample at a time; one that is behind reads what has queued,
+# up to 292 binary frames (a pty's 4,095-byte buffer).
+BURSTS = (1, 64)
 
 
 def per_sample_seconds(engine, samples: np.ndarray) -> float:
@@ -45,13 +52,15 @@ def per_sample_seconds(engine, samples: np.ndarray) -> float:
     return (time.perf_counter() - started) / len(samples)
 
 
-def resample_seconds(samples: np.ndarray, from_hz: float, to_hz: float) -> float:
-    """Per board sample: the streaming rate converter alone (what `stream` adds for a board at another rate)."""
+def resample_seconds(samples: np.ndarray, from_hz: float, to_hz: float, burst: int) -> float:
+    """Per board sample: the streaming rate converter alone (what `stream` adds for a board at
+    another rate), fed `burst` samples at a time, as `stream` feeds it what one read returns."""
     converter = StreamResampler(from_hz, to_hz, samples.shape[1])
     converter.reset(samples[0])
+    bursts = [samples[i:i + burst] for i in range(0, len(samples), burst)]
     started = time.perf_counter()
-    for sample in samples:
-        converter.push(sample)
+    for block in bursts:
+        converter.push(block)
     return (time.perf_counter() - started) / len(samples)
 
 
@@ -83,8 +92,8 @@ def engine_costs(export: Exported, samples: np.ndarray, tflm_samples: int, repea
         "tflm_loop_step": lambda: per_sample_seconds(step_tflm, short),
         "tflm_invoke_rolling": lambda: invoke_seconds(rolling_tflm.backend.interpreter, tflm_samples),
         "tflm_invoke_step": lambda: invoke_seconds(step_tflm.backend.interpreter, tflm_samples),
-        "resample_104_to_50": lambda: resample_seconds(samples, 104, 50),
-        "resample_25_to_50": lambda: resample_seconds(samples, 25, 50),
+        **{f"resample_{hz}_burst_{burst}": partial(resample_seconds, samples, hz, 50, burst)
+           for hz in BOARD_RATES for burst in BURSTS},
     })
 
 
@@ -100,11 +109,13 @@ def print_engine_costs(export: Exported, costs: dict) -> None:
         rolling, step = costs[f"{key}_rolling"], costs[f"{key}_step"]
         print(f"{label} per sample: rolling {rolling * 1e6:.1f} us, step {step * 1e6:.1f} us")
         print(f"{label} ratio rolling/step: {rolling / step:.1f}x")
-    for name, board_hz in (("resample_104_to_50", 104), ("resample_25_to_50", 25)):
-        per_step = costs[name] * board_hz / 50  # board samples per model step, times the cost of one
-        print(f"Streaming resampler, {board_hz} Hz board to a 50 Hz model: {costs[name] * 1e6:.1f} us per board "
-              f"sample, {per_step * 1e6:.1f} us per model step = {per_step / costs['litert_step']:.1%} of the LiteRT "
-              "step engine's loop per step")
+    for board_hz in BOARD_RATES:
+        for burst in BURSTS:
+            per_sample = costs[f"resample_{board_hz}_burst_{burst}"]
+            per_step = per_sample * board_hz / 50  # board samples per model step, times the cost of one
+            print(f"Streaming resampler, {board_hz} Hz board to a 50 Hz model, {burst} samples per read: "
+                  f"{per_sample * 1e6:.2f} us per board sample, {per_step * 1e6:.2f} us per model step, "
+                  f"ratio to the LiteRT step engine's loop per step: {per_step / costs['litert_step']:.1%}")
 
 
 def stream_throughput(run: Path, samples: int, engine: str) -> dict:
