@@ -61,11 +61,13 @@ def export(opts: ExportOptions, console: Console | None = None) -> Path:
         if opts.int8:
             _write_c_array(folder, Path(STEP_INT8_TFLITE).stem, "g_edge_har_step_model",
                            _step_constants(report["step"]["tflite_int8"], r))
+        if opts.int8:
+            report["gate"] = _gate_report(report, run, opts.min_agreement)
         _write_sizes(report, folder)
         write_json(folder / EXPORT_JSON, report)
     out = run.folder / EXPORT_DIR
     _print_summary(console, report, out)
-    _gate(report, opts.min_agreement)
+    _gate(report)
     return out
 
 
@@ -199,12 +201,37 @@ def _print_summary(console: Console, report: dict, out: Path) -> None:
     console.print(f"[bold green]Export written to {out}[/]")
 
 
-def _gate(report: dict, minimum: float) -> None:
-    agreements = {**report.get("agreement_with_fp32", {}),
-                  **{f"step {k}": v for k, v in report["step"].get("agreement_with_fp32", {}).items()}}
-    below = {k: v for k, v in agreements.items() if v < minimum}
-    if below:
-        names = ", ".join(f"{k} {v:.4f}" for k, v in below.items())
-        raise ParityGateError(f"int8 agreement with fp32 below --min-agreement {minimum}: {names} "
-                              f"(files kept in {EXPORT_DIR}/)")
+def _gate_report(report: dict, run: Run, minimum: float) -> dict:
+    """What the gate judged, on whom, and whether it passed."""
+    agreements = {**report["agreement_with_fp32"],
+                  **{f"step {k}": v for k, v in report["step"]["agreement_with_fp32"].items()}}
+    return {
+        "min_agreement": minimum,
+        "judged_on": {"validation_subjects": _validation_subjects(run), "windows": report["holdout_windows"],
+                      "step_windows": report["step"]["checked_windows"],
+                      "tflm_step_windows": report["step"]["tflm_checked_windows"],
+                      "note": "the run's validation subject(s): people the model never trained on"},
+        "quantization": "post-training, min-max ranges from the calibration windows",
+        "below": {k: v for k, v in agreements.items() if v < minimum},
+        "passed": all(v >= minimum for v in agreements.values()),
+    }
 
+
+def _validation_subjects(run: Run) -> list[str] | None:
+    try:
+        return run.metrics["final"]["validation_subjects"]
+    except (OSError, ValueError, KeyError):
+        return None  # a run from before metrics named them
+
+
+def _gate(report: dict) -> None:
+    gate = report.get("gate")
+    if gate is None or gate["passed"]:
+        return
+    names = ", ".join(f"{k} {v:.4f}" for k, v in gate["below"].items())
+    people = ", ".join(gate["judged_on"]["validation_subjects"] or ["the run's validation subject"])
+    raise ParityGateError(
+        f"int8 agreement with fp32 below --min-agreement {gate['min_agreement']}: {names}, on {people} (never "
+        f"trained on). Tried: {gate['quantization']}. The int8 files are kept in {EXPORT_DIR}/; `edge-har parity "
+        "RUN --data PATH` shows which classes int8 changes on your own people. Next: another calibration set "
+        "(`edge-har calibrate`, then `export --calibration F.npz`), or retrain (another --seed)")

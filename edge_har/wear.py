@@ -34,6 +34,11 @@ WEARS = {
     "any": Wear(None, True, 180.0, "may sit any way (loose in a bag): only what does not depend on orientation counts"),
 }
 AUTO = "auto"
+# From the wear that covers fewest orientations to the one that covers most. A trial is judged on
+# a few people, so trials within TIE of the best are a tie, and a tie goes to the wear covering
+# more ways of wearing: a person who wears the device unlike the trial's people gains from it.
+GENERALITY = ("fixed", "rolled", "any")
+TIE = 0.01
 TRIAL_EPOCH_SHARE = 4  # a trial trains for a quarter of the epochs (at least MIN_TRIAL_EPOCHS)
 MIN_TRIAL_EPOCHS = 3
 
@@ -54,7 +59,8 @@ class WearChoice:
     def describe(self) -> str:
         scores = ", ".join(f"{name} {value:.3f}" for name, value in self.accuracy.items())
         return (f"--wear auto chose '{self.chosen}' ({WEARS[self.chosen].description}); short trials, validation "
-                f"accuracy on {', '.join(self.validation_subjects)}: {scores}")
+                f"accuracy on {', '.join(self.validation_subjects)}: {scores} (within {TIE:g} of the best is a tie, "
+                "won by the wear that covers more orientations)")
 
     def as_dict(self) -> dict:
         return {"chosen": self.chosen, "trial_accuracy": self.accuracy, "validation_subjects": self.validation_subjects}
@@ -63,7 +69,8 @@ class WearChoice:
 def choose_wear(data: Dataset, model_cfg: ModelConfig, cfg: TrainConfig, progress: Progress | None = None,
                 label: str = "") -> WearChoice:
     """Train each way of wearing briefly on some of `data`'s subjects and keep the one with the
-    best mean accuracy over the others (a third of them, at least one)."""
+    best mean accuracy over the others (a third of them, at least one); ties (within TIE) go to
+    the more general wear."""
     from .training import evaluate, fit  # training imports this module
 
     subjects = data.subjects
@@ -76,4 +83,9 @@ def choose_wear(data: Dataset, model_cfg: ModelConfig, cfg: TrainConfig, progres
                      label=f"{label}wear trial '{name}'")
         accuracy[name] = float(np.mean([evaluate(result.model, data.select([s])).summary["accuracy"]
                                         for s in val_subjects]))
-    return WearChoice(max(accuracy, key=accuracy.get), accuracy, val_subjects)
+    return WearChoice(most_general_of_the_best(accuracy), accuracy, val_subjects)
+
+
+def most_general_of_the_best(accuracy: dict[str, float]) -> str:
+    best = max(accuracy.values())
+    return [name for name in GENERALITY if accuracy[name] >= best - TIE][-1]

@@ -76,6 +76,8 @@ def test_export_json_describes_the_model(exported):
     assert report["macs_per_inference"] > report["macs_per_step_streaming"] > 0
     assert set(report["agreement_with_fp32"]) == {"onnx_int8", "tflite_int8", "tflm_int8"}
     assert all(0 <= v <= 1 for v in report["agreement_with_fp32"].values())
+    assert report["gate"]["passed"] and report["gate"]["judged_on"]["validation_subjects"] == \
+        Run(exported).metrics["final"]["validation_subjects"]
 
 
 def test_gate_fails_on_a_bad_calibration_with_exit_1_and_keeps_the_files(exported, tmp_path):
@@ -89,8 +91,15 @@ def test_gate_fails_on_a_bad_calibration_with_exit_1_and_keeps_the_files(exporte
     result = edge_har("export", str(copy), "--int8", "--calibration", str(narrow))
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert "below --min-agreement 0.99" in result.stderr
+    validation = Run(exported).metrics["final"]["validation_subjects"]
+    assert f"on {', '.join(validation)} (never trained on)" in " ".join(result.stderr.split())
+    assert "Tried: post-training" in " ".join(result.stderr.split())
     assert (copy / "export" / "model_int8.tflite").exists()
-    assert min(_report(copy)["agreement_with_fp32"].values()) < 0.99
+    report = _report(copy)
+    assert min(report["agreement_with_fp32"].values()) < 0.99
+    assert report["gate"]["passed"] is False and report["gate"]["judged_on"]["validation_subjects"] == validation
+    assert set(report["gate"]["below"]) <= {*report["agreement_with_fp32"], *(f"step {k}" for k in
+                                                                             report["step"]["agreement_with_fp32"])}
 
 
 @pytest.mark.parametrize("make, message", [

@@ -127,3 +127,12 @@ def test_time_warped_windows_keep_labels_aligned():
     steady = labelled & (np.abs(outputs - np.rint(outputs)) < 1e-6)
     assert steady.mean() > 0.5
     np.testing.assert_array_equal(np.rint(outputs[steady]), ys[steady])
+
+
+def test_wear_auto_breaks_a_tie_towards_the_wear_that_covers_more():
+    from edge_har.wear import TIE, most_general_of_the_best
+
+    assert most_general_of_the_best({"rolled": 0.987, "fixed": 0.989, "any": 0.942}) == "rolled"
+    assert most_general_of_the_best({"rolled": 0.660, "fixed": 0.872, "any": 0.601}) == "fixed"
+    assert most_general_of_the_best({"rolled": 0.90, "fixed": 0.90 + 2 * TIE, "any": 0.90}) == "fixed"
+    assert most_general_of_the_best({"rolled": 0.90, "fixed": 0.80, "any": 0.90 - TIE / 2}) == "any"
