@@ -208,10 +208,14 @@ def cross_validate(data: Dataset, model_cfg: ModelConfig, cfg: TrainConfig, cv: 
         wear = choose_wear(data.select(train_subjects + val_subjects), model_cfg, cfg, progress,
                            label=f"{label}: ") if cfg.wear == AUTO else None
         fold_cfg = dressed(cfg, wear.chosen) if wear else cfg
+        if wear and progress:
+            progress.console.print(f"{label}: {wear.describe()}")
         result = fit(data.select(train_subjects), data.select(val_subjects), model_cfg, fold_cfg, progress,
                      label=label)
         for subject in test:
             held_out = evaluate(result.model, data.select([subject]))
+            if progress:
+                progress.console.print(f"{label}: accuracy {held_out.summary['accuracy']:.3f} on {subject}")
             pooled.confusion += held_out.confusion
             pooled.predictions.update(held_out.predictions)
             folds.append({"test_subject": subject, "fold": number, **_fold_summary(held_out),
