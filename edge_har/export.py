@@ -61,7 +61,6 @@ def export(opts: ExportOptions, console: Console | None = None) -> Path:
         if opts.int8:
             _write_c_array(folder, Path(STEP_INT8_TFLITE).stem, "g_edge_har_step_model",
                            _step_constants(report["step"]["tflite_int8"], r))
-        if opts.int8:
             report["gate"] = _gate_report(report, run, opts.min_agreement)
         _write_sizes(report, folder)
         write_json(folder / EXPORT_JSON, report)
