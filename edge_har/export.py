@@ -210,7 +210,8 @@ def _gate_report(report: dict, run: Run, minimum: float) -> dict:
                       "step_windows": report["step"]["checked_windows"],
                       "tflm_step_windows": report["step"]["tflm_checked_windows"],
                       "note": "the run's validation subject(s): people the model never trained on"},
-        "quantization": "post-training, min-max ranges from the calibration windows",
+        "quantization": ("post-training, ranges from the calibration windows: min-max for ONNX int8, "
+                         "histogram (litert-torch's PT2E default) for TFLite int8"),
         "below": {k: v for k, v in agreements.items() if v < minimum},
         "passed": all(v >= minimum for v in agreements.values()),
     }
