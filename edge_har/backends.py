@@ -36,8 +36,9 @@ class OnnxBackend:
                                for i in range(0, len(windows), self.batch)])
 
 
-class _Int8Io:
-    """Quantize a float input to the model's int8 input; dequantize its int8 output.
+class _IntegerIo:
+    """Quantize a float input to the model's integer input (int8, or int16 in a 16x8 model);
+    dequantize its integer output.
 
     A model whose input has one channel more than the readings takes |a| last (deploy.py): it
     is appended here, before quantizing, as firmware would. Python-level overhead is most of the
@@ -48,6 +49,9 @@ class _Int8Io:
 
     def __init__(self, input_details: dict, output_details: dict, readings: int = 3):
         self.magnitude = int(input_details["shape"][-1]) == readings + 1
+        self.dtype = np.dtype(input_details["dtype"])
+        limits = np.iinfo(self.dtype)
+        self.low, self.high = int(limits.min), int(limits.max)
         in_scale, in_zero = _scale_and_zero(input_details)
         out_scale, out_zero = _scale_and_zero(output_details)
         self.in_inverse, self.in_zero = np.float32(1.0 / in_scale), np.float32(in_zero)
@@ -57,14 +61,15 @@ class _Int8Io:
     def quantize(self, values: np.ndarray) -> np.ndarray:
         if self.magnitude:
             values = with_magnitude(values)
-        return np.maximum(np.minimum(np.rint(values * self.in_inverse + self.in_zero), 127), -128).astype(np.int8)
+        return np.maximum(np.minimum(np.rint(values * self.in_inverse + self.in_zero), self.high), self.low).astype(self.dtype)
 
     def quantize_sample(self, sample: np.ndarray) -> list[int]:
         inverse, zero = self.sample_inverse, self.sample_zero
         values = sample.tolist()
         if self.magnitude:
             values.append(math.sqrt(sum(v * v for v in values) + MAGNITUDE_EPS))
-        return [min(127, max(-128, round(v * inverse + zero))) for v in values]
+        low, high = self.low, self.high
+        return [min(high, max(low, round(v * inverse + zero))) for v in values]
 
     def dequantize(self, output: np.ndarray) -> np.ndarray:
         return output * self.out_scale + self.out_offset
@@ -92,7 +97,7 @@ class _LiteRT:
         self.inputs = [self.interpreter.tensor(d["index"])() for d in self.input_details]
         self.outputs = [self.interpreter.tensor(d["index"])() for d in self.output_details]
         self.invoke = litert_invoke(self.interpreter)
-        self.io = _Int8Io(self.input_details[0], self.output_details[0])
+        self.io = _IntegerIo(self.input_details[0], self.output_details[0])
 
 
 class LiteRTBackend:
@@ -121,7 +126,7 @@ class TflmBackend:
         from tflite_micro import runtime
 
         self.interpreter = runtime.Interpreter.from_file(str(path), arena_size=arena_bytes)
-        self.io = _Int8Io(self.interpreter.get_input_details(0), self.interpreter.get_output_details(0))
+        self.io = _IntegerIo(self.interpreter.get_input_details(0), self.interpreter.get_output_details(0))
 
     def predict(self, windows: np.ndarray) -> np.ndarray:
         outputs = np.empty((len(windows), self.interpreter.get_output_details(0)["shape"][-1]), dtype=np.float32)
@@ -198,16 +203,16 @@ class TflmStepBackend(_StepBackend):
         from tflite_micro import runtime
 
         self.interpreter = runtime.Interpreter.from_file(str(path), arena_size=arena_bytes)
-        self.io = _Int8Io(self.interpreter.get_input_details(0), self.interpreter.get_output_details(0))
+        self.io = _IntegerIo(self.interpreter.get_input_details(0), self.interpreter.get_output_details(0))
         self.count = tflm_input_count(self.interpreter)
         self.receptive_field = receptive_field
 
     def clear(self) -> None:
-        self.states = [np.zeros(self.interpreter.get_input_details(i)["shape"], dtype=np.int8)
-                       for i in range(1, self.count)]
+        self.states = [np.zeros(details["shape"], dtype=details["dtype"])
+                       for details in map(self.interpreter.get_input_details, range(1, self.count))]
 
     def step(self, sample: np.ndarray) -> np.ndarray:
-        self.interpreter.set_input(np.array([self.io.quantize_sample(np.asarray(sample))], dtype=np.int8), 0)
+        self.interpreter.set_input(np.array([self.io.quantize_sample(np.asarray(sample))], dtype=self.io.dtype), 0)
         for i, state in enumerate(self.states, start=1):
             self.interpreter.set_input(state, i)
         self.interpreter.invoke()

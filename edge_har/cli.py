@@ -179,13 +179,18 @@ def export(
                                "held-out validation subject's windows. Lower than parity's default: export checks "
                                "300 windows on TFLite-Micro (one disagreement is 0.33 points), parity whole "
                                "recordings.")] = EXPORT_MIN_AGREEMENT,
+    activations: Annotated[str, typer.Option(
+        help="Integer activations: int8; int16 with int8 weights (TFLite's 16x8 mode, which TFLite-Micro runs: a "
+             "larger arena, logits fine enough for close calls); or auto: int8, then int16 where int8 agrees "
+             f"with fp32 on fewer than {PARITY_MIN_AGREEMENT} of the held-out steps (or --min-agreement, if higher). Weights are "
+             "int8 either way.")] = "auto",
 ):
     """Write RUN/export/: the window models (model_fp32.onnx, model_int8.onnx, model_int8.tflite, model_int8.h/.cc),
     the step models (step_fp32.onnx, step_int8.onnx, step_int8.tflite, step_int8.h/.cc) and export.json."""
     require_training_stack("export")
     from .export import ExportOptions, export as run_export
 
-    run_export(ExportOptions(run, int8, calibration, min_agreement), console)
+    run_export(ExportOptions(run, int8, calibration, min_agreement, activations), console)
 
 
 @app.command()

@@ -18,12 +18,13 @@ from rich.console import Console
 from .backends import LiteRTBackend, OnnxBackend, TflmBackend, tflm_arena_bytes
 from .calibration import WindowSet, load_windows
 from .deploy import WindowModel, folded_window_model, tflite_input
-from .errors import GateFailure
+from .errors import GateFailure, UserError
 from .exported import EXPORT_DIR, EXPORT_JSON, FP32_ONNX, INT8_ONNX, INT8_TFLITE, STEP_INT8_TFLITE
 from .files import staged_dir, write_json
-from .config import EXPORT_MIN_AGREEMENT
+from .config import EXPORT_MIN_AGREEMENT, PARITY_MIN_AGREEMENT
 from .metrics import agreement
 from .model import TCN, count_params, macs_per_step, macs_per_window
+from .quantize import ACTIVATIONS
 from .run import CALIBRATION_FILE, HOLDOUT_FILE, Run
 from .step_export import export_step_models
 from .torch_backends import TorchBackend
@@ -35,16 +36,25 @@ class ParityGateError(GateFailure):
     """The files were written, but an int8 model disagrees with fp32 too often."""
 
 
+ACTIVATION_CHOICES = ("auto", *ACTIVATIONS)
+
+
 @dataclass
 class ExportOptions:
     run: Path
     int8: bool = True
     calibration: Path | None = None
     min_agreement: float = EXPORT_MIN_AGREEMENT
+    # Activations int8 or int16 (weights are int8 either way); auto: int8, then int16 where int8 agrees
+    # with fp32 on fewer than max(min_agreement, PARITY_MIN_AGREEMENT) of the held-out steps. int8
+    # logits tie where fp32's top two differ by less than one step of theirs.
+    activations: str = "auto"
 
 
 def export(opts: ExportOptions, console: Console | None = None) -> Path:
     console = console or Console()
+    if opts.activations not in ACTIVATION_CHOICES:
+        raise UserError(f"--activations must be one of {', '.join(ACTIVATION_CHOICES)}, not {opts.activations!r}")
     run = Run(opts.run)
     r = run.receptive_field
     calibration = load_windows(opts.calibration or run.folder / CALIBRATION_FILE, r)
@@ -55,13 +65,11 @@ def export(opts: ExportOptions, console: Console | None = None) -> Path:
         console.print(f"Exporting R = {r} window model from {run.folder}")
         report["onnx_fp32"] = _export_onnx_fp32(window_model, run, holdout, folder / FP32_ONNX)
         if opts.int8:
-            report.update(_export_int8(run.model, folder, calibration, holdout, console))
-        console.print("Exporting the step model (one new column per layer per sample)")
-        report["step"] = export_step_models(run.model, folder, calibration, holdout, opts.int8, console)
-        if opts.int8:
-            _write_c_array(folder, Path(STEP_INT8_TFLITE).stem, "g_edge_har_step_model",
-                           _step_constants(report["step"]["tflite_int8"], r))
+            report.update(_export_quantized(run, folder, calibration, holdout, opts, console))
             report["gate"] = _gate_report(report, run, opts.min_agreement)
+        else:
+            console.print("Exporting the step model (one new column per layer per sample)")
+            report["step"] = export_step_models(run.model, folder, calibration, holdout, False, console)
         _write_sizes(report, folder)
         write_json(folder / EXPORT_JSON, report)
     out = run.folder / EXPORT_DIR
@@ -110,13 +118,37 @@ def _export_onnx_fp32(model: WindowModel, run: Run, holdout: WindowSet, path: Pa
             "ops": sorted({node.op_type for node in proto.graph.node})}
 
 
-def _export_int8(model: TCN, folder: Path, calibration: WindowSet, holdout: WindowSet, console: Console) -> dict:
+def _export_quantized(run: Run, folder: Path, calibration: WindowSet, holdout: WindowSet, opts: ExportOptions,
+                      console: Console) -> dict:
+    """The integer window and step models with int8 activations and, where `opts.activations`
+    asks or allows, int16 ones; the files of the last attempt stay."""
+    plan = list(ACTIVATIONS) if opts.activations == "auto" else [opts.activations]
+    enough = max(opts.min_agreement, PARITY_MIN_AGREEMENT)  # int8 is kept only where it keeps parity's promise
+    tried = []
+    for activations in plan:
+        report = _export_int8(run.model, folder, calibration, holdout, console, activations)
+        console.print(f"Exporting the step model (one new column per layer per sample), {activations} activations")
+        report["step"] = export_step_models(run.model, folder, calibration, holdout, True, console, activations)
+        _write_c_array(folder, Path(STEP_INT8_TFLITE).stem, "g_edge_har_step_model",
+                       _step_constants(report["step"]["tflite_int8"], run.receptive_field))
+        agreements = _agreements(report)
+        tried.append({"activations": activations, "agreement_with_fp32": agreements})
+        if min(agreements.values()) >= enough or activations == plan[-1]:
+            break
+        console.print(f"[yellow]int8 activations agree with fp32 on {min(agreements.values()):.4f} of steps at "
+                      f"worst, below {enough}: trying int16 activations with int8 weights (16x8)[/]")
+    return {**report, "quantization": {"weights": "int8", "activations": activations, "tried": tried}}
+
+
+def _export_int8(model: TCN, folder: Path, calibration: WindowSet, holdout: WindowSet, console: Console,
+                 activations: str) -> dict:
     from .quantize import quantize_onnx, quantize_tflite
 
-    console.print(f"Quantizing with {len(calibration.windows)} calibration windows")
-    quantize_onnx(folder / FP32_ONNX, folder / INT8_ONNX, [(w[None],) for w in calibration.windows])
+    console.print(f"Quantizing with {len(calibration.windows)} calibration windows ({activations} activations)")
+    quantize_onnx(folder / FP32_ONNX, folder / INT8_ONNX, [(w[None],) for w in calibration.windows], activations)
     tflite = quantize_tflite(folded_window_model(model, features_inside=False),
-                             [(w[None],) for w in tflite_input(model, calibration.windows)], folder / INT8_TFLITE)
+                             [(w[None],) for w in tflite_input(model, calibration.windows)], folder / INT8_TFLITE,
+                             activations)
     litert = LiteRTBackend(folder / INT8_TFLITE)
     arena = tflm_arena_bytes(folder / INT8_TFLITE, [litert.io.quantize(holdout.windows[:1])])
     _write_c_array(folder, Path(INT8_TFLITE).stem, "g_edge_har_model", _window_constants({**tflite, "tflm_arena_bytes": arena}))
@@ -154,9 +186,12 @@ def _write_c_array(folder: Path, stem: str, symbol: str, constants: list[str]) -
 def _io_constants(prefix: str, tflite: dict) -> list[str]:
     arena = tflite["tflm_arena_bytes"]
     magnitude = tflite["input_shape"][-1] == 4
+    bits = np.dtype(tflite["input_dtype"]).itemsize * 8
     note = ["// Input channels x, y, z, |a|: append |a| = sqrt(x*x + y*y + z*z), in the same raw units,",
             "// to each reading before quantizing (TFLite-Micro has no int8 SQRT)."] if magnitude else []
-    return [*note, f"constexpr int k{prefix}ArenaBytes = {arena + 1024};  // measured {arena}, plus headroom",
+    return [*note, f"// Activations are int{bits}_t (weights int8): quantize the input to, and read the outputs as, int{bits}_t.",
+            f"constexpr int k{prefix}ActivationBits = {bits};",
+            f"constexpr int k{prefix}ArenaBytes = {arena + 1024};  // measured {arena}, plus headroom",
             f"constexpr float k{prefix}InputScale = {tflite['input_scale']!r}f;",
             f"constexpr int k{prefix}InputZeroPoint = {tflite['input_zero_point']};",
             f"constexpr float k{prefix}OutputScale = {tflite['output_scale']!r}f;",
@@ -200,18 +235,25 @@ def _print_summary(console: Console, report: dict, out: Path) -> None:
     console.print(f"[bold green]Export written to {out}[/]")
 
 
+def _agreements(report: dict) -> dict:
+    return {**report["agreement_with_fp32"],
+            **{f"step {k}": v for k, v in report["step"]["agreement_with_fp32"].items()}}
+
+
 def _gate_report(report: dict, run: Run, minimum: float) -> dict:
     """What the gate judged, on whom, and whether it passed."""
-    agreements = {**report["agreement_with_fp32"],
-                  **{f"step {k}": v for k, v in report["step"]["agreement_with_fp32"].items()}}
+    agreements = _agreements(report)
+    tried = [f"{t['activations']} activations (lowest agreement {min(t['agreement_with_fp32'].values()):.4f})"
+             for t in report["quantization"]["tried"]]
     return {
         "min_agreement": minimum,
         "judged_on": {"validation_subjects": _validation_subjects(run), "windows": report["holdout_windows"],
                       "step_windows": report["step"]["checked_windows"],
                       "tflm_step_windows": report["step"]["tflm_checked_windows"],
                       "note": "the run's validation subject(s): people the model never trained on"},
-        "quantization": ("post-training, ranges from the calibration windows: min-max for ONNX int8, "
-                         "histogram (litert-torch's PT2E default) for TFLite int8"),
+        "quantization": ("post-training with int8 weights, activation ranges from the calibration windows "
+                         "(int8: min-max for ONNX, histogram, litert-torch's PT2E default, for TFLite; int16: "
+                         "min-max for both); tried " + ", then ".join(tried)),
         "below": {k: v for k, v in agreements.items() if v < minimum},
         "passed": all(v >= minimum for v in agreements.values()),
     }

@@ -1,4 +1,6 @@
-"""Static int8 quantization: ONNX Runtime (QDQ) and litert-torch (PT2E).
+"""Static quantization: ONNX Runtime (QDQ) and litert-torch (PT2E). Weights are int8 per channel;
+activations int8, or int16 (TFLite's 16x8 mode) where int8 cannot hold the logits' small
+margins (export.py decides).
 
 Both take calibration inputs as a list of tuples, one tensor per model input: `(window,)` for
 the window model, `(sample, *states)` for the step model.
@@ -8,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -16,9 +19,12 @@ import torch
 from .adapters import final_annotation, litert_activation_qspecs, litert_op_names
 from .native import quiet_native_output
 
+ACTIVATIONS = ("int8", "int16")
 
-def quantize_onnx(fp32_path: Path, int8_path: Path, inputs: list[tuple[np.ndarray, ...]]) -> None:
-    """QDQ, per-channel int8 weights, int8 activations with min-max ranges from the inputs."""
+
+def quantize_onnx(fp32_path: Path, int8_path: Path, inputs: list[tuple[np.ndarray, ...]],
+                  activations: str = "int8") -> None:
+    """QDQ, per-channel int8 weights, int8 or int16 activations with min-max ranges from the inputs."""
     import onnx
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
@@ -37,7 +43,8 @@ def quantize_onnx(fp32_path: Path, int8_path: Path, inputs: list[tuple[np.ndarra
     quant_pre_process(str(fp32_path), str(prepared))
     try:
         quantize_static(str(prepared), str(int8_path), Feeds(), quant_format=QuantFormat.QDQ, per_channel=True,
-                        activation_type=QuantType.QInt8, weight_type=QuantType.QInt8,
+                        activation_type=QuantType.QInt16 if activations == "int16" else QuantType.QInt8,
+                        weight_type=QuantType.QInt8,
                         nodes_to_exclude=_magnitude_nodes(onnx.load(str(prepared)).graph))
     finally:
         prepared.unlink(missing_ok=True)
@@ -56,8 +63,10 @@ def _magnitude_nodes(graph) -> list[str]:
     return list(chosen)
 
 
-def quantize_tflite(model: torch.nn.Module, inputs: list[tuple[np.ndarray, ...]], path: Path) -> dict:
-    """Full-integer TFLite (int8 inputs and outputs) through PT2E, calibrated on the inputs."""
+def quantize_tflite(model: torch.nn.Module, inputs: list[tuple[np.ndarray, ...]], path: Path,
+                    activations: str = "int8") -> dict:
+    """Full-integer TFLite through PT2E, calibrated on the inputs: int8 weights, and int8 or int16
+    activations (inputs and outputs included)."""
     _quiet_converter_logs()
     with quiet_native_output():
         import litert_torch
@@ -65,7 +74,7 @@ def quantize_tflite(model: torch.nn.Module, inputs: list[tuple[np.ndarray, ...]]
         from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
 
         example = tuple(torch.from_numpy(t) for t in inputs[0])
-        quantizer = _int8_quantizer()
+        quantizer = _int8_quantizer(activations)
         graph = torch.export.export(model, example).module()
         prepared = prepare_pt2e(graph, quantizer)
         with torch.no_grad():
@@ -74,6 +83,8 @@ def quantize_tflite(model: torch.nn.Module, inputs: list[tuple[np.ndarray, ...]]
         converted = convert_pt2e(prepared, fold_quantize=False)
         litert_torch.convert(converted, example, quant_config=QuantConfig(pt2e_quantizer=quantizer)).export(str(path))
     _strip_names(path)
+    if activations == "int16":
+        _widen_biases(path)
     return _io_details(path)
 
 
@@ -86,6 +97,27 @@ def _strip_names(path: Path) -> None:
     flatbuffer_utils.write_model(model, path)
 
 
+def _widen_biases(path: Path) -> None:
+    """16x8 convolutions with int64 biases. The converter writes int32 ones, which TFLite-Micro
+    runs but LiteRT reads wrongly (0.04 agreement with fp32 on a HAPT model, 0.999 with int64)."""
+    from ai_edge_litert import schema_py_generated as schema
+    from ai_edge_litert.tools import flatbuffer_utils
+
+    model = flatbuffer_utils.read_model(path)
+    convs = {i for i, code in enumerate(model.operatorCodes)
+             if max(code.builtinCode, code.deprecatedBuiltinCode) == schema.BuiltinOperator.CONV_2D}
+    for graph in model.subgraphs:
+        for op in graph.operators:
+            if op.opcodeIndex not in convs or len(op.inputs) < 3 or op.inputs[2] < 0:
+                continue
+            bias = graph.tensors[op.inputs[2]]
+            if bias.type == schema.TensorType.INT32:
+                buffer = model.buffers[bias.buffer]
+                wide = np.frombuffer(bytes(buffer.data), dtype=np.int32).astype(np.int64)
+                buffer.data, bias.type = np.frombuffer(wide.tobytes(), dtype=np.uint8), schema.TensorType.INT64
+    flatbuffer_utils.write_model(model, path)
+
+
 def _quiet_converter_logs() -> None:
     """The converter stack logs optional-kernel and TensorFlow start-up notices nobody can act on."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -93,14 +125,17 @@ def _quiet_converter_logs() -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
 
 
-def _int8_quantizer():
-    """litert-torch's PT2E quantizer, plus int8 additions, concatenations and slices.
+def _int8_quantizer(activations: str = "int8"):
+    """litert-torch's PT2E quantizer (int8 weights; int8 activations, or int16 ones), plus
+    quantized additions, concatenations and slices.
 
     Its `add` and `cat` annotators find their ops through source metadata that `torch.export`
     no longer records, so residual ADDs stayed float, wrapped in DEQUANTIZE/QUANTIZE, and
     doubled the TFLite-Micro arena. This annotates them directly. A concatenation shares one
     scale among its inputs and output, and a slice of it shares that scale: the step model's
     state output (a slice of [state, new column]) then has exactly its state input's quantization.
+    The int16 step model joins state and column as pad + pad (step_model.py): that addition, its
+    pads and its slice share one scale the same way.
     """
     from litert_torch.quantize import pt2e_quantizer
     from torch.fx import Node
@@ -110,30 +145,60 @@ def _int8_quantizer():
         input_spec, output_spec = litert_activation_qspecs(config)
         return final_annotation({a: input_spec for a in node.args if isinstance(a, Node)}, output_spec)
 
+    def is_join(node: Node) -> bool:
+        return node.target == torch.ops.aten.add.Tensor and all(
+            isinstance(a, Node) and a.target == torch.ops.aten.pad.default for a in node.args)
+
     def one_scale(node: Node, config):
         first, *rest = node.args[0]
         shared = SharedQuantizationSpec((first, node))
         return final_annotation({first: litert_activation_qspecs(config)[0], **{a: shared for a in rest}}, shared)
 
+    def annotate_join(node: Node, config) -> None:
+        """pad(state) + pad(column) on the scale of the state's edge into its pad."""
+        state_pad, column_pad = node.args
+        root = SharedQuantizationSpec((state_pad.args[0], state_pad))
+        state_pad.meta["quantization_annotation"] = final_annotation(
+            {state_pad.args[0]: litert_activation_qspecs(config)[0]}, root)
+        column_pad.meta["quantization_annotation"] = final_annotation({column_pad.args[0]: root}, root)
+        node.meta["quantization_annotation"] = final_annotation({state_pad: root, column_pad: root}, root)
+
     def input_scale(node: Node, _config):
         shared = SharedQuantizationSpec(node.args[0])
         return final_annotation({node.args[0]: shared}, shared)
-
-    rules = {torch.ops.aten.add.Tensor: own_scales, torch.ops.aten.cat.default: one_scale,
-             torch.ops.aten.slice.Tensor: input_scale}
 
     class Int8Quantizer(pt2e_quantizer.PT2EQuantizer):
         def annotate(self, model: torch.fx.GraphModule) -> torch.fx.GraphModule:
             model = super().annotate(model)
             for node in model.graph.nodes:
-                if node.target == torch.ops.aten.slice.Tensor and node.args[0].target != torch.ops.aten.cat.default:
-                    continue  # other slices keep litert-torch's handling; only a state slice must share
-                if node.target in rules and "quantization_annotation" not in node.meta:
-                    node.meta["quantization_annotation"] = rules[node.target](node, self.global_config)
+                if is_join(node):
+                    annotate_join(node, self.global_config)
+                elif "quantization_annotation" not in node.meta and rule_for(node):
+                    node.meta["quantization_annotation"] = rule_for(node)(node, self.global_config)
             return model
 
+    def rule_for(node: Node):
+        if node.target == torch.ops.aten.cat.default:
+            return one_scale
+        if node.target == torch.ops.aten.slice.Tensor:  # only a state slice must share; others keep litert-torch's
+            source = node.args[0]
+            return input_scale if source.target == torch.ops.aten.cat.default or is_join(source) else None
+        return own_scales if node.target == torch.ops.aten.add.Tensor else None
+
     config = pt2e_quantizer.get_symmetric_quantization_config(is_per_channel=True, is_dynamic=False)
+    if activations == "int16":
+        config = replace(config, input_activation=_int16_activation(), output_activation=_int16_activation())
     return Int8Quantizer().set_global(config)
+
+
+def _int16_activation():
+    """TFLite's 16x8 activations: symmetric int16 (zero point 0), min-max ranges. With 65,535
+    levels an outlier costs little resolution, and torchao's histogram observer does not fit int16."""
+    from torchao.quantization.pt2e import MinMaxObserver
+    from torchao.quantization.pt2e.quantizer import QuantizationSpec
+
+    return QuantizationSpec(dtype=torch.int16, quant_min=-32767, quant_max=32767, qscheme=torch.per_tensor_symmetric,
+                            observer_or_fake_quant_ctr=MinMaxObserver.with_args(eps=2**-20))
 
 
 def _io_details(path: Path) -> dict:

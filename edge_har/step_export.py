@@ -34,7 +34,7 @@ class StepExportError(RuntimeError):
 
 
 def export_step_models(model: TCN, folder: Path, calibration: WindowSet, holdout: WindowSet, int8: bool,
-                       console: Console) -> dict:
+                       console: Console, activations: str = "int8") -> dict:
     step = folded_step_model(model)
     check = holdout.windows
     reference = TorchBackend(folded_window_model(model)).predict(check)
@@ -43,7 +43,7 @@ def export_step_models(model: TCN, folder: Path, calibration: WindowSet, holdout
               "checked_windows": len(check)}
     report["onnx_fp32"] = _export_onnx(step, folder / STEP_FP32_ONNX, check, reference)
     if int8:
-        report.update(_export_int8(model, step, folder, calibration, check, reference, console))
+        report.update(_export_int8(model, step, folder, calibration, check, reference, console, activations))
     return report
 
 
@@ -94,20 +94,23 @@ def output_names(step: StepTCN) -> list[str]:
 
 
 def _export_int8(model: TCN, step: StepTCN, folder: Path, calibration: WindowSet, check: np.ndarray,
-                 reference: np.ndarray, console: Console) -> dict:
+                 reference: np.ndarray, console: Console, activations: str) -> dict:
     from .quantize import quantize_onnx, quantize_tflite
 
     inputs = stream_states(step, calibration.windows)
-    console.print(f"Quantizing the step model with {len(inputs)} (sample, state) inputs from calibration streams")
-    quantize_onnx(folder / STEP_FP32_ONNX, folder / STEP_INT8_ONNX, inputs)
+    console.print(f"Quantizing the step model with {len(inputs)} (sample, state) inputs from calibration streams "
+                  f"({activations} activations)")
+    quantize_onnx(folder / STEP_FP32_ONNX, folder / STEP_INT8_ONNX, inputs, activations)
     # The states do not depend on where |a| is computed: the TFLite model's inputs are the same
     # streams with the sample's feature channels handed in.
     tflite_inputs = [(tflite_input(model, sample), *states) for sample, *states in inputs]
-    tflite = quantize_tflite(folded_step_model(model, features_inside=False), tflite_inputs, folder / STEP_INT8_TFLITE)
+    join = "pad" if activations == "int16" else "concat"  # the converter has no int16 CONCATENATION
+    tflite = quantize_tflite(folded_step_model(model, features_inside=False, join=join), tflite_inputs,
+                             folder / STEP_INT8_TFLITE, activations)
     _check_state_quantization(tflite)
     r = step.receptive_field
     litert = LiteRTStepBackend(folder / STEP_INT8_TFLITE, r)
-    probe = [np.zeros(t["shape"], dtype=np.int8) for t in tflite["inputs"]]
+    probe = [np.zeros(t["shape"], dtype=t["dtype"]) for t in tflite["inputs"]]
     arena = tflm_arena_bytes(folder / STEP_INT8_TFLITE, probe)
     tflm_picks = _spread(TFLM_CHECK_WINDOWS, len(check))
     console.print(f"Checking the int8 step models on {len(check)} streamed held-out windows "
@@ -128,7 +131,8 @@ def _export_int8(model: TCN, step: StepTCN, folder: Path, calibration: WindowSet
 
 
 def _check_state_quantization(tflite: dict) -> None:
-    """Every state output must be int8 with its state input's scale and zero point."""
+    """Every state output must have its state input's type, scale and zero point, and the type
+    of the model's activations."""
     for i, (state_in, state_out) in enumerate(zip(tflite["inputs"][1:], tflite["outputs"][1:])):
-        if state_in != state_out or state_in["dtype"] != "int8":
+        if state_in != state_out or state_in["dtype"] != tflite["input_dtype"]:
             raise StepExportError(f"state {i} goes in as {state_in} but comes out as {state_out}")

@@ -11,6 +11,9 @@ state is the last (k - 1) d columns of [state, new column]: a slice of a concate
 the int8 model quantizes with one shared scale, so state outputs have exactly their inputs'
 quantization.
 
+The int16 (16x8) model joins state and column by padding both and adding them instead: the
+converter has no int16 CONCATENATION. Adding zeros is exact, in float and in integers.
+
 The start-of-stream rule is the same as every other engine's: before the first sample, the
 stream is that sample repeated R - 1 times; `start` feeds it R - 1 times to fill the states.
 """
@@ -20,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from .deploy import folded_tcn
 from .model import TCN
@@ -27,12 +31,13 @@ from .model import TCN
 
 class StepTCN(nn.Module):
     """A trained TCN as a step function. `folded=True` expects a TCN from `deploy` (raw units in);
-    with `features_inside=False` each sample already holds the feature channels (axes, then |a|)."""
+    with `features_inside=False` each sample already holds the feature channels (axes, then |a|);
+    `join` is how a state and the new column become a convolution's history: "concat" or "pad"."""
 
-    def __init__(self, tcn: TCN, folded: bool = False, features_inside: bool = True):
+    def __init__(self, tcn: TCN, folded: bool = False, features_inside: bool = True, join: str = "concat"):
         super().__init__()
         self.tcn = tcn.eval()
-        self.folded, self.features_inside = folded, features_inside
+        self.folded, self.features_inside, self.join = folded, features_inside, join
         self.convs = [unit.conv for block in tcn.blocks for unit in block.units]
 
     @property
@@ -65,17 +70,22 @@ class StepTCN(nn.Module):
         for block in self.tcn.blocks:
             h = x
             for unit in block.units:
-                history = torch.cat([states[i].permute(0, 3, 1, 2), h], dim=3)  # (N, C, 1, (k - 1) d + 1)
+                history = self._history(states[i].permute(0, 3, 1, 2), h)  # (N, C, 1, (k - 1) d + 1)
                 new_states.append(history[..., 1:].permute(0, 2, 3, 1))
                 h = unit(history)
                 i += 1
             x = h + block.skip(x)
         return (self.tcn.head(x)[:, :, 0, 0], *new_states)
 
+    def _history(self, state: torch.Tensor, column: torch.Tensor) -> torch.Tensor:
+        if self.join == "pad":
+            return F.pad(state, (0, 1)) + F.pad(column, (state.shape[3], 0))
+        return torch.cat([state, column], dim=3)
 
-def folded_step_model(model: TCN, features_inside: bool = True) -> StepTCN:
+
+def folded_step_model(model: TCN, features_inside: bool = True, join: str = "concat") -> StepTCN:
     """The deployable step model: batch norm and input normalization folded, dropout removed."""
-    return StepTCN(folded_tcn(model), folded=True, features_inside=features_inside).eval()
+    return StepTCN(folded_tcn(model), folded=True, features_inside=features_inside, join=join).eval()
 
 
 @torch.no_grad()

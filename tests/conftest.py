@@ -45,7 +45,7 @@ def write_csv(path: Path, x: np.ndarray, labels: list[str], rate_hz: float = 50.
 def _trained_and_exported(folder: Path, model: ModelConfig) -> Path:
     train(TrainOptions(out=folder, model=model, train=TrainConfig(epochs=3, steps_per_epoch=15, batch_size=16,
                                                                   wear="rolled")))
-    export(ExportOptions(folder, int8=True, min_agreement=0.0))
+    export(ExportOptions(folder, int8=True, min_agreement=0.0, activations="int8"))
     return folder
 
 

@@ -13,6 +13,7 @@ from edge_har.backends import LiteRTBackend, OnnxBackend, TflmBackend
 from edge_har.torch_backends import TorchBackend
 from edge_har.calibration import load_windows
 from edge_har.deploy import folded_window_model
+from edge_har.export import ExportOptions, export
 from edge_har.run import Run
 
 from .test_cli import edge_har
@@ -96,10 +97,44 @@ def test_gate_fails_on_a_bad_calibration_with_exit_1_and_keeps_the_files(exporte
     assert "Tried: post-training" in " ".join(result.stderr.split())
     assert (copy / "export" / "model_int8.tflite").exists()
     report = _report(copy)
+    assert [t["activations"] for t in report["quantization"]["tried"]] == ["int8", "int16"]  # auto tried both
+    assert "then int16 activations" in report["gate"]["quantization"]
     assert min(report["agreement_with_fp32"].values()) < 0.99
     assert report["gate"]["passed"] is False and report["gate"]["judged_on"]["validation_subjects"] == validation
     assert set(report["gate"]["below"]) <= {*report["agreement_with_fp32"], *(f"step {k}" for k in
                                                                              report["step"]["agreement_with_fp32"])}
+
+
+def test_int16_activations_make_16x8_models_that_every_runtime_runs(exported, tmp_path):
+    copy = tmp_path / "run"
+    copy.mkdir()
+    for name in ("model.pt", "config.json", "metrics.json", "calibration.npz", "holdout.npz"):
+        (copy / name).write_bytes((exported / name).read_bytes())
+    export(ExportOptions(copy, activations="int16", min_agreement=0.0))
+    report, folder = _report(copy), copy / "export"
+    assert report["quantization"]["activations"] == "int16" and len(report["quantization"]["tried"]) == 1
+    for tflite in (report["tflite_int8"], report["step"]["tflite_int8"]):
+        assert tflite["input_dtype"] == "int16" and tflite["output_dtype"] == "int16"
+        assert "DEQUANTIZE" not in tflite["ops"]
+    assert all(state["dtype"] == "int16" for state in report["step"]["tflite_int8"]["inputs"])
+    assert "CONCATENATION" not in report["step"]["tflite_int8"]["ops"]  # joined by PAD and ADD instead
+    assert "kEdgeHarActivationBits = 16" in (folder / "model_int8.h").read_text()
+    assert "kEdgeHarStepActivationBits = 16" in (folder / "step_int8.h").read_text()
+    holdout = load_windows(copy / "holdout.npz", 121)
+    fp32 = OnnxBackend(folder / "model_fp32.onnx", "fp32").predict(holdout.windows)
+    litert = LiteRTBackend(folder / "model_int8.tflite").predict(holdout.windows)
+    tflm = TflmBackend(folder / "model_int8.tflite", report["tflite_int8"]["tflm_arena_bytes"]).predict(holdout.windows[:50])
+    with_int8 = LiteRTBackend(exported / "export" / "model_int8.tflite").predict(holdout.windows)
+    # the weights are int8 in both, so what is left is their rounding: well under int8 activations' error
+    assert np.abs(litert - fp32).mean() < 0.5 * np.abs(with_int8 - fp32).mean()
+    assert np.abs(tflm - litert[:50]).max() <= 2 * report["tflite_int8"]["output_scale"]  # same kernels' arithmetic
+    assert min(report["agreement_with_fp32"].values()) >= 0.99
+    assert min(report["step"]["agreement_with_fp32"].values()) >= 0.99
+
+
+def test_unknown_activations_are_refused(exported):
+    result = edge_har("export", str(exported), "--int8", "--activations", "int4")
+    assert result.returncode == 2 and "--activations must be one of auto, int8, int16" in result.stderr
 
 
 @pytest.mark.parametrize("make, message", [

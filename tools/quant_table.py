@@ -1,0 +1,125 @@
+"""int8 against int16 activations (16x8) on runs' held-out validation windows, in one command:
+
+    .venv/bin/python tools/quant_table.py RUN [RUN ...] [--out DIR]
+
+Each run is exported twice into DIR/RUN-NAME/{int8,int16} (copies; the run's own export is left
+alone): post-training quantization with int8 activations (ranges: min-max for ONNX, litert-torch's
+histogram for TFLite), and with int16 activations and int8 weights. It prints, per run and path,
+export's own agreement with fp32 (window and step models, ONNX Runtime, LiteRT and TFLite-Micro),
+fp32 accuracy and the int8 models' accuracy change on the same windows, the TFLite-Micro arenas,
+the step model's size, and the time per step of the LiteRT and TFLite-Micro step models (one
+sample in, measured here, both paths in the same run). A third row per run quantizes the ONNX
+window model with another range estimator (percentile 99.999) to show what calibration changes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+from rich.console import Console
+
+from edge_har.backends import LiteRTBackend, LiteRTStepBackend, OnnxBackend, TflmStepBackend
+from edge_har.calibration import load_windows
+from edge_har.export import ExportOptions, export
+from edge_har.run import CALIBRATION_FILE, HOLDOUT_FILE, Run
+from edge_har.step_export import last_step_logits, onnx_last_step_logits
+
+RUN_FILES = ("model.pt", "config.json", "metrics.json", CALIBRATION_FILE, HOLDOUT_FILE)
+TIMED_STEPS = {"litert": 2000, "tflm": 500}
+
+
+def exported_copy(run: Path, folder: Path, activations: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in RUN_FILES:
+        shutil.copy(run / name, folder / name)
+    export(ExportOptions(folder, activations=activations, min_agreement=0.0), Console(quiet=True))
+    return folder / "export"
+
+
+def accuracies(folder: Path, windows: np.ndarray, labels: np.ndarray, r: int) -> dict:
+    fp32 = OnnxBackend(folder / "model_fp32.onnx", "fp32").predict(windows).argmax(1)
+    onnx = OnnxBackend(folder / "model_int8.onnx", "int8").predict(windows).argmax(1)
+    litert = LiteRTBackend(folder / "model_int8.tflite").predict(windows).argmax(1)
+    step = last_step_logits(LiteRTStepBackend(folder / "step_int8.tflite", r), windows).argmax(1)
+    step_onnx = onnx_last_step_logits(folder / "step_int8.onnx", windows, r).argmax(1)
+    scored = labels >= 0
+    return {name: float((classes == labels)[scored].mean()) for name, classes in
+            {"fp32": fp32, "onnx": onnx, "litert": litert, "step_litert": step, "step_onnx": step_onnx}.items()}
+
+
+def per_step_us(folder: Path, report: dict, windows: np.ndarray, r: int) -> dict:
+    samples = windows.reshape(-1, windows.shape[-1])
+    litert = LiteRTStepBackend(folder / "step_int8.tflite", r)
+    tflm = TflmStepBackend(folder / "step_int8.tflite", report["step"]["tflite_int8"]["tflm_arena_bytes"], r)
+    timings = {}
+    for name, backend in (("litert", litert), ("tflm", tflm)):
+        chosen = samples[:TIMED_STEPS[name]]
+        backend.reset(chosen[0])
+        started = time.perf_counter()
+        for sample in chosen:
+            backend.step(sample)
+        timings[name] = (time.perf_counter() - started) / len(chosen) * 1e6
+    return timings
+
+
+def percentile_onnx_agreement(run: Path, folder: Path, windows: np.ndarray, r: int) -> float:
+    from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType, quantize_static
+
+    calibration = load_windows(run / CALIBRATION_FILE, r).windows
+
+    class Feeds(CalibrationDataReader):
+        def __init__(self):
+            self.items = iter({"accel": calibration[i:i + 64]} for i in range(0, len(calibration), 64))
+
+        def get_next(self):
+            return next(self.items, None)
+
+    out = folder / "model_int8_percentile.onnx"
+    quantize_static(str(folder / "model_fp32.onnx"), str(out), Feeds(), quant_format=QuantFormat.QDQ, per_channel=True,
+                    activation_type=QuantType.QInt8, weight_type=QuantType.QInt8,
+                    calibrate_method=CalibrationMethod.Percentile, extra_options={"CalibPercentile": 99.999})
+    fp32 = OnnxBackend(folder / "model_fp32.onnx", "fp32").predict(windows).argmax(1)
+    return float((OnnxBackend(out, "int8").predict(windows).argmax(1) == fp32).mean())
+
+
+def row(name: str, activations: str, report: dict, acc: dict, timing: dict) -> str:
+    window, step = report["agreement_with_fp32"], report["step"]["agreement_with_fp32"]
+    change = lambda key: f"{100 * (acc[key] - acc['fp32']):+.2f}"
+    return (f"| {name} | {activations} | {window['onnx_int8']:.4f} / {window['tflite_int8']:.4f} / "
+            f"{window['tflm_int8']:.4f} | {step['onnx_int8']:.4f} / {step['tflite_int8']:.4f} / {step['tflm_int8']:.4f} "
+            f"| {acc['fp32']:.4f} | {change('onnx')} / {change('litert')} | {change('step_onnx')} / "
+            f"{change('step_litert')} | {report['tflite_int8']['tflm_arena_bytes']:,} / "
+            f"{report['step']['tflite_int8']['tflm_arena_bytes']:,} | {report['file_bytes']['step_int8.tflite']:,} | "
+            f"{timing['litert']:.0f} / {timing['tflm']:.0f} |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("runs", type=Path, nargs="+", help="training runs (each with holdout.npz)")
+    parser.add_argument("--out", type=Path, default=Path("runs/quant-table"), help="where the exported copies go")
+    args = parser.parse_args()
+    print("| run | activations | window agreement ONNX / LiteRT / TFLM | step agreement ONNX / LiteRT / TFLM "
+          "| fp32 accuracy | window accuracy change, points (ONNX / LiteRT) | step accuracy change (ONNX / LiteRT) "
+          "| TFLM arena window / step, bytes | step .tflite bytes | µs per step LiteRT / TFLM |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for run in args.runs:
+        r = Run(run).receptive_field
+        holdout = load_windows(run / HOLDOUT_FILE, r)
+        for activations in ("int8", "int16"):
+            folder = exported_copy(run, args.out / run.name / activations, activations)
+            report = json.loads((folder / "export.json").read_text())
+            print(row(run.name, activations, report, accuracies(folder, holdout.windows, holdout.labels, r),
+                      per_step_us(folder, report, holdout.windows[:50], r)), flush=True)
+            if activations == "int8":
+                percentile = percentile_onnx_agreement(run, folder, holdout.windows, r)
+        print(f"| {run.name} | int8, ONNX percentile 99.999 ranges | {percentile:.4f} (ONNX window) | | | | | | | |",
+              flush=True)
+
+
+if __name__ == "__main__":
+    main()
