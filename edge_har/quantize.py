@@ -74,7 +74,7 @@ def quantize_tflite(model: torch.nn.Module, inputs: list[tuple[np.ndarray, ...]]
         from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
 
         example = tuple(torch.from_numpy(t) for t in inputs[0])
-        quantizer = _int8_quantizer(activations)
+        quantizer = _integer_quantizer(activations)
         graph = torch.export.export(model, example).module()
         prepared = prepare_pt2e(graph, quantizer)
         with torch.no_grad():
@@ -125,7 +125,7 @@ def _quiet_converter_logs() -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
 
 
-def _int8_quantizer(activations: str = "int8"):
+def _integer_quantizer(activations: str = "int8"):
     """litert-torch's PT2E quantizer (int8 weights; int8 activations, or int16 ones), plus
     quantized additions, concatenations and slices.
 
@@ -167,7 +167,7 @@ def _int8_quantizer(activations: str = "int8"):
         shared = SharedQuantizationSpec(node.args[0])
         return final_annotation({node.args[0]: shared}, shared)
 
-    class Int8Quantizer(pt2e_quantizer.PT2EQuantizer):
+    class IntegerQuantizer(pt2e_quantizer.PT2EQuantizer):
         def annotate(self, model: torch.fx.GraphModule) -> torch.fx.GraphModule:
             model = super().annotate(model)
             for node in model.graph.nodes:
@@ -188,7 +188,7 @@ def _int8_quantizer(activations: str = "int8"):
     config = pt2e_quantizer.get_symmetric_quantization_config(is_per_channel=True, is_dynamic=False)
     if activations == "int16":
         config = replace(config, input_activation=_int16_activation(), output_activation=_int16_activation())
-    return Int8Quantizer().set_global(config)
+    return IntegerQuantizer().set_global(config)
 
 
 def _int16_activation():
