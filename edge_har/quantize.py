@@ -23,8 +23,9 @@ ACTIVATIONS = ("int8", "int16")
 
 
 def quantize_onnx(fp32_path: Path, int8_path: Path, inputs: list[tuple[np.ndarray, ...]],
-                  activations: str = "int8") -> None:
-    """QDQ, per-channel int8 weights, int8 or int16 activations with min-max ranges from the inputs."""
+                  activations: str = "int8", **calibration) -> None:
+    """QDQ, per-channel int8 weights, int8 or int16 activations with min-max ranges from the inputs
+    (`calibration`: another of ONNX Runtime's range estimators, as `quantize_static` arguments)."""
     import onnx
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
@@ -45,7 +46,7 @@ def quantize_onnx(fp32_path: Path, int8_path: Path, inputs: list[tuple[np.ndarra
         quantize_static(str(prepared), str(int8_path), Feeds(), quant_format=QuantFormat.QDQ, per_channel=True,
                         activation_type=QuantType.QInt16 if activations == "int16" else QuantType.QInt8,
                         weight_type=QuantType.QInt8,
-                        nodes_to_exclude=_magnitude_nodes(onnx.load(str(prepared)).graph))
+                        nodes_to_exclude=_magnitude_nodes(onnx.load(str(prepared)).graph), **calibration)
     finally:
         prepared.unlink(missing_ok=True)
 

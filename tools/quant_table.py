@@ -26,6 +26,7 @@ from rich.console import Console
 from edge_har.backends import LiteRTBackend, LiteRTStepBackend, OnnxBackend, TflmStepBackend
 from edge_har.calibration import load_windows
 from edge_har.export import ExportOptions, export
+from edge_har.quantize import quantize_onnx
 from edge_har.run import CALIBRATION_FILE, HOLDOUT_FILE, Run
 from edge_har.step_export import last_step_logits, onnx_last_step_logits
 
@@ -68,21 +69,12 @@ def per_step_us(folder: Path, report: dict, windows: np.ndarray, r: int) -> dict
 
 
 def percentile_onnx_agreement(run: Path, folder: Path, windows: np.ndarray, r: int) -> float:
-    from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization import CalibrationMethod
 
     calibration = load_windows(run / CALIBRATION_FILE, r).windows
-
-    class Feeds(CalibrationDataReader):
-        def __init__(self):
-            self.items = iter({"accel": calibration[i:i + 64]} for i in range(0, len(calibration), 64))
-
-        def get_next(self):
-            return next(self.items, None)
-
     out = folder / "model_int8_percentile.onnx"
-    quantize_static(str(folder / "model_fp32.onnx"), str(out), Feeds(), quant_format=QuantFormat.QDQ, per_channel=True,
-                    activation_type=QuantType.QInt8, weight_type=QuantType.QInt8,
-                    calibrate_method=CalibrationMethod.Percentile, extra_options={"CalibPercentile": 99.999})
+    quantize_onnx(folder / "model_fp32.onnx", out, [(w[None],) for w in calibration],
+                  calibrate_method=CalibrationMethod.Percentile, extra_options={"CalibPercentile": 99.999})
     fp32 = OnnxBackend(folder / "model_fp32.onnx", "fp32").predict(windows).argmax(1)
     return float((OnnxBackend(out, "int8").predict(windows).argmax(1) == fp32).mean())
 
