@@ -8,12 +8,15 @@ them exist, so a failed export never leaves a folder that looks complete.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 from rich.console import Console
+from rich.progress import Progress
 
 from .backends import LiteRTBackend, OnnxBackend, TflmBackend, tflm_arena_bytes
 from .calibration import WindowSet, load_windows
@@ -49,23 +52,30 @@ class ExportOptions:
     # with fp32 on fewer than max(min_agreement, PARITY_MIN_AGREEMENT) of the held-out steps. int8
     # logits tie where fp32's top two differ by less than one step of theirs.
     activations: str = "auto"
+    # Quantization-aware fine-tuning (qat.py) of the weights the int8-activation models are made from.
+    qat: bool = False
 
 
 def export(opts: ExportOptions, console: Console | None = None) -> Path:
     console = console or Console()
     if opts.activations not in ACTIVATION_CHOICES:
         raise UserError(f"--activations must be one of {', '.join(ACTIVATION_CHOICES)}, not {opts.activations!r}")
+    if opts.qat and not opts.int8:
+        raise UserError("--qat fine-tunes for the int8 models: add --int8")
+    if opts.qat and opts.activations == "int16":
+        raise UserError("--qat simulates int8 activations: use it with --activations int8 or auto")
     run = Run(opts.run)
     r = run.receptive_field
     calibration = load_windows(opts.calibration or run.folder / CALIBRATION_FILE, r)
     holdout = load_windows(run.folder / HOLDOUT_FILE, r)
     window_model = folded_window_model(run.model)
+    tuned = _quantization_aware(run, calibration, console) if opts.qat else None
     with staged_dir(run.folder / EXPORT_DIR, replace=True) as folder:
         report = _base_report(run, window_model)
         console.print(f"Exporting R = {r} window model from {run.folder}")
         report["onnx_fp32"] = _export_onnx_fp32(window_model, run, holdout, folder / FP32_ONNX)
         if opts.int8:
-            report.update(_export_quantized(run, folder, calibration, holdout, opts, console))
+            report.update(_export_quantized(run, folder, calibration, holdout, opts, console, tuned))
             report["gate"] = _gate_report(report, run, opts.min_agreement)
         else:
             console.print("Exporting the step model (one new column per layer per sample)")
@@ -96,13 +106,16 @@ def _base_report(run: Run, model: WindowModel) -> dict:
     }
 
 
+def _write_window_onnx(model: WindowModel, path: Path, example: np.ndarray) -> None:
+    torch.onnx.export(model, (torch.from_numpy(example),), str(path), input_names=[INPUT_NAME],
+                      output_names=[OUTPUT_NAME], dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
+                      opset_version=17, dynamo=False)
+
+
 def _export_onnx_fp32(model: WindowModel, run: Run, holdout: WindowSet, path: Path) -> dict:
     import onnx
 
-    example = torch.from_numpy(holdout.windows[:2])
-    torch.onnx.export(model, (example,), str(path), input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
-                      dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
-                      opset_version=17, dynamo=False)
+    _write_window_onnx(model, path, holdout.windows[:2])
     proto = onnx.load(str(path))
     metadata = {"classes": json.dumps(run.classes), "receptive_field": str(run.receptive_field),
                 "sample_rate_hz": json.dumps(run.sample_rate_hz), "producer": "edge-har"}
@@ -118,35 +131,51 @@ def _export_onnx_fp32(model: WindowModel, run: Run, holdout: WindowSet, path: Pa
             "ops": sorted({node.op_type for node in proto.graph.node})}
 
 
+def _quantization_aware(run: Run, calibration: WindowSet, console: Console) -> TCN:
+    from .qat import QatConfig, quantization_aware_tcn
+
+    config = QatConfig()
+    console.print(f"Quantization-aware fine-tuning: {config.steps} steps on augmented calibration windows")
+    with Progress(console=console, transient=True) as progress:
+        return quantization_aware_tcn(run.model, calibration, run.config.train, config, progress)
+
+
 def _export_quantized(run: Run, folder: Path, calibration: WindowSet, holdout: WindowSet, opts: ExportOptions,
-                      console: Console) -> dict:
-    """The integer window and step models with int8 activations and, where `opts.activations`
-    asks or allows, int16 ones; the files of the last attempt stay."""
+                      console: Console, tuned: TCN | None) -> dict:
+    """The integer window and step models with int8 activations (made from `tuned`, the
+    quantization-aware weights, where given) and, where `opts.activations` asks or allows, int16
+    ones; the files of the last attempt stay. fp32 stays the run's own model."""
     plan = list(ACTIVATIONS) if opts.activations == "auto" else [opts.activations]
     enough = max(opts.min_agreement, PARITY_MIN_AGREEMENT)  # int8 is kept only where it keeps parity's promise
     tried = []
     for activations in plan:
-        report = _export_int8(run.model, folder, calibration, holdout, console, activations)
+        source = tuned if activations == "int8" else None
+        report = _export_int8(run.model, folder, calibration, holdout, console, activations, source)
         console.print(f"Exporting the step model (one new column per layer per sample), {activations} activations")
-        report["step"] = export_step_models(run.model, folder, calibration, holdout, True, console, activations)
+        report["step"] = export_step_models(run.model, folder, calibration, holdout, True, console, activations,
+                                            source)
         _write_c_array(folder, Path(STEP_INT8_TFLITE).stem, "g_edge_har_step_model",
                        _step_constants(report["step"]["tflite_int8"], run.receptive_field))
         agreements = _agreements(report)
-        tried.append({"activations": activations, "agreement_with_fp32": agreements})
+        tried.append({"activations": activations, "qat": source is not None, "agreement_with_fp32": agreements})
         if min(agreements.values()) >= enough or activations == plan[-1]:
             break
         console.print(f"[yellow]int8 activations agree with fp32 on {min(agreements.values()):.4f} of steps at "
                       f"worst, below {enough}: trying int16 activations with int8 weights (16x8)[/]")
-    return {**report, "quantization": {"weights": "int8", "activations": activations, "tried": tried}}
+    return {**report, "quantization": {"weights": "int8", "activations": activations,
+                                       "qat": tried[-1]["qat"], "tried": tried}}
 
 
 def _export_int8(model: TCN, folder: Path, calibration: WindowSet, holdout: WindowSet, console: Console,
-                 activations: str) -> dict:
+                 activations: str, source: TCN | None = None) -> dict:
+    """Integer window models of `source` (default: `model`), judged against `model`'s fp32 ONNX."""
     from .quantize import quantize_onnx, quantize_tflite
 
+    source = source or model
     console.print(f"Quantizing with {len(calibration.windows)} calibration windows ({activations} activations)")
-    quantize_onnx(folder / FP32_ONNX, folder / INT8_ONNX, [(w[None],) for w in calibration.windows], activations)
-    tflite = quantize_tflite(folded_window_model(model, features_inside=False),
+    with _fp32_onnx_of(source, model, folder, holdout.windows[:2]) as fp32:
+        quantize_onnx(fp32, folder / INT8_ONNX, [(w[None],) for w in calibration.windows], activations)
+    tflite = quantize_tflite(folded_window_model(source, features_inside=False),
                              [(w[None],) for w in tflite_input(model, calibration.windows)], folder / INT8_TFLITE,
                              activations)
     litert = LiteRTBackend(folder / INT8_TFLITE)
@@ -168,6 +197,20 @@ def _export_int8(model: TCN, folder: Path, calibration: WindowSet, holdout: Wind
         "holdout_windows": len(holdout.windows),
         "calibration_windows": len(calibration.windows),
     }
+
+
+@contextmanager
+def _fp32_onnx_of(source: TCN, model: TCN, folder: Path, example: np.ndarray) -> Iterator[Path]:
+    """The fp32 ONNX to quantize: the run's own, or a transient one of other weights."""
+    if source is model:
+        yield folder / FP32_ONNX
+        return
+    path = folder / f".source_{FP32_ONNX}"
+    try:
+        _write_window_onnx(folded_window_model(source), path, example)
+        yield path
+    finally:
+        path.unlink(missing_ok=True)
 
 
 def _write_c_array(folder: Path, stem: str, symbol: str, constants: list[str]) -> None:
@@ -243,8 +286,8 @@ def _agreements(report: dict) -> dict:
 def _gate_report(report: dict, run: Run, minimum: float) -> dict:
     """What the gate judged, on whom, and whether it passed."""
     agreements = _agreements(report)
-    tried = [f"{t['activations']} activations (lowest agreement {min(t['agreement_with_fp32'].values()):.4f})"
-             for t in report["quantization"]["tried"]]
+    tried = [f"{t['activations']} activations{' from quantization-aware weights' if t['qat'] else ''} "
+             f"(lowest agreement {min(t['agreement_with_fp32'].values()):.4f})" for t in report["quantization"]["tried"]]
     return {
         "min_agreement": minimum,
         "judged_on": {"validation_subjects": _validation_subjects(run), "windows": report["holdout_windows"],

@@ -11,6 +11,8 @@ one, and TFLite-Micro (slow on a PC) an even spread of them.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +36,8 @@ class StepExportError(RuntimeError):
 
 
 def export_step_models(model: TCN, folder: Path, calibration: WindowSet, holdout: WindowSet, int8: bool,
-                       console: Console, activations: str = "int8") -> dict:
+                       console: Console, activations: str = "int8", source: TCN | None = None) -> dict:
+    """The step models of `model`; the integer ones made from `source`'s weights where given."""
     step = folded_step_model(model)
     check = holdout.windows
     reference = TorchBackend(folded_window_model(model)).predict(check)
@@ -43,7 +46,8 @@ def export_step_models(model: TCN, folder: Path, calibration: WindowSet, holdout
               "checked_windows": len(check)}
     report["onnx_fp32"] = _export_onnx(step, folder / STEP_FP32_ONNX, check, reference)
     if int8:
-        report.update(_export_int8(model, step, folder, calibration, check, reference, console, activations))
+        report.update(_export_int8(model, step, folder, calibration, check, reference, console, activations,
+                                   source))
     return report
 
 
@@ -69,13 +73,31 @@ def onnx_last_step_logits(path: Path, windows: np.ndarray, receptive_field: int)
     return logits
 
 
-def _export_onnx(step: StepTCN, path: Path, check: np.ndarray, reference: np.ndarray) -> dict:
-    import onnx
-
-    example = (torch.from_numpy(check[0, :1]), *step.initial_states())
+def _write_onnx(step: StepTCN, path: Path, sample: np.ndarray) -> None:
+    example = (torch.from_numpy(sample), *step.initial_states())
     names = input_names(step) + output_names(step)
     torch.onnx.export(step, example, str(path), input_names=input_names(step), output_names=output_names(step),
                       dynamic_axes={name: {0: "batch"} for name in names}, opset_version=17, dynamo=False)
+
+
+@contextmanager
+def _fp32_onnx_of(other: StepTCN | None, folder: Path, sample: np.ndarray) -> Iterator[Path]:
+    """The fp32 step ONNX to quantize: the exported one, or a transient one of `other`'s weights."""
+    if other is None:
+        yield folder / STEP_FP32_ONNX
+        return
+    path = folder / f".source_{STEP_FP32_ONNX}"
+    try:
+        _write_onnx(other, path, sample)
+        yield path
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def _export_onnx(step: StepTCN, path: Path, check: np.ndarray, reference: np.ndarray) -> dict:
+    import onnx
+
+    _write_onnx(step, path, check[0, :1])
     onnx.checker.check_model(onnx.load(str(path)))
     logits = onnx_last_step_logits(path, check, step.receptive_field)
     difference = float(np.abs(logits - reference).max())
@@ -94,18 +116,21 @@ def output_names(step: StepTCN) -> list[str]:
 
 
 def _export_int8(model: TCN, step: StepTCN, folder: Path, calibration: WindowSet, check: np.ndarray,
-                 reference: np.ndarray, console: Console, activations: str) -> dict:
+                 reference: np.ndarray, console: Console, activations: str, source: TCN | None) -> dict:
+    """Integer step models of `source` (default: `model`, whose fp32 step model is `step`)."""
     from .quantize import quantize_onnx, quantize_tflite
 
-    inputs = stream_states(step, calibration.windows)
+    quantized = folded_step_model(source) if source else step
+    inputs = stream_states(quantized, calibration.windows)
     console.print(f"Quantizing the step model with {len(inputs)} (sample, state) inputs from calibration streams "
                   f"({activations} activations)")
-    quantize_onnx(folder / STEP_FP32_ONNX, folder / STEP_INT8_ONNX, inputs, activations)
+    with _fp32_onnx_of(quantized if source else None, folder, check[0, :1]) as fp32:
+        quantize_onnx(fp32, folder / STEP_INT8_ONNX, inputs, activations)
     # The states do not depend on where |a| is computed: the TFLite model's inputs are the same
     # streams with the sample's feature channels handed in.
     tflite_inputs = [(tflite_input(model, sample), *states) for sample, *states in inputs]
     join = "pad" if activations == "int16" else "concat"  # the converter has no int16 CONCATENATION
-    tflite = quantize_tflite(folded_step_model(model, features_inside=False, join=join), tflite_inputs,
+    tflite = quantize_tflite(folded_step_model(source or model, features_inside=False, join=join), tflite_inputs,
                              folder / STEP_INT8_TFLITE, activations)
     _check_state_quantization(tflite)
     r = step.receptive_field

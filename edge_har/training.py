@@ -81,7 +81,7 @@ class WindowSampler:
     def batch(self) -> tuple[np.ndarray, np.ndarray]:
         xs, ys = zip(*(self._window(i) for i in
                        self.rng.choice(len(self.inputs), size=self.cfg.batch_size, p=self.weights)))
-        return self._augment(np.stack(xs)), np.stack(ys)
+        return augment(np.stack(xs), self.cfg, self.rng), np.stack(ys)
 
     def _window(self, i: int) -> tuple[np.ndarray, np.ndarray]:
         """One window, played back at a random speed (time warp: people move at their own pace)."""
@@ -99,19 +99,20 @@ class WindowSampler:
         warped = np.stack([np.interp(at, grid, x[start:end, c]) for c in range(x.shape[1])], axis=1)
         return warped, y[np.rint(at[self.r - 1:]).astype(np.int64)]
 
-    def _augment(self, x: np.ndarray) -> np.ndarray:
-        """Random sensor-frame rotation and gain per window: people wear devices differently."""
-        n = len(x)
-        if self.cfg.flip_axes:
-            x = np.einsum("nij,ntj->nti", AXIS_FLIPS[self.rng.integers(0, len(AXIS_FLIPS), size=n)], x)
-        if self.cfg.roll_axis:
-            axis = np.eye(3)["xyz".index(self.cfg.roll_axis)]
-            rolls = rotation_matrices(np.tile(axis, (n, 1)), self.rng.uniform(-np.pi, np.pi, size=n))
-            x = np.einsum("nij,ntj->nti", rolls, x)
-        if self.cfg.rotate_deg > 0:
-            x = np.einsum("nij,ntj->nti", random_rotations(self.rng, n, self.cfg.rotate_deg), x)
-        gain = 1 + self.cfg.scale_jitter * self.rng.uniform(-1, 1, size=(n, 1, 1))
-        return (x * gain).astype(np.float32)
+
+def augment(x: np.ndarray, cfg: TrainConfig, rng: np.random.Generator) -> np.ndarray:
+    """Random sensor-frame rotation and gain per window: people wear devices differently."""
+    n = len(x)
+    if cfg.flip_axes:
+        x = np.einsum("nij,ntj->nti", AXIS_FLIPS[rng.integers(0, len(AXIS_FLIPS), size=n)], x)
+    if cfg.roll_axis:
+        axis = np.eye(3)["xyz".index(cfg.roll_axis)]
+        rolls = rotation_matrices(np.tile(axis, (n, 1)), rng.uniform(-np.pi, np.pi, size=n))
+        x = np.einsum("nij,ntj->nti", rolls, x)
+    if cfg.rotate_deg > 0:
+        x = np.einsum("nij,ntj->nti", random_rotations(rng, n, cfg.rotate_deg), x)
+    gain = 1 + cfg.scale_jitter * rng.uniform(-1, 1, size=(n, 1, 1))
+    return (x * gain).astype(np.float32)
 
 
 def fit(train: Dataset, val: Dataset, model_cfg: ModelConfig, cfg: TrainConfig,

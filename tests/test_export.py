@@ -134,6 +134,29 @@ def test_int16_activations_make_16x8_models_that_every_runtime_runs(exported, tm
     assert min(report["step"]["agreement_with_fp32"].values()) >= 0.99
 
 
+def test_qat_fine_tunes_the_weights_the_int8_models_are_made_from(exported, tmp_path):
+    copy = _run_copy(exported, tmp_path / "run")
+    export(ExportOptions(copy, activations="int8", qat=True, min_agreement=0.0))
+    report, folder = _report(copy), copy / "export"
+    assert report["quantization"]["qat"] is True and report["quantization"]["tried"][0]["qat"] is True
+    assert "from quantization-aware weights" in report["gate"]["quantization"]
+    for name in ("model_int8.tflite", "step_int8.tflite", "model_int8.onnx", "step_int8.onnx"):
+        assert (folder / name).read_bytes() != (exported / "export" / name).read_bytes(), name
+    assert not [p.name for p in folder.iterdir() if p.name.startswith(".")]  # transient sources removed
+    holdout = load_windows(copy / "holdout.npz", 121)
+    fp32 = OnnxBackend(folder / "model_fp32.onnx", "fp32").predict(holdout.windows)
+    run_fp32 = OnnxBackend(exported / "export" / "model_fp32.onnx", "fp32").predict(holdout.windows)
+    assert np.abs(fp32 - run_fp32).max() <= 1e-5  # fp32 stays the run's model: the reference is unchanged
+    assert min(report["agreement_with_fp32"].values()) >= 0.95  # distilled from fp32: close to its classes
+    assert min(report["step"]["agreement_with_fp32"].values()) >= 0.95
+
+
+def test_qat_with_int16_activations_is_refused(exported):
+    result = edge_har("export", str(exported), "--int8", "--qat", "--activations", "int16")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "--qat simulates int8 activations" in " ".join(result.stderr.split())
+
+
 def test_unknown_activations_are_refused(exported):
     result = edge_har("export", str(exported), "--int8", "--activations", "int4")
     assert result.returncode == 2 and "--activations must be one of auto, int8, int16" in result.stderr

@@ -1,10 +1,12 @@
-"""int8 against int16 activations (16x8) on runs' held-out validation windows, in one command:
+"""int8, int8 after quantization-aware fine-tuning, and int16 activations (16x8), on runs'
+held-out validation windows, in one command:
 
-    .venv/bin/python tools/quant_table.py RUN [RUN ...] [--out DIR]
+    .venv/bin/python tools/quant_table.py RUN [RUN ...] [--out DIR] [--paths int8,int8-qat,int16]
 
-Each run is exported twice into DIR/RUN-NAME/{int8,int16} (copies; the run's own export is left
+Each run is exported once per path into DIR/RUN-NAME/PATH (copies; the run's own export is left
 alone): post-training quantization with int8 activations (ranges: min-max for ONNX, litert-torch's
-histogram for TFLite), and with int16 activations and int8 weights. It prints, per run and path,
+histogram for TFLite); the same from quantization-aware fine-tuned weights (`export --qat`); and
+int16 activations with int8 weights. It prints, per run and path,
 export's own agreement with fp32 (window and step models, ONNX Runtime, LiteRT and TFLite-Micro),
 fp32 accuracy and the int8 models' accuracy change on the same windows, the TFLite-Micro arenas,
 the step model's size, and the time per step of the LiteRT and TFLite-Micro step models (one
@@ -18,6 +20,7 @@ import argparse
 import json
 import shutil
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -31,14 +34,17 @@ from edge_har.run import CALIBRATION_FILE, HOLDOUT_FILE, Run
 from edge_har.step_export import last_step_logits, onnx_last_step_logits
 
 RUN_FILES = ("model.pt", "config.json", "metrics.json", CALIBRATION_FILE, HOLDOUT_FILE)
+PATHS = {"int8": ExportOptions(Path(), activations="int8", min_agreement=0.0),
+         "int8-qat": ExportOptions(Path(), activations="int8", qat=True, min_agreement=0.0),
+         "int16": ExportOptions(Path(), activations="int16", min_agreement=0.0)}
 TIMED_STEPS = {"litert": 2000, "tflm": 500}
 
 
-def exported_copy(run: Path, folder: Path, activations: str) -> Path:
+def exported_copy(run: Path, folder: Path, path: str) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     for name in RUN_FILES:
         shutil.copy(run / name, folder / name)
-    export(ExportOptions(folder, activations=activations, min_agreement=0.0), Console(quiet=True))
+    export(replace(PATHS[path], run=folder), Console(quiet=True))
     return folder / "export"
 
 
@@ -79,10 +85,10 @@ def percentile_onnx_agreement(run: Path, folder: Path, windows: np.ndarray, r: i
     return float((OnnxBackend(out, "int8").predict(windows).argmax(1) == fp32).mean())
 
 
-def row(name: str, activations: str, report: dict, acc: dict, timing: dict) -> str:
+def row(name: str, path: str, report: dict, acc: dict, timing: dict) -> str:
     window, step = report["agreement_with_fp32"], report["step"]["agreement_with_fp32"]
     change = lambda key: f"{100 * (acc[key] - acc['fp32']):+.2f}"
-    return (f"| {name} | {activations} | {window['onnx_int8']:.4f} / {window['tflite_int8']:.4f} / "
+    return (f"| {name} | {path} | {window['onnx_int8']:.4f} / {window['tflite_int8']:.4f} / "
             f"{window['tflm_int8']:.4f} | {step['onnx_int8']:.4f} / {step['tflite_int8']:.4f} / {step['tflm_int8']:.4f} "
             f"| {acc['fp32']:.4f} | {change('onnx')} / {change('litert')} | {change('step_onnx')} / "
             f"{change('step_litert')} | {report['tflite_int8']['tflm_arena_bytes']:,} / "
@@ -94,23 +100,27 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("runs", type=Path, nargs="+", help="training runs (each with holdout.npz)")
     parser.add_argument("--out", type=Path, default=Path("runs/quant-table"), help="where the exported copies go")
+    parser.add_argument("--paths", default=",".join(PATHS), help=f"comma-separated, of {', '.join(PATHS)}")
     args = parser.parse_args()
-    print("| run | activations | window agreement ONNX / LiteRT / TFLM | step agreement ONNX / LiteRT / TFLM "
+    paths = args.paths.split(",")
+    if unknown := set(paths) - set(PATHS):
+        parser.error(f"unknown path(s) {', '.join(sorted(unknown))}: choose from {', '.join(PATHS)}")
+    print("| run | path | window agreement ONNX / LiteRT / TFLM | step agreement ONNX / LiteRT / TFLM "
           "| fp32 accuracy | window accuracy change, points (ONNX / LiteRT) | step accuracy change (ONNX / LiteRT) "
           "| TFLM arena window / step, bytes | step .tflite bytes | µs per step LiteRT / TFLM |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for run in args.runs:
         r = Run(run).receptive_field
         holdout = load_windows(run / HOLDOUT_FILE, r)
-        for activations in ("int8", "int16"):
-            folder = exported_copy(run, args.out / run.name / activations, activations)
+        for path in paths:
+            folder = exported_copy(run, args.out / run.name / path, path)
             report = json.loads((folder / "export.json").read_text())
-            print(row(run.name, activations, report, accuracies(folder, holdout.windows, holdout.labels, r),
+            print(row(run.name, path, report, accuracies(folder, holdout.windows, holdout.labels, r),
                       per_step_us(folder, report, holdout.windows[:50], r)), flush=True)
-            if activations == "int8":
+            if path == "int8":
                 percentile = percentile_onnx_agreement(run, folder, holdout.windows, r)
-        print(f"| {run.name} | int8, ONNX percentile 99.999 ranges | {percentile:.4f} (ONNX window) | | | | | | | |",
-              flush=True)
+                print(f"| {run.name} | int8, ONNX percentile 99.999 ranges | {percentile:.4f} (ONNX window) "
+                      "| | | | | | | |", flush=True)
 
 
 if __name__ == "__main__":
