@@ -22,7 +22,7 @@ import torch
 from .config import RunConfig, model_config_from_dict
 from .errors import UserError
 from .model import TCN
-from .run_files import CALIBRATION_FILE, CONFIG_FILE, HOLDOUT_FILE, METRICS_FILE, MODEL_FILE  # noqa: F401 (re-exported)
+from .run_files import CALIBRATION_FILE, CONFIG_FILE, DECODING_FILE, HOLDOUT_FILE, METRICS_FILE, MODEL_FILE  # noqa: F401 (re-exported)
 
 
 def default_run_dir(root: Path = Path("runs")) -> Path:

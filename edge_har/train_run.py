@@ -16,8 +16,8 @@ from .errors import DataError, UserError
 from .model import config_for_receptive_field, count_params, macs_per_step, macs_per_window
 from .rf_search import Budget, search_receptive_field
 from .files import check_new_folder, staged_dir, write_json
-from .run import CALIBRATION_FILE, CONFIG_FILE, HOLDOUT_FILE, METRICS_FILE, default_run_dir, save_model
-from .training import Evaluation, FitResult, cross_validate, evaluate, fit, split_validation
+from .run import CALIBRATION_FILE, CONFIG_FILE, DECODING_FILE, HOLDOUT_FILE, METRICS_FILE, default_run_dir, save_model
+from .training import Evaluation, FitResult, cross_validate, evaluate, fit, label_transitions, split_validation
 from .wear import AUTO, choose_wear, dressed
 
 
@@ -77,12 +77,15 @@ def train(opts: TrainOptions, console: Console | None = None) -> Path:
         train_subjects, val_subjects = split_validation(data.subjects, [], final_cfg.val_subjects)
         final = fit(data.select(train_subjects), data.select(val_subjects), model_cfg, final_cfg,
                     progress, label=f"final model (validation {'+'.join(val_subjects)})")
-    validation = evaluate(final.model, data.select(val_subjects))
+    transitions = label_transitions(data.select(train_subjects))
+    validation = evaluate(final.model, data.select(val_subjects), transitions)
     with staged_dir(out) as folder:
         run_config = RunConfig(model_cfg, final_cfg, data.source, data.synthetic, data.classes,
                                data.sample_rate_hz, cv, opts.rf, cv_folds=opts.cv_folds, input_units=units)
         run_config.save(folder / CONFIG_FILE)
         save_model(folder, final.model, data.classes, data.sample_rate_hz)
+        write_json(folder / DECODING_FILE, {"transitions": transitions.as_dict(), "classes": data.classes,
+                                            "from_labels_of": train_subjects})
         r = final.model.receptive_field
         sample_windows(data.select(train_subjects), r, CALIBRATION_PER_CLASS, opts.train.seed).save(folder / CALIBRATION_FILE)
         spread_windows(data.select(val_subjects), r, HOLDOUT_WINDOWS).save(folder / HOLDOUT_FILE)
@@ -155,6 +158,7 @@ def _metrics(data: Dataset, final: FitResult, validation: Evaluation, cv_report:
             "validation_subjects": final.val_subjects,
             "validation_accuracy": validation.summary["accuracy"],
             "validation_macro_f1": validation.summary["macro_f1"],
+            **{f"validation_{name}": value for name, value in validation.decoding.items()},
             "best_epoch": final.best_epoch,
             "epochs_run": len(final.history),
             "train_seconds": round(final.seconds, 1),
@@ -184,6 +188,10 @@ def _plots(folder: Path, data: Dataset, final: FitResult, validation: Evaluation
         plots.rf_ladder(search.ladder, folder / "rf_ladder.png", f"receptive-field ladder{tag}")
 
 
+def _seconds(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}"
+
+
 def _report(console: Console, out: Path, metrics: dict, data: Dataset) -> None:
     tag = " (SYNTHETIC data)" if data.synthetic else ""
     console.print(f"R = {metrics['receptive_field']}, {metrics['params']} params, "
@@ -195,6 +203,11 @@ def _report(console: Console, out: Path, metrics: dict, data: Dataset) -> None:
             if "only_folds_holding_out" in cv else ""
         console.print(f"Cross-validation ({cv['scheme']}{scope}){tag}: mean per-step accuracy "
                       f"{cv['mean_accuracy']:.4f}, lowest {cv['min_accuracy']:.4f}; {folds}")
+        delays = cv["change_delay_seconds_mean_over_folds"]
+        console.print(f"Decoded over time (forward filter): mean accuracy {cv['decoded_mean_accuracy']:.4f}, "
+                      f"macro-F1 {cv['decoded_mean_macro_f1']:.4f} (raw {cv['mean_macro_f1']:.4f}); delay after a "
+                      f"change of activity, mean {_seconds(delays['decoded']['mean'])} "
+                      f"(raw {_seconds(delays['raw']['mean'])})")
     final = metrics["final"]
     console.print(f"Final model: validation accuracy {final['validation_accuracy']:.4f}{tag} "
                   f"on {final['validation_subjects']}")

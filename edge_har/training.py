@@ -12,6 +12,7 @@ from rich.progress import Progress
 from torch.nn import functional as F
 
 from .config import ModelConfig, TrainConfig
+from .decoding import ForwardFilter, Transitions, change_delays, softmax, transitions_from_labels
 from .data import UNLABELED, Dataset, subject_folds
 from .errors import UserError
 from .metrics import confusion_matrix, summarize
@@ -41,6 +42,7 @@ class Evaluation:
     summary: dict
     confusion: np.ndarray
     predictions: dict[str, list[np.ndarray]] = field(default_factory=dict)  # subject -> per recording
+    decoding: dict = field(default_factory=dict)  # decoded figures and change delays, where decoded
 
 
 def resolve_device(name: str) -> torch.device:
@@ -173,16 +175,45 @@ def _train_epoch(model, sampler, optimizer, schedule, cfg, device, progress, tas
     return float(np.mean(losses)), hits / max(counted, 1)
 
 
-def evaluate(model: TCN, data: Dataset) -> Evaluation:
-    """Per-step metrics over labelled steps, with every recording's predicted classes."""
+def evaluate(model: TCN, data: Dataset, transitions: Transitions | None = None) -> Evaluation:
+    """Per-step metrics over labelled steps, with every recording's predicted classes; with
+    `transitions`, the same for the causally decoded classes, and how late each follows a change."""
     classes = model.config.num_classes
     confusion = np.zeros((classes, classes), dtype=np.int64)
+    decoded_confusion = np.zeros_like(confusion)
     predictions: dict[str, list[np.ndarray]] = {}
+    delays: dict[str, list[np.ndarray]] = {"raw": [], "decoded": []}
     for rec in data.recordings:
-        pred = predict_logits(model, rec.x).argmax(axis=1)
+        logits = predict_logits(model, rec.x)
+        pred = logits.argmax(axis=1)
         predictions.setdefault(rec.subject, []).append(pred)
         confusion += confusion_matrix(rec.y, pred, classes)
-    return Evaluation(summarize(confusion, data.classes), confusion, predictions)
+        if transitions is not None:
+            decoded = ForwardFilter(transitions).run(softmax(logits))
+            decoded_confusion += confusion_matrix(rec.y, decoded, classes)
+            delays["raw"].append(change_delays(rec.y, pred))
+            delays["decoded"].append(change_delays(rec.y, decoded))
+    evaluation = Evaluation(summarize(confusion, data.classes), confusion, predictions)
+    if transitions is not None:
+        summary = summarize(decoded_confusion, data.classes)
+        evaluation.decoding = {"decoded": {"accuracy": summary["accuracy"], "macro_f1": summary["macro_f1"]},
+                               "change_delay_seconds": {name: _delay_summary(np.concatenate(found), data.sample_rate_hz)
+                                                        for name, found in delays.items()}}
+    return evaluation
+
+
+def _delay_summary(delays: np.ndarray, rate_hz: float | None) -> dict:
+    """Mean and 90th percentile, in seconds (in steps where the rate is unknown)."""
+    scale = 1.0 / rate_hz if rate_hz else 1.0
+    if not len(delays):
+        return {"changes": 0, "mean": None, "p90": None, "unit": "s" if rate_hz else "steps"}
+    return {"changes": len(delays), "mean": float(delays.mean() * scale),
+            "p90": float(np.percentile(delays, 90) * scale), "unit": "s" if rate_hz else "steps"}
+
+
+def label_transitions(data: Dataset) -> Transitions:
+    """The decoder's transitions, from `data`'s labels (its training people)."""
+    return transitions_from_labels([rec.y for rec in data.recordings], len(data.classes))
 
 
 def split_validation(subjects: list[str], test: list[str], count: int) -> tuple[list[str], list[str]]:
@@ -213,8 +244,9 @@ def cross_validate(data: Dataset, model_cfg: ModelConfig, cfg: TrainConfig, cv: 
             progress.console.print(f"{label}: {wear.describe()}")
         result = fit(data.select(train_subjects), data.select(val_subjects), model_cfg, fold_cfg, progress,
                      label=label)
+        transitions = label_transitions(data.select(train_subjects))
         for subject in test:
-            held_out = evaluate(result.model, data.select([subject]))
+            held_out = evaluate(result.model, data.select([subject]), transitions)
             if progress:
                 progress.console.print(f"{label}: accuracy {held_out.summary['accuracy']:.3f} on {subject}")
             pooled.confusion += held_out.confusion
@@ -231,13 +263,25 @@ def cross_validate(data: Dataset, model_cfg: ModelConfig, cfg: TrainConfig, cv: 
         "mean_accuracy": float(np.mean(accuracies)),
         "min_accuracy": float(np.min(accuracies)),
         "mean_macro_f1": float(np.mean([f["macro_f1"] for f in folds])),
+        "decoded_mean_accuracy": float(np.mean([f["decoded"]["accuracy"] for f in folds])),
+        "decoded_mean_macro_f1": float(np.mean([f["decoded"]["macro_f1"] for f in folds])),
+        "change_delay_seconds_mean_over_folds": _mean_delays(folds),
         "pooled_accuracy": pooled.summary["accuracy"],
         "folds": folds,
     }
     return report, pooled
 
 
+def _mean_delays(folds: list[dict]) -> dict:
+    """Each fold's mean and 90th-percentile delay, averaged over the folds that saw a change."""
+    averaged = {}
+    for name in ("raw", "decoded"):
+        seen = [f["change_delay_seconds"][name] for f in folds if f["change_delay_seconds"][name]["changes"]]
+        averaged[name] = {key: float(np.mean([d[key] for d in seen])) if seen else None for key in ("mean", "p90")}
+    return averaged
+
+
 def _fold_summary(evaluation: Evaluation) -> dict:
     s = evaluation.summary
     return {"accuracy": s["accuracy"], "macro_f1": s["macro_f1"], "steps": s["steps"],
-            "per_class_accuracy": s["per_class_accuracy"]}
+            "per_class_accuracy": s["per_class_accuracy"], **evaluation.decoding}

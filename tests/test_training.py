@@ -88,6 +88,11 @@ def test_cross_validation_reports_each_held_out_subject(small_data):
         assert 0 <= fold["accuracy"] <= 1 and fold["test_subject"] not in fold["val_subjects"]
     assert report["mean_accuracy"] == pytest.approx(np.mean([f["accuracy"] for f in report["folds"]]))
     assert pooled.confusion.sum() == small_data.labelled_steps()
+    for fold in report["folds"]:  # raw and causally decoded, every fold
+        assert 0 <= fold["decoded"]["accuracy"] <= 1 and 0 <= fold["decoded"]["macro_f1"] <= 1
+        delays = fold["change_delay_seconds"]
+        assert delays["raw"]["changes"] == delays["decoded"]["changes"] > 0 and delays["raw"]["unit"] == "s"
+    assert report["decoded_mean_accuracy"] == pytest.approx(np.mean([f["decoded"]["accuracy"] for f in report["folds"]]))
 
 
 def _rung(r, accuracy):
