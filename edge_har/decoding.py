@@ -40,25 +40,21 @@ class Transitions:
 
 
 def transitions_from_labels(labels: list[np.ndarray], num_classes: int) -> Transitions:
-    """Stay probabilities 1 - 1 / (mean run length in steps) per class; a class is left for
-    another in proportion to how often the training labels make that change (plus one each,
-    so that a change never seen stays possible). Unlabelled steps end a run."""
+    """Stay probabilities 1 - 1 / (mean run length in steps) per class, from the training labels;
+    a class is left for any other alike. The order activities follow one another in a recording
+    protocol (HumanActivity's is one fixed script) says nothing about a wearer's day, so it is
+    not learned. Unlabelled steps end a run; a class without runs gets the typical length."""
     lengths = [[] for _ in range(num_classes)]
-    changes = np.ones((num_classes, num_classes))
     counts = np.zeros(num_classes)
     for y in labels:
-        runs = _runs(y)
-        for label, length in runs:
+        for label, length in _runs(y):
             lengths[label].append(length)
             counts[label] += length
-        for (a, _), (b, _) in pairwise(runs):
-            changes[a, b] += a != b
     typical = np.mean([np.mean(x) for x in lengths if x]) if any(lengths) else 1.0
     mean_length = np.array([np.mean(x) if x else typical for x in lengths])
     stay = 1.0 - 1.0 / np.maximum(mean_length, 1.0 + FLOOR)
-    np.fill_diagonal(changes, 0.0)
-    leave = changes / changes.sum(axis=1, keepdims=True) if num_classes > 1 else changes
-    matrix = leave * (1.0 - stay)[:, None] + np.diag(stay)
+    leave = (1.0 - stay) / max(num_classes - 1, 1)
+    matrix = np.where(np.eye(num_classes, dtype=bool), stay[:, None], leave[:, None])
     prior = (counts + 1.0) / (counts + 1.0).sum()
     return Transitions(matrix, prior)
 

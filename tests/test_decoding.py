@@ -13,13 +13,12 @@ def _labels(*runs: tuple[int, int]) -> np.ndarray:
     return np.concatenate([np.full(length, label) for label, length in runs])
 
 
-def test_transitions_stay_for_the_mean_run_length_and_leave_as_the_labels_do():
+def test_transitions_stay_for_the_mean_run_length_and_leave_for_any_other_class_alike():
     labels = [_labels((0, 100), (1, 50), (0, 300)), _labels((2, 20), (UNLABELED, 5), (1, 150))]
     t = transitions_from_labels(labels, 3)
     assert t.matrix.sum(axis=1) == pytest.approx(np.ones(3))
     assert np.diag(t.matrix) == pytest.approx([1 - 1 / 200, 1 - 1 / 100, 1 - 1 / 20])
-    # class 1 was left for 0 once and never for 2: 2 of 3 counts (each change starts at one)
-    assert t.matrix[1, 0] / t.matrix[1, 2] == pytest.approx(2.0)
+    assert t.matrix[1, 0] == t.matrix[1, 2]  # the labels' order of activities is not learned
     assert t.prior == pytest.approx(np.array([401, 201, 21]) / 623)
     assert Transitions.from_dict(t.as_dict()).matrix == pytest.approx(t.matrix)
 
