@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from .config import EXPORT_MIN_AGREEMENT, PARITY_MIN_AGREEMENT, ModelConfig, TrainConfig
+from .decoding import DEFAULT_DECODE
 from .errors import GateFailure, UserError
 from .install import require_training_stack
 
@@ -188,13 +189,17 @@ def export(
         help="Quantization-aware fine-tuning (about a minute on a CPU) of the weights the int8-activation models "
              "are made from, distilled from fp32 with int8 simulated; the fp32 models stay the run's. "
              "It narrows int8's losses without closing them where fp32's top two classes lie close (README).")] = False,
+    decode: Annotated[str, typer.Option(
+        help="Decoding over time that the deployed model runs after every backend (parity and stream apply it): "
+             "forward, a causal filter whose switching needs sustained evidence, with transitions from how long "
+             "activities last in the run's training labels; or none, each step's own class.")] = DEFAULT_DECODE,
 ):
     """Write RUN/export/: the window models (model_fp32.onnx, model_int8.onnx, model_int8.tflite, model_int8.h/.cc),
     the step models (step_fp32.onnx, step_int8.onnx, step_int8.tflite, step_int8.h/.cc) and export.json."""
     require_training_stack("export")
     from .export import ExportOptions, export as run_export
 
-    run_export(ExportOptions(run, int8, calibration, min_agreement, activations, qat), console)
+    run_export(ExportOptions(run, int8, calibration, min_agreement, activations, qat, decode), console)
 
 
 @app.command()

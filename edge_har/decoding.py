@@ -21,6 +21,8 @@ import numpy as np
 
 from .data import UNLABELED
 
+DECODE_CHOICES = ("forward", "none")
+DEFAULT_DECODE = "forward"
 FLOOR = 1e-6  # no class is ever impossible: a filter that rules one out can never return to it
 
 

@@ -25,10 +25,11 @@ from .errors import GateFailure, UserError
 from .exported import EXPORT_DIR, EXPORT_JSON, FP32_ONNX, INT8_ONNX, INT8_TFLITE, STEP_INT8_TFLITE
 from .files import staged_dir, write_json
 from .config import EXPORT_MIN_AGREEMENT, PARITY_MIN_AGREEMENT
+from .decoding import DECODE_CHOICES, DEFAULT_DECODE
 from .metrics import agreement
 from .model import TCN, count_params, macs_per_step, macs_per_window
 from .quantize import ACTIVATIONS
-from .run import CALIBRATION_FILE, HOLDOUT_FILE, Run
+from .run import CALIBRATION_FILE, DECODING_FILE, HOLDOUT_FILE, Run
 from .step_export import export_step_models
 from .torch_backends import TorchBackend
 ONNX_TOLERANCE = 1e-4  # max abs logit difference, ONNX Runtime fp32 against PyTorch
@@ -54,12 +55,16 @@ class ExportOptions:
     activations: str = "auto"
     # Quantization-aware fine-tuning (qat.py) of the weights the int8-activation models are made from.
     qat: bool = False
+    # How the deployed model's classes are decoded over time (decoding.py): "forward" or "none".
+    decode: str = DEFAULT_DECODE
 
 
 def export(opts: ExportOptions, console: Console | None = None) -> Path:
     console = console or Console()
     if opts.activations not in ACTIVATION_CHOICES:
         raise UserError(f"--activations must be one of {', '.join(ACTIVATION_CHOICES)}, not {opts.activations!r}")
+    if opts.decode not in DECODE_CHOICES:
+        raise UserError(f"--decode must be one of {', '.join(DECODE_CHOICES)}, not {opts.decode!r}")
     if opts.qat and not opts.int8:
         raise UserError("--qat fine-tunes for the int8 models: add --int8")
     if opts.qat and opts.activations == "int16":
@@ -71,7 +76,7 @@ def export(opts: ExportOptions, console: Console | None = None) -> Path:
     window_model = folded_window_model(run.model)
     tuned = _quantization_aware(run, calibration, console) if opts.qat else None
     with staged_dir(run.folder / EXPORT_DIR, replace=True) as folder:
-        report = _base_report(run, window_model)
+        report = {**_base_report(run, window_model), "decoding": _decoding(run, opts.decode, console)}
         console.print(f"Exporting R = {r} window model from {run.folder}")
         report["onnx_fp32"] = _export_onnx_fp32(window_model, run, holdout, folder / FP32_ONNX)
         if opts.int8:
@@ -110,6 +115,18 @@ def _write_window_onnx(model: WindowModel, path: Path, example: np.ndarray) -> N
     torch.onnx.export(model, (torch.from_numpy(example),), str(path), input_names=[INPUT_NAME],
                       output_names=[OUTPUT_NAME], dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
                       opset_version=17, dynamo=False)
+
+
+def _decoding(run: Run, method: str, console: Console) -> dict:
+    """The decoder the deployed model runs, with the transitions its run learned."""
+    path = run.folder / DECODING_FILE
+    if method == "none":
+        return {"method": "none"}
+    if not path.is_file():
+        console.print(f"[yellow]{run.folder} predates decoding (no {DECODING_FILE}): exporting without it; "
+                      "retrain to add it[/]")
+        return {"method": "none", "note": f"the run has no {DECODING_FILE}"}
+    return {"method": method, **json.loads(path.read_text())}
 
 
 def _export_onnx_fp32(model: WindowModel, run: Run, holdout: WindowSet, path: Path) -> dict:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
+from .decoding import Transitions
 from .errors import UserError
 from .run_files import METRICS_FILE
 
@@ -79,6 +80,11 @@ class Exported:
             return bool(json.loads((self.run_folder / METRICS_FILE).read_text()).get("synthetic_data", False))
         except (OSError, json.JSONDecodeError):
             return False
+
+    def transitions(self) -> Transitions | None:
+        """The decoder's transitions, or None where the export decodes nothing (or predates decoding)."""
+        decoding = self.report.get("decoding", {"method": "none"})
+        return Transitions.from_dict(decoding["transitions"]) if decoding["method"] == "forward" else None
 
     def require_int8(self, engine: str = "rolling") -> None:
         """Refuse an export without the int8 models an engine needs, with the command that makes them."""

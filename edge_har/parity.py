@@ -23,6 +23,7 @@ from rich.table import Table
 
 from . import plots
 from .data import UNLABELED, Dataset, at_rate, load_data
+from .decoding import ForwardFilter, Transitions, softmax
 from .engines import INT8_BACKENDS, check_engine, step_backend, window_backend
 from .errors import DataError, GateFailure
 from .exported import Exported
@@ -68,6 +69,9 @@ def parity(opts: ParityOptions, console: Console | None = None) -> dict:
         steps = _collect_step(data, backends, console)
     else:
         steps = _collect(export, data, backends, opts.tflm_steps, console)
+    transitions = export.transitions()
+    if transitions is not None:
+        steps["decoded"] = _decoded(steps.pop("logits"), transitions)
     report = _report(export, data, steps, opts)
     report_dir.mkdir(parents=True, exist_ok=True)
     write_json(report_dir / PARITY_JSON, report)
@@ -124,6 +128,7 @@ def _collect(export: Exported, data: Dataset, backends: dict, tflm_steps: int, c
     total = sum(len(rec) for rec in data.recordings)
     sample = set(np.linspace(0, total - 1, num=min(tflm_steps, total)).astype(int).tolist())
     pred = {name: [] for name in backends}
+    logits = {name: [] for name in backends if name != "tflm_int8"}  # TFLite-Micro's steps are not contiguous
     true, tflm_index, offset = [], [], 0
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("backends x recordings", total=len(data.recordings) * len(backends))
@@ -132,19 +137,23 @@ def _collect(export: Exported, data: Dataset, backends: dict, tflm_steps: int, c
             local = np.array(sorted(i - offset for i in sample if offset <= i < offset + len(rec)), dtype=int)
             for name, backend in backends.items():
                 chosen = windows[local] if name == "tflm_int8" else windows
-                pred[name].append(backend.predict(np.ascontiguousarray(chosen)).argmax(axis=1))
+                predicted = backend.predict(np.ascontiguousarray(chosen))
+                pred[name].append(predicted.argmax(axis=1))
+                if name in logits:
+                    logits[name].append(predicted)
                 progress.advance(task)
             true.append(rec.y)
             tflm_index.append(local + offset)
             offset += len(rec)
     return {"true": np.concatenate(true), "tflm_index": np.concatenate(tflm_index), "reference": next(iter(backends)),
-            "pred": {name: np.concatenate(p) for name, p in pred.items()}}
+            "pred": {name: np.concatenate(p) for name, p in pred.items()}, "logits": logits}
 
 
 def _collect_step(data: Dataset, backends: dict, console: Console) -> dict:
     """Every step model streamed through every whole recording, against the fp32 reference."""
     reference = next(iter(backends))
     pred = {name: [] for name in backends}
+    kept = {name: [] for name in backends}
     true, largest_difference = [], 0.0
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("step models x recordings", total=len(data.recordings) * len(backends))
@@ -153,16 +162,23 @@ def _collect_step(data: Dataset, backends: dict, console: Console) -> dict:
             for name, backend in backends.items():
                 logits[name] = backend.run(rec.x.astype(np.float32))
                 pred[name].append(logits[name].argmax(axis=1))
+                kept[name].append(logits[name])
                 progress.advance(task)
             if reference != ONNX_FP32:
                 largest_difference = max(largest_difference, float(np.abs(logits[ONNX_FP32] - logits[reference]).max()))
             true.append(rec.y)
     true = np.concatenate(true)
     collected = {"true": true, "tflm_index": np.arange(len(true)), "reference": reference,
-                 "pred": {name: np.concatenate(p) for name, p in pred.items()}}
+                 "pred": {name: np.concatenate(p) for name, p in pred.items()}, "logits": kept}
     if reference != ONNX_FP32:
         collected["fp32_step_max_abs_logit_difference"] = largest_difference
     return collected
+
+
+def _decoded(logits: dict[str, list[np.ndarray]], transitions: Transitions) -> dict[str, np.ndarray]:
+    """Each backend's classes decoded over time, every recording from a fresh filter."""
+    return {name: np.concatenate([ForwardFilter(transitions).run(softmax(one)) for one in recordings])
+            for name, recordings in logits.items()}
 
 
 def _report(export: Exported, data: Dataset, steps: dict, opts: ParityOptions) -> dict:
@@ -180,6 +196,8 @@ def _report(export: Exported, data: Dataset, steps: dict, opts: ParityOptions) -
             ref_summary = summarize(confusion_matrix(truth, ref, len(classes)), classes)
             entry["agreement_with_fp32"] = agreement(predicted, ref)
             entry["accuracy_drop_vs_fp32"] = ref_summary["accuracy"] - entry["accuracy"]
+        if name in steps.get("decoded", {}):
+            entry["decoded"] = _decoded_entry(true, steps["decoded"][name], steps["decoded"][reference_name], classes)
         backends[name] = entry
     if "fp32_step_max_abs_logit_difference" in steps:
         backends[ONNX_FP32]["max_abs_logit_difference_vs_fp32"] = steps["fp32_step_max_abs_logit_difference"]
@@ -191,20 +209,36 @@ def _report(export: Exported, data: Dataset, steps: dict, opts: ParityOptions) -
         "receptive_field": export.receptive_field, "classes": classes, "reference": reference_name,
         "tflm_steps": int(len(sampled)), "engine": engine, "engine_name": opts.engine,
         "thresholds": {"min_agreement": opts.min_agreement, "max_drop": opts.max_drop},
+        "decoding": "forward" if "decoded" in steps else "none",
         "backends": backends,
     }
+
+
+def _decoded_entry(true: np.ndarray, decoded: np.ndarray, reference: np.ndarray, classes: list[str]) -> dict:
+    summary = summarize(confusion_matrix(true, decoded, len(classes)), classes)
+    return {"accuracy": summary["accuracy"], "macro_f1": summary["macro_f1"],
+            "agreement_with_fp32": agreement(decoded, reference)}
 
 
 def _print_table(console: Console, report: dict, folder: Path) -> None:
     tag = " (SYNTHETIC data)" if report["synthetic_data"] else ""
     table = Table(title=f"Per-step parity on {report['steps']} steps of {', '.join(report['subjects'])}{tag}")
-    for column in ("backend", "steps", "accuracy", "macro-F1", "agreement with fp32", "accuracy vs fp32"):
+    decoding = report["decoding"] == "forward"
+    columns = ["backend", "steps", "accuracy", "macro-F1", "agreement with fp32", "accuracy vs fp32"]
+    for column in columns + (["decoded accuracy", "decoded agreement"] if decoding else []):
         table.add_column(column, justify="right" if column != "backend" else "left")
     for name, entry in report["backends"].items():
-        table.add_row(name, str(entry["steps_evaluated"]), f"{entry['accuracy']:.4f}", f"{entry['macro_f1']:.4f}",
-                      f"{entry['agreement_with_fp32']:.4f}" if "agreement_with_fp32" in entry else "reference",
-                      f"{-entry['accuracy_drop_vs_fp32'] * 100:+.2f} pts" if "accuracy_drop_vs_fp32" in entry else "")
+        row = [name, str(entry["steps_evaluated"]), f"{entry['accuracy']:.4f}", f"{entry['macro_f1']:.4f}",
+               f"{entry['agreement_with_fp32']:.4f}" if "agreement_with_fp32" in entry else "reference",
+               f"{-entry['accuracy_drop_vs_fp32'] * 100:+.2f} pts" if "accuracy_drop_vs_fp32" in entry else ""]
+        if decoding:
+            decoded = entry.get("decoded")
+            row += [f"{decoded['accuracy']:.4f}", "reference" if name == report["reference"] else
+                    f"{decoded['agreement_with_fp32']:.4f}"] if decoded else ["not contiguous", ""]
+        table.add_row(*row)
     console.print(table)
+    if decoding:
+        console.print("Decoded: every backend's logits through the export's forward filter (causal, per recording).")
     difference = report["backends"][ONNX_FP32].get("max_abs_logit_difference_vs_fp32")
     if difference is not None:
         console.print(f"Step engine: fp32 step model within {difference:.1e} of the fp32 reference's logits on "
@@ -221,6 +255,9 @@ def _gate(report: dict) -> None:
         entry = report["backends"][name]
         if entry["agreement_with_fp32"] < limits["min_agreement"]:
             failures.append(f"{name} agreement {entry['agreement_with_fp32']:.4f} < {limits['min_agreement']}")
+        decoded = entry.get("decoded")
+        if decoded and decoded["agreement_with_fp32"] < limits["min_agreement"]:
+            failures.append(f"{name} decoded agreement {decoded['agreement_with_fp32']:.4f} < {limits['min_agreement']}")
         if entry["accuracy_drop_vs_fp32"] > limits["max_drop"]:
             failures.append(f"{name} accuracy drop {entry['accuracy_drop_vs_fp32'] * 100:.2f} points "
                             f"> {limits['max_drop'] * 100:.2f}")

@@ -42,6 +42,17 @@ def write_csv(path: Path, x: np.ndarray, labels: list[str], rate_hz: float = 50.
     return path
 
 
+RUN_FILES = ("model.pt", "config.json", "metrics.json", "calibration.npz", "holdout.npz", "decoding.json")
+
+
+def run_copy(run: Path, folder: Path) -> Path:
+    """A trained run without its export, to export again another way."""
+    folder.mkdir()
+    for name in RUN_FILES:
+        (folder / name).write_bytes((run / name).read_bytes())
+    return folder
+
+
 def _trained_and_exported(folder: Path, model: ModelConfig) -> Path:
     train(TrainOptions(out=folder, model=model, train=TrainConfig(epochs=3, steps_per_epoch=15, batch_size=16,
                                                                   wear="rolled")))

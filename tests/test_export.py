@@ -16,19 +16,12 @@ from edge_har.deploy import folded_window_model
 from edge_har.export import ExportOptions, export
 from edge_har.run import Run
 
+from .conftest import run_copy
 from .test_cli import edge_har
 
 
 def _report(run: Path) -> dict:
     return json.loads((run / "export" / "export.json").read_text())
-
-
-def _run_copy(run: Path, folder: Path) -> Path:
-    """A trained run without its export, to export again another way."""
-    folder.mkdir()
-    for name in ("model.pt", "config.json", "metrics.json", "calibration.npz", "holdout.npz"):
-        (folder / name).write_bytes((run / name).read_bytes())
-    return folder
 
 
 def test_fp32_onnx_is_static_checked_and_matches_pytorch(exported):
@@ -93,7 +86,7 @@ def test_gate_fails_on_a_bad_calibration_with_exit_1_and_keeps_the_files(exporte
     holdout = load_windows(exported / "holdout.npz", 121)
     narrow = tmp_path / "narrow.npz"  # ranges from near-silence: every real window saturates
     np.savez(narrow, windows=holdout.windows[:64] * 0.02)
-    copy = _run_copy(exported, tmp_path / "run")
+    copy = run_copy(exported, tmp_path / "run")
     result = edge_har("export", str(copy), "--int8", "--calibration", str(narrow))
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert "below --min-agreement 0.99" in result.stderr
@@ -111,7 +104,7 @@ def test_gate_fails_on_a_bad_calibration_with_exit_1_and_keeps_the_files(exporte
 
 
 def test_int16_activations_make_16x8_models_that_every_runtime_runs(exported, tmp_path):
-    copy = _run_copy(exported, tmp_path / "run")
+    copy = run_copy(exported, tmp_path / "run")
     export(ExportOptions(copy, activations="int16", min_agreement=0.0))
     report, folder = _report(copy), copy / "export"
     assert report["quantization"]["activations"] == "int16" and len(report["quantization"]["tried"]) == 1
@@ -135,7 +128,7 @@ def test_int16_activations_make_16x8_models_that_every_runtime_runs(exported, tm
 
 
 def test_qat_fine_tunes_the_weights_the_int8_models_are_made_from(exported, tmp_path):
-    copy = _run_copy(exported, tmp_path / "run")
+    copy = run_copy(exported, tmp_path / "run")
     export(ExportOptions(copy, activations="int8", qat=True, min_agreement=0.0))
     report, folder = _report(copy), copy / "export"
     assert report["quantization"]["qat"] is True and report["quantization"]["tried"][0]["qat"] is True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -10,10 +11,11 @@ import pytest
 from edge_har.torch_backends import TorchBackend
 from edge_har.config import ModelConfig
 from edge_har.deploy import folded_window_model
+from edge_har.export import ExportOptions, export
 from edge_har.model import TCN, predict_logits
 from edge_har.parity import ParityOptions, parity, rolling_windows
 
-from .conftest import write_csv
+from .conftest import run_copy, write_csv
 from .test_cli import edge_har
 
 
@@ -43,6 +45,24 @@ def test_parity_report_on_a_held_out_subject(exported, tmp_path):
         assert np.array(entry["confusion"]).sum() == entry["steps"]
     assert written["backends"]["pytorch_fp32"]["steps"] == written["labelled_steps"]
     assert (tmp_path / "parity.png").read_bytes()[:4] == b"\x89PNG"
+    assert written["decoding"] == "forward"  # the export's default: every contiguous backend decoded too
+    decoded = {name: entry["decoded"] for name, entry in written["backends"].items() if "decoded" in entry}
+    assert decoded.keys() == {"pytorch_fp32", "onnx_fp32", "onnx_int8", "litert_int8"}  # TFLM: a spread sample
+    assert decoded["pytorch_fp32"]["agreement_with_fp32"] == 1.0
+    assert all(0 <= d["accuracy"] <= 1 and 0 <= d["agreement_with_fp32"] <= 1 for d in decoded.values())
+
+
+def test_an_export_without_decoding_is_judged_on_raw_classes_only(exported, tmp_path):
+    copy = run_copy(exported, tmp_path / "run")
+    export(ExportOptions(copy, int8=False, decode="none"))
+    assert json.loads((copy / "export" / "export.json").read_text())["decoding"] == {"method": "none"}
+    shutil.rmtree(copy / "export")  # the int8 export again, as `export --int8 --decode none` writes it
+    shutil.copytree(exported / "export", copy / "export")
+    path = copy / "export" / "export.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), "decoding": {"method": "none"}}))
+    report = parity(ParityOptions(copy, subjects=["sim6"], tflm_steps=50, min_agreement=0.0, max_drop=1.0,
+                                  out=tmp_path))
+    assert report["decoding"] == "none" and not [e for e in report["backends"].values() if "decoded" in e]
 
 
 def test_gate_exit_code_follows_the_threshold(exported, tmp_path):

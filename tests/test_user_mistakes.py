@@ -4,7 +4,6 @@ fix, and a non-zero exit, never in a traceback."""
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -12,22 +11,13 @@ import pytest
 
 from edge_har.data import load_data
 
-from .conftest import play, write_csv
+from .conftest import play, run_copy, write_csv
 from .test_cli import TINY, _assert_clean_failure, edge_har
-
-RUN_FILES = ("model.pt", "config.json", "metrics.json", "calibration.npz", "holdout.npz")
-
-
-def _copy_run(exported: Path, to: Path) -> Path:
-    to.mkdir()
-    for name in RUN_FILES:
-        shutil.copy(exported / name, to / name)
-    return to
 
 
 @pytest.fixture(scope="module")
 def fp32_only(exported, tmp_path_factory) -> Path:
-    run = _copy_run(exported, tmp_path_factory.mktemp("fp32-only") / "run")
+    run = run_copy(exported, tmp_path_factory.mktemp("fp32-only") / "run")
     result = edge_har("export", str(run), "--fp32-only")
     assert result.returncode == 0, result.stderr
     return run
@@ -40,14 +30,14 @@ def test_an_export_without_int8_is_named_with_the_command_that_fixes_it(fp32_onl
 
 @pytest.mark.parametrize("content", [b"", b"PK\x03\x04 only the start of a zip"])
 def test_a_damaged_model_file_is_named(exported, tmp_path, content):
-    run = _copy_run(exported, tmp_path / "run")
+    run = run_copy(exported, tmp_path / "run")
     (run / "model.pt").write_bytes(content)
     result = edge_har("export", str(run), "--int8")
     _assert_clean_failure(result, f"{run / 'model.pt'}: not a readable edge-har model")
 
 
 def test_a_truncated_model_file_is_named(exported, tmp_path):
-    run = _copy_run(exported, tmp_path / "run")
+    run = run_copy(exported, tmp_path / "run")
     whole = (run / "model.pt").read_bytes()
     (run / "model.pt").write_bytes(whole[:len(whole) // 2])
     _assert_clean_failure(edge_har("export", str(run)), "not a readable edge-har model")
