@@ -42,8 +42,10 @@ def render(session: StreamSession, fmt: str | None, seconds: float) -> Group:
     stats, latest = session.stats, session.latest
     summary = stats.as_dict(seconds)
     head = Table.grid(padding=(0, 2))
-    activity = session.classes[latest["int8"]] if latest else "waiting for data"
+    activity = session.classes[latest.get("int8_decoded", latest["int8"])] if latest else "waiting for data"
     head.add_row("[bold]activity[/]", f"[bold cyan]{activity}[/]")
+    if latest and "int8_decoded" in latest:
+        head.add_row("this step alone", session.classes[latest["int8"]])
     head.add_row("format", fmt or "detecting")
     head.add_row("samples/s", f"{summary['samples_per_second']:.0f} ({stats.samples} samples)")
     head.add_row("lost samples", f"{stats.lost_samples}  (bad frames {stats.bad_frames}, resets {stats.resets}, "
@@ -53,6 +55,8 @@ def render(session: StreamSession, fmt: str | None, seconds: float) -> Group:
     if summary["int8_accuracy"] is not None:
         fp32 = f", fp32 {summary['fp32_accuracy']:.4f}" if session.fp32 else ""
         head.add_row("accuracy", f"int8 {summary['int8_accuracy']:.4f}{fp32} ({stats.labelled} labelled steps)")
+    if summary.get("decoded_int8_accuracy") is not None:
+        head.add_row("decoded accuracy", f"int8 {summary['decoded_int8_accuracy']:.4f}")
     bars = Table.grid(padding=(0, 1))
     if latest:
         for name, p in zip(session.classes, latest["probabilities"]):

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from .board import BoardInput, Step
+from .decoding import ForwardFilter, softmax
 from .errors import UserError
 from .exported import Exported
 from .frames import SYNTHETIC_DECLARATION, Info, Sample
@@ -32,6 +33,10 @@ class StreamStats:
     labelled: int = 0
     int8_correct: int = 0
     fp32_correct: int = 0
+    decoded_agreements: int = 0
+    int8_decoded_correct: int = 0
+    fp32_decoded_correct: int = 0
+    decoding: str = "none"
     gaps: list[dict] = field(default_factory=list)
 
     def as_dict(self, seconds: float) -> dict:
@@ -42,9 +47,15 @@ class StreamStats:
             "int8_fp32_agreement": self.agreements / self.steps if self.steps else None,
             "int8_accuracy": self.int8_correct / self.labelled if self.labelled else None,
             "fp32_accuracy": self.fp32_correct / self.labelled if self.labelled else None,
+            **(self._decoded() if self.decoding != "none" else {}),
             "gaps": self.gaps[:1000],
         })
         return summary
+
+    def _decoded(self) -> dict:
+        return {"decoded_int8_fp32_agreement": self.decoded_agreements / self.steps if self.steps else None,
+                "decoded_int8_accuracy": self.int8_decoded_correct / self.labelled if self.labelled else None,
+                "decoded_fp32_accuracy": self.fp32_decoded_correct / self.labelled if self.labelled else None}
 
 
 class StreamSession:
@@ -64,6 +75,11 @@ class StreamSession:
         self.board_classes: list[str] | None = None
         self.board_synthetic = False
         self.stats = StreamStats()
+        transitions = export.transitions()
+        # One causal filter per engine, over its own probabilities (decoding.py); None: raw classes only
+        self.decoders = {name: ForwardFilter(transitions) for name, engine in (("int8", int8), ("fp32", fp32))
+                         if engine is not None} if transitions is not None else None
+        self.stats.decoding = "forward" if self.decoders else "none"
         self.last_seq: int | None = None
         self.stream_index = -1
         self.latest: dict = {}
@@ -117,6 +133,8 @@ class StreamSession:
             self.board.start(xyz)
             for engine in self.engines:
                 engine.reset(xyz)
+            for decoder in (self.decoders or {}).values():
+                decoder.reset()
         elif seq is not None:
             lost = (seq - self.last_seq - 1) & 0xFFFF
             if lost:
@@ -136,8 +154,9 @@ class StreamSession:
 
     def _predict(self, seq: int | None, step: Step) -> None:
         probs = softmax(self.int8.predict(step.values))
+        fp32_probs = softmax(self.fp32.predict(step.values)) if self.fp32 else None
         int8_class = int(probs.argmax())
-        fp32_class = int(self.fp32.predict(step.values).argmax()) if self.fp32 else None
+        fp32_class = int(fp32_probs.argmax()) if fp32_probs is not None else None
         true = self._true_class(step.label)
         stats = self.stats
         stats.steps += 1
@@ -149,8 +168,22 @@ class StreamSession:
         x, y, z = step.values.tolist()
         self.latest = {"step": stats.steps - 1, "stream": self.stream_index, "seq": seq,
                        "t": None if step.t is None else round(step.t, 4), "x": x, "y": y, "z": z, "true": true,
-                       "int8": int8_class, "fp32": fp32_class, "probabilities": probs}
+                       "int8": int8_class, "fp32": fp32_class, "probabilities": probs,
+                       **self._decode(probs, fp32_probs, true)}
         self.on_step(self.latest)
+
+    def _decode(self, probs: np.ndarray, fp32_probs: np.ndarray | None, true: int | None) -> dict:
+        """Each engine's class after its causal filter, counted like the raw ones."""
+        if not self.decoders:
+            return {}
+        int8 = self.decoders["int8"].step(probs)
+        fp32 = self.decoders["fp32"].step(fp32_probs) if fp32_probs is not None else None
+        stats = self.stats
+        stats.decoded_agreements += int(fp32 == int8) if fp32 is not None else 0
+        if true is not None:
+            stats.int8_decoded_correct += int(int8 == true)
+            stats.fp32_decoded_correct += int(fp32 == true) if fp32 is not None else 0
+        return {"int8_decoded": int8, "fp32_decoded": fp32}
 
     def _true_class(self, label: int | str | None) -> int | None:
         if label is None:
@@ -158,8 +191,3 @@ class StreamSession:
         name = label if isinstance(label, str) else (
             self.board_classes[label] if self.board_classes and label < len(self.board_classes) else None)
         return self.classes.index(name) if name in self.classes else None
-
-
-def softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = np.exp(logits - logits.max())
-    return shifted / shifted.sum()

@@ -5,7 +5,8 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-COLUMNS = ("step", "stream", "seq", "t", "x", "y", "z", "true", "int8", "fp32")  # t: seconds into the stream
+# t: seconds into the stream; *_decoded: after the causal filter, empty where the export decodes nothing
+COLUMNS = ("step", "stream", "seq", "t", "x", "y", "z", "true", "int8", "fp32", "int8_decoded", "fp32_decoded")
 
 
 class StepLog:

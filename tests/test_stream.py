@@ -48,6 +48,11 @@ def test_stream_equals_offline_parity(exported, tmp_path):
     assert summary["fp32_accuracy"] == pytest.approx(offline["backends"]["onnx_fp32"]["accuracy"], abs=1e-12)
     assert abs(summary["int8_fp32_agreement"] - litert["agreement_with_fp32"]) <= 1 / steps
     assert (tmp_path / "steps.csv").read_text().count("\n") == steps + 1
+    # the export's causal filter, live, after each engine: the same classes as offline
+    assert summary["decoding"] == offline["decoding"] == "forward"
+    assert summary["decoded_int8_accuracy"] == pytest.approx(litert["decoded"]["accuracy"], abs=1e-12)
+    assert summary["decoded_fp32_accuracy"] == pytest.approx(offline["backends"]["onnx_fp32"]["decoded"]["accuracy"],
+                                                             abs=1e-12)
 
 
 def test_step_engine_stream_equals_offline_step_parity(exported, tmp_path):
