@@ -22,10 +22,11 @@ from .backends import LiteRTBackend, OnnxBackend, TflmBackend, tflm_arena_bytes
 from .calibration import WindowSet, load_windows
 from .deploy import WindowModel, folded_window_model, tflite_input
 from .errors import GateFailure, UserError
-from .exported import EXPORT_DIR, EXPORT_JSON, FP32_ONNX, INT8_ONNX, INT8_TFLITE, STEP_INT8_TFLITE
+from .exported import DECODER_HEADER, EXPORT_DIR, EXPORT_JSON, FP32_ONNX, INT8_ONNX, INT8_TFLITE, STEP_INT8_TFLITE
 from .files import staged_dir, write_json
 from .config import EXPORT_MIN_AGREEMENT, PARITY_MIN_AGREEMENT
-from .decoding import DECODE_CHOICES, DEFAULT_DECODE
+from .decoder_c import decoder_header
+from .decoding import DECODE_CHOICES, DEFAULT_DECODE, Transitions
 from .metrics import agreement
 from .model import TCN, count_params, macs_per_step, macs_per_window
 from .quantize import ACTIVATIONS
@@ -82,6 +83,7 @@ def export(opts: ExportOptions, console: Console | None = None) -> Path:
         if opts.int8:
             report.update(_export_quantized(run, folder, calibration, holdout, opts, console, tuned))
             report["gate"] = _gate_report(report, run, opts.min_agreement)
+            _write_decoder_header(report, folder)
         else:
             console.print("Exporting the step model (one new column per layer per sample)")
             report["step"] = export_step_models(run.model, folder, calibration, holdout, False, console)
@@ -127,6 +129,15 @@ def _decoding(run: Run, method: str, console: Console) -> dict:
                       "retrain to add it[/]")
         return {"method": "none", "note": f"the run has no {DECODING_FILE}"}
     return {"method": method, **json.loads(path.read_text())}
+
+
+def _write_decoder_header(report: dict, folder: Path) -> None:
+    """decoder.h, where the model is decoded: the filter for firmware, scaled to both models' logits."""
+    if report["decoding"]["method"] != "forward":
+        return
+    scales = {"Window": report["tflite_int8"]["output_scale"], "Step": report["step"]["tflite_int8"]["output_scale"]}
+    (folder / DECODER_HEADER).write_text(decoder_header(Transitions.from_dict(report["decoding"]["transitions"]), scales))
+    report["decoding"]["c_header"] = DECODER_HEADER
 
 
 def _export_onnx_fp32(model: WindowModel, run: Run, holdout: WindowSet, path: Path) -> dict:

@@ -20,6 +20,7 @@ EXPORT_DIR = "export"
 EXPORT_JSON = "export.json"
 FP32_ONNX, INT8_ONNX, INT8_TFLITE = "model_fp32.onnx", "model_int8.onnx", "model_int8.tflite"
 STEP_FP32_ONNX, STEP_INT8_ONNX, STEP_INT8_TFLITE = "step_fp32.onnx", "step_int8.onnx", "step_int8.tflite"
+DECODER_HEADER = "decoder.h"  # the causal decoder for firmware (decoder_c.py)
 
 
 @dataclass(frozen=True)
