@@ -181,10 +181,11 @@ def export(
                                "300 windows on TFLite-Micro (one disagreement is 0.33 points), parity whole "
                                "recordings.")] = EXPORT_MIN_AGREEMENT,
     activations: Annotated[str, typer.Option(
-        help="Integer activations: int8; int16 with int8 weights (TFLite's 16x8 mode, which TFLite-Micro runs: a "
-             "larger arena, logits fine enough for close calls); or auto: int8, then int16 where int8 agrees "
-             f"with fp32 on fewer than {PARITY_MIN_AGREEMENT} of the held-out steps (or --min-agreement, if higher). Weights are "
-             "int8 either way.")] = "auto",
+        help="Integer activations: int16 with int8 weights (TFLite's 16x8 mode, which TFLite-Micro runs: logits "
+             "fine enough for close calls, about twice int8's arena); int8 (the smallest arena; int8 logits tie "
+             "where fp32's top two classes lie close, on some people more than others); or auto: int8, then int16 "
+             f"where int8 agrees with fp32 on fewer than {PARITY_MIN_AGREEMENT} of the validation person's steps "
+             "(or --min-agreement, if higher). Weights are int8 either way.")] = "int16",
     qat: Annotated[bool, typer.Option(
         help="Quantization-aware fine-tuning (about a minute on a CPU) of the weights the int8-activation models "
              "are made from, distilled from fp32 with int8 simulated; the fp32 models stay the run's. "
