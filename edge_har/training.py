@@ -248,7 +248,8 @@ def cross_validate(data: Dataset, model_cfg: ModelConfig, cfg: TrainConfig, cv: 
         for subject in test:
             held_out = evaluate(result.model, data.select([subject]), transitions)
             if progress:
-                progress.console.print(f"{label}: accuracy {held_out.summary['accuracy']:.3f} on {subject}")
+                progress.console.print(f"{label}: accuracy {held_out.summary['accuracy']:.3f} on {subject} "
+                                       f"(decoded over time {held_out.decoding['decoded']['accuracy']:.3f})")
             pooled.confusion += held_out.confusion
             pooled.predictions.update(held_out.predictions)
             folds.append({"test_subject": subject, "fold": number, **_fold_summary(held_out),
