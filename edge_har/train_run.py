@@ -188,7 +188,7 @@ def _plots(folder: Path, data: Dataset, final: FitResult, validation: Evaluation
         plots.rf_ladder(search.ladder, folder / "rf_ladder.png", f"receptive-field ladder{tag}")
 
 
-def _seconds(value: float | None) -> str:
+def _delay(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.2f}"
 
 
@@ -203,11 +203,11 @@ def _report(console: Console, out: Path, metrics: dict, data: Dataset) -> None:
             if "only_folds_holding_out" in cv else ""
         console.print(f"Cross-validation ({cv['scheme']}{scope}){tag}: mean per-step accuracy "
                       f"{cv['mean_accuracy']:.4f}, lowest {cv['min_accuracy']:.4f}; {folds}")
-        delays = cv["change_delay_seconds_mean_over_folds"]
+        delays = cv["change_delay_mean_over_folds"]
         console.print(f"Decoded over time (forward filter): mean accuracy {cv['decoded_mean_accuracy']:.4f}, "
                       f"macro-F1 {cv['decoded_mean_macro_f1']:.4f} (raw {cv['mean_macro_f1']:.4f}); delay after a "
-                      f"change of activity, mean {_seconds(delays['decoded']['mean'])} "
-                      f"(raw {_seconds(delays['raw']['mean'])})")
+                      f"change of activity, mean {_delay(delays['decoded']['mean'])} (raw {_delay(delays['raw']['mean'])}) "
+                      f"{delays['unit']}{'' if delays['unit'] == 's' else ' (the data states no sample rate: --sample-rate)'}")
     final = metrics["final"]
     console.print(f"Final model: validation accuracy {final['validation_accuracy']:.4f}{tag} "
                   f"on {final['validation_subjects']}")

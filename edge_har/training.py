@@ -197,7 +197,7 @@ def evaluate(model: TCN, data: Dataset, transitions: Transitions | None = None) 
     if transitions is not None:
         summary = summarize(decoded_confusion, data.classes)
         evaluation.decoding = {"decoded": {"accuracy": summary["accuracy"], "macro_f1": summary["macro_f1"]},
-                               "change_delay_seconds": {name: _delay_summary(np.concatenate(found), data.sample_rate_hz)
+                               "change_delay": {name: _delay_summary(np.concatenate(found), data.sample_rate_hz)
                                                         for name, found in delays.items()}}
     return evaluation
 
@@ -266,7 +266,7 @@ def cross_validate(data: Dataset, model_cfg: ModelConfig, cfg: TrainConfig, cv: 
         "mean_macro_f1": float(np.mean([f["macro_f1"] for f in folds])),
         "decoded_mean_accuracy": float(np.mean([f["decoded"]["accuracy"] for f in folds])),
         "decoded_mean_macro_f1": float(np.mean([f["decoded"]["macro_f1"] for f in folds])),
-        "change_delay_seconds_mean_over_folds": _mean_delays(folds),
+        "change_delay_mean_over_folds": _mean_delays(folds),
         "pooled_accuracy": pooled.summary["accuracy"],
         "folds": folds,
     }
@@ -275,9 +275,9 @@ def cross_validate(data: Dataset, model_cfg: ModelConfig, cfg: TrainConfig, cv: 
 
 def _mean_delays(folds: list[dict]) -> dict:
     """Each fold's mean and 90th-percentile delay, averaged over the folds that saw a change."""
-    averaged = {}
+    averaged = {"unit": folds[0]["change_delay"]["raw"]["unit"]}
     for name in ("raw", "decoded"):
-        seen = [f["change_delay_seconds"][name] for f in folds if f["change_delay_seconds"][name]["changes"]]
+        seen = [f["change_delay"][name] for f in folds if f["change_delay"][name]["changes"]]
         averaged[name] = {key: float(np.mean([d[key] for d in seen])) if seen else None for key in ("mean", "p90")}
     return averaged
 

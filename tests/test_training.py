@@ -90,8 +90,9 @@ def test_cross_validation_reports_each_held_out_subject(small_data):
     assert pooled.confusion.sum() == small_data.labelled_steps()
     for fold in report["folds"]:  # raw and causally decoded, every fold
         assert 0 <= fold["decoded"]["accuracy"] <= 1 and 0 <= fold["decoded"]["macro_f1"] <= 1
-        delays = fold["change_delay_seconds"]
+        delays = fold["change_delay"]
         assert delays["raw"]["changes"] == delays["decoded"]["changes"] > 0 and delays["raw"]["unit"] == "s"
+    assert report["change_delay_mean_over_folds"]["unit"] == "s"
     assert report["decoded_mean_accuracy"] == pytest.approx(np.mean([f["decoded"]["accuracy"] for f in report["folds"]]))
 
 
