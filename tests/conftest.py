@@ -56,7 +56,7 @@ def run_copy(run: Path, folder: Path) -> Path:
 def _trained_and_exported(folder: Path, model: ModelConfig) -> Path:
     train(TrainOptions(out=folder, model=model, train=TrainConfig(epochs=3, steps_per_epoch=15, batch_size=16,
                                                                   wear="rolled")))
-    export(ExportOptions(folder, int8=True, min_agreement=0.0, activations="int8"))
+    export(ExportOptions(folder, int8=True, min_agreement=0.0, activations="int8", decode="forward"))
     return folder
 
 

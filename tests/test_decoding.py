@@ -45,7 +45,7 @@ def test_change_delays_count_steps_until_the_new_activity_is_named():
     predicted = truth.copy()
     predicted[10:13] = 0  # 1 named 3 steps late
     predicted[35:45] = 2  # 0 never named: its whole stretch
-    assert list(change_delays(truth, predicted)) == [3, 10]  # the change across the gap is not counted
+    assert list(change_delays(truth, predicted)) == [3, 0, 10]  # a change across unlabelled steps counts too
 
 
 def test_the_filter_restarts_from_the_prior():

@@ -80,7 +80,7 @@ def test_export_json_describes_the_model(exported):
     assert all(0 <= v <= 1 for v in report["agreement_with_fp32"].values())
     assert report["gate"]["passed"] and report["gate"]["judged_on"]["validation_subjects"] == \
         Run(exported).metrics["final"]["validation_subjects"]
-    decoding = report["decoding"]  # the default decoder, with the transitions the run learned
+    decoding = report["decoding"]  # the decoder asked for, with the transitions the run learned
     saved = json.loads((exported / "decoding.json").read_text())
     assert decoding["method"] == "forward" and decoding["transitions"] == saved["transitions"]
     assert decoding["from_labels_of"] == Run(exported).metrics["subjects"][:-1]  # never the validation person

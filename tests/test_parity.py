@@ -45,7 +45,7 @@ def test_parity_report_on_a_held_out_subject(exported, tmp_path):
         assert np.array(entry["confusion"]).sum() == entry["steps"]
     assert written["backends"]["pytorch_fp32"]["steps"] == written["labelled_steps"]
     assert (tmp_path / "parity.png").read_bytes()[:4] == b"\x89PNG"
-    assert written["decoding"] == "forward"  # the export's default: every contiguous backend decoded too
+    assert written["decoding"] == "forward"  # as exported: every contiguous backend decoded too
     decoded = {name: entry["decoded"] for name, entry in written["backends"].items() if "decoded" in entry}
     assert decoded.keys() == {"pytorch_fp32", "onnx_fp32", "onnx_int8", "litert_int8"}  # TFLM: a spread sample
     assert decoded["pytorch_fp32"]["agreement_with_fp32"] == 1.0
