@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +29,7 @@ from .decoder_c import decoder_header
 from .decoding import DECODE_CHOICES, DEFAULT_DECODE, Transitions
 from .metrics import agreement
 from .model import TCN, count_params, macs_per_step, macs_per_window
+from .qat import QatConfig, quantization_aware_tcn
 from .quantize import ACTIVATIONS
 from .run import CALIBRATION_FILE, DECODING_FILE, HOLDOUT_FILE, Run
 from .step_export import export_step_models
@@ -76,13 +77,15 @@ def export(opts: ExportOptions, console: Console | None = None) -> Path:
     calibration = load_windows(opts.calibration or run.folder / CALIBRATION_FILE, r)
     holdout = load_windows(run.folder / HOLDOUT_FILE, r)
     window_model = folded_window_model(run.model)
-    tuned = _quantization_aware(run, calibration, console) if opts.qat else None
+    qat = QatConfig() if opts.qat else None
+    tuned = _quantization_aware(run, calibration, qat, console) if qat else None
     with staged_dir(run.folder / EXPORT_DIR, replace=True) as folder:
         report = {**_base_report(run, window_model), "decoding": _decoding(run, opts.decode, console)}
         console.print(f"Exporting R = {r} window model from {run.folder}")
         report["onnx_fp32"] = _export_onnx_fp32(window_model, run, holdout, folder / FP32_ONNX)
         if opts.int8:
             report.update(_export_quantized(run, folder, calibration, holdout, opts, console, tuned))
+            report["quantization"]["qat_config"] = asdict(qat) if qat else None
             report["gate"] = _gate_report(report, run, opts.min_agreement)
             _write_decoder_header(report, folder)
         else:
@@ -160,10 +163,7 @@ def _export_onnx_fp32(model: WindowModel, run: Run, holdout: WindowSet, path: Pa
             "ops": sorted({node.op_type for node in proto.graph.node})}
 
 
-def _quantization_aware(run: Run, calibration: WindowSet, console: Console) -> TCN:
-    from .qat import QatConfig, quantization_aware_tcn
-
-    config = QatConfig()
+def _quantization_aware(run: Run, calibration: WindowSet, config: QatConfig, console: Console) -> TCN:
     console.print(f"Quantization-aware fine-tuning: {config.steps} steps on augmented calibration windows")
     with Progress(console=console, transient=True) as progress:
         return quantization_aware_tcn(run.model, calibration, run.config.train, config, progress)

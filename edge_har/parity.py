@@ -69,9 +69,9 @@ def parity(opts: ParityOptions, console: Console | None = None) -> dict:
         steps = _collect_step(data, backends, console)
     else:
         steps = _collect(export, data, backends, opts.tflm_steps, console)
-    transitions = export.transitions()
+    logits, transitions = steps.pop("logits"), export.transitions()
     if transitions is not None:
-        steps["decoded"] = _decoded(steps.pop("logits"), transitions)
+        steps["decoded"] = _decoded(logits, transitions)
     report = _report(export, data, steps, opts)
     report_dir.mkdir(parents=True, exist_ok=True)
     write_json(report_dir / PARITY_JSON, report)

@@ -137,6 +137,7 @@ def test_qat_fine_tunes_the_weights_the_int8_models_are_made_from(exported, tmp_
     export(ExportOptions(copy, activations="int8", qat=True, min_agreement=0.0))
     report, folder = _report(copy), copy / "export"
     assert report["quantization"]["qat"] is True and report["quantization"]["tried"][0]["qat"] is True
+    assert report["quantization"]["qat_config"]["steps"] > 0  # the settings it ran with, saved beside the models
     assert "from quantization-aware weights" in report["gate"]["quantization"]
     for name in ("model_int8.tflite", "step_int8.tflite", "model_int8.onnx", "step_int8.onnx"):
         assert (folder / name).read_bytes() != (exported / "export" / name).read_bytes(), name
