@@ -199,8 +199,10 @@ def export(
     the step models (step_fp32.onnx, step_int8.onnx, step_int8.tflite, step_int8.h/.cc) and export.json."""
     require_training_stack("export")
     from .export import ExportOptions, export as run_export
+    from .qat import QatConfig
 
-    run_export(ExportOptions(run, int8, calibration, min_agreement, activations, qat, decode), console)
+    run_export(ExportOptions(run, int8, calibration, min_agreement, activations, QatConfig() if qat else None, decode),
+               console)
 
 
 @app.command()

@@ -56,8 +56,9 @@ class ExportOptions:
     # logits tie where fp32's top two differ by less than one step of theirs; one validation person
     # cannot show that the next person has no such near-ties, so int16 is the default (README).
     activations: str = "int16"
-    # Quantization-aware fine-tuning (qat.py) of the weights the int8-activation models are made from.
-    qat: bool = False
+    # Quantization-aware fine-tuning (qat.py) of the weights the int8-activation models are made from;
+    # None: post-training quantization only.
+    qat: QatConfig | None = None
     # How the deployed model's classes are decoded over time (decoding.py): "forward" or "none".
     decode: str = DEFAULT_DECODE
 
@@ -68,24 +69,23 @@ def export(opts: ExportOptions, console: Console | None = None) -> Path:
         raise UserError(f"--activations must be one of {', '.join(ACTIVATION_CHOICES)}, not {opts.activations!r}")
     if opts.decode not in DECODE_CHOICES:
         raise UserError(f"--decode must be one of {', '.join(DECODE_CHOICES)}, not {opts.decode!r}")
-    if opts.qat and not opts.int8:
+    if opts.qat is not None and not opts.int8:
         raise UserError("--qat fine-tunes for the int8 models: add --int8")
-    if opts.qat and opts.activations == "int16":
+    if opts.qat is not None and opts.activations == "int16":
         raise UserError("--qat simulates int8 activations: add --activations int8 (or auto)")
     run = Run(opts.run)
     r = run.receptive_field
     calibration = load_windows(opts.calibration or run.folder / CALIBRATION_FILE, r)
     holdout = load_windows(run.folder / HOLDOUT_FILE, r)
     window_model = folded_window_model(run.model)
-    qat = QatConfig() if opts.qat else None
-    tuned = _quantization_aware(run, calibration, qat, console) if qat else None
+    tuned = _quantization_aware(run, calibration, opts.qat, console) if opts.qat else None
     with staged_dir(run.folder / EXPORT_DIR, replace=True) as folder:
         report = {**_base_report(run, window_model), "decoding": _decoding(run, opts.decode, console)}
         console.print(f"Exporting R = {r} window model from {run.folder}")
         report["onnx_fp32"] = _export_onnx_fp32(window_model, run, holdout, folder / FP32_ONNX)
         if opts.int8:
             report.update(_export_quantized(run, folder, calibration, holdout, opts, console, tuned))
-            report["quantization"]["qat_config"] = asdict(qat) if qat else None
+            report["quantization"]["qat_config"] = asdict(opts.qat) if opts.qat else None
             report["gate"] = _gate_report(report, run, opts.min_agreement)
             _write_decoder_header(report, folder)
         else:

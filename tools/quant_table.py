@@ -29,13 +29,14 @@ from rich.console import Console
 from edge_har.backends import LiteRTBackend, LiteRTStepBackend, OnnxBackend, TflmStepBackend
 from edge_har.calibration import load_windows
 from edge_har.export import ExportOptions, export
+from edge_har.qat import QatConfig
 from edge_har.quantize import quantize_onnx
 from edge_har.run import CALIBRATION_FILE, DECODING_FILE, HOLDOUT_FILE, Run
 from edge_har.step_export import last_step_logits, onnx_last_step_logits
 
 RUN_FILES = ("model.pt", "config.json", "metrics.json", CALIBRATION_FILE, HOLDOUT_FILE, DECODING_FILE)
 PATHS = {"int8": ExportOptions(Path(), activations="int8", min_agreement=0.0),
-         "int8-qat": ExportOptions(Path(), activations="int8", qat=True, min_agreement=0.0),
+         "int8-qat": ExportOptions(Path(), activations="int8", qat=QatConfig(), min_agreement=0.0),
          "int16": ExportOptions(Path(), activations="int16", min_agreement=0.0)}
 TIMED_STEPS = {"litert": 2000, "tflm": 500}
 
