@@ -23,7 +23,7 @@ from .calibration import WindowSet, load_windows
 from .deploy import WindowModel, folded_window_model, tflite_input
 from .errors import GateFailure, UserError
 from .exported import DECODER_HEADER, EXPORT_DIR, EXPORT_JSON, FP32_ONNX, INT8_ONNX, INT8_TFLITE, STEP_INT8_TFLITE
-from .files import staged_dir, write_json
+from .files import staged_dir, transient_file, write_json
 from .config import EXPORT_MIN_AGREEMENT, PARITY_MIN_AGREEMENT
 from .decoder_c import decoder_header
 from .decoding import DECODE_CHOICES, DEFAULT_DECODE, Transitions
@@ -234,12 +234,9 @@ def _fp32_onnx_of(source: TCN, model: TCN, folder: Path, example: np.ndarray) ->
     if source is model:
         yield folder / FP32_ONNX
         return
-    path = folder / f".source_{FP32_ONNX}"
-    try:
+    with transient_file(folder / f".source_{FP32_ONNX}") as path:
         _write_window_onnx(folded_window_model(source), path, example)
         yield path
-    finally:
-        path.unlink(missing_ok=True)
 
 
 def _write_c_array(folder: Path, stem: str, symbol: str, constants: list[str]) -> None:

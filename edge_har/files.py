@@ -6,6 +6,7 @@ import contextlib
 import json
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -64,3 +65,12 @@ def _jsonable(value):
     if isinstance(value, np.ndarray):
         return value.tolist()
     raise TypeError(f"cannot write {type(value).__name__} to JSON")
+
+
+@contextlib.contextmanager
+def transient_file(path: Path) -> Iterator[Path]:
+    """`path` for the length of a `with` block, removed after it whatever happens."""
+    try:
+        yield path
+    finally:
+        path.unlink(missing_ok=True)

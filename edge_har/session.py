@@ -76,9 +76,9 @@ class StreamSession:
         self.board_synthetic = False
         self.stats = StreamStats()
         transitions = export.transitions()
-        # One causal filter per engine, over its own probabilities (decoding.py); None: raw classes only
+        # One causal filter per engine, over its own probabilities (decoding.py); none: raw classes only
         self.decoders = {name: ForwardFilter(transitions) for name, engine in (("int8", int8), ("fp32", fp32))
-                         if engine is not None} if transitions is not None else None
+                         if engine is not None} if transitions is not None else {}
         self.stats.decoding = "forward" if self.decoders else "none"
         self.last_seq: int | None = None
         self.stream_index = -1
@@ -133,7 +133,7 @@ class StreamSession:
             self.board.start(xyz)
             for engine in self.engines:
                 engine.reset(xyz)
-            for decoder in (self.decoders or {}).values():
+            for decoder in self.decoders.values():
                 decoder.reset()
         elif seq is not None:
             lost = (seq - self.last_seq - 1) & 0xFFFF

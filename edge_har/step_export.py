@@ -22,6 +22,7 @@ from rich.console import Console
 from .backends import LiteRTStepBackend, TflmStepBackend, tflm_arena_bytes
 from .calibration import WindowSet
 from .deploy import folded_window_model, tflite_input
+from .files import transient_file
 from .exported import STEP_FP32_ONNX, STEP_INT8_ONNX, STEP_INT8_TFLITE
 from .metrics import agreement
 from .model import TCN
@@ -86,12 +87,9 @@ def _fp32_onnx_of(other: StepTCN | None, folder: Path, sample: np.ndarray) -> It
     if other is None:
         yield folder / STEP_FP32_ONNX
         return
-    path = folder / f".source_{STEP_FP32_ONNX}"
-    try:
+    with transient_file(folder / f".source_{STEP_FP32_ONNX}") as path:
         _write_onnx(other, path, sample)
         yield path
-    finally:
-        path.unlink(missing_ok=True)
 
 
 def _export_onnx(step: StepTCN, path: Path, check: np.ndarray, reference: np.ndarray) -> dict:
