@@ -1,5 +1,5 @@
 """decoder.h compiled with the host C compiler: its float filter is decoding.py's, and its
-integer (log-domain, max-product) filter keeps the float filter's classes."""
+integer (log-domain, with a log-add table) filter keeps the float filter's classes."""
 
 from __future__ import annotations
 
