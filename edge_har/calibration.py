@@ -17,6 +17,7 @@ from .errors import UserError
 from .features import pad_start
 
 MIN_WINDOWS = 32
+CALIBRATION_PER_CLASS = 64  # windows per class from a run's training subjects
 
 
 @dataclass

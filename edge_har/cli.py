@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from .config import EXPORT_MIN_AGREEMENT, PARITY_MIN_AGREEMENT, ModelConfig, TrainConfig
+from .config import EXPORT_MIN_AGREEMENT, PARITY_MIN_AGREEMENT, AdaptConfig, ModelConfig, TrainConfig
 from .decoding import DEFAULT_DECODE
 from .errors import GateFailure, UserError
 from .install import require_training_stack
@@ -24,7 +24,7 @@ app = typer.Typer(
 console = Console()
 errors = Console(stderr=True)
 
-MODEL, TRAIN = ModelConfig(num_classes=0), TrainConfig()
+MODEL, TRAIN, ADAPT = ModelConfig(num_classes=0), TrainConfig(), AdaptConfig()
 DATA_HELP = ("A MATLAB HumanActivity .mat file, a CSV file or a folder of CSV files (t,ax,ay,az,label; "
              "one subject per file). Without it, the built-in SYNTHETIC dataset is used.")
 ENGINE_HELP = ("rolling: the window model over the last R samples at every sample (the reference). step: the step "
@@ -34,6 +34,14 @@ ENGINE_HELP = ("rolling: the window model over the last R samples at every sampl
 def _names(option: str | None) -> list[str] | None:
     """A comma-separated option as a list of names (None when not given)."""
     return [name.strip() for name in option.split(",")] if option else None
+
+
+def _seconds(option: str | None) -> list[float] | None:
+    """A comma-separated list of seconds (None when not given)."""
+    try:
+        return [float(n) for n in _names(option)] if option else None
+    except ValueError:
+        raise UserError(f"--adapt-seconds takes comma-separated numbers of seconds, e.g. 10,30,60; not {option!r}") from None
 
 
 def _worn(cfg: TrainConfig, wear: str, by_hand: dict) -> TrainConfig:
@@ -137,6 +145,10 @@ def train(
     units: Annotated[Optional[str], typer.Option(
         help="The data's units: g, m/s2 or counts (a device's own). Default: as the data states, else judged "
              "from the size of gravity. Recorded in the run; stream converts g and m/s2 boards to it.")] = None,
+    adapt_seconds: Annotated[Optional[str], typer.Option(
+        help="With --cv: for each held-out person, adapt the fold's model (as `edge-har adapt` does) on the first N "
+             "seconds of each of their activities and score the rest of their steps; comma-separated N, e.g. "
+             "10,30,60. Needs a known sample rate (--sample-rate where the data states none).")] = None,
     seed: Annotated[int, typer.Option(help="Seed for repeatable runs.")] = 0,
     device: Annotated[str, typer.Option(help="auto (GPU when present), cpu or cuda.")] = "auto",
 ):
@@ -163,8 +175,35 @@ def train(
         sample_rate_hz=sample_rate,
         rate_hz=rate,
         units=units,
+        adapt_seconds=_seconds(adapt_seconds),
     )
     run_training(options, console)
+
+
+@app.command()
+@user_errors
+def adapt(
+    run: Annotated[Path, typer.Argument(help="A training run directory (from `edge-har train`, or an adapted one).")],
+    data: Annotated[str, typer.Option(
+        help="The wearer's labelled recordings: a CSV file or a folder of them (t,ax,ay,az,label; what `edge-har "
+             "record --label` writes, one file per activity or one labelled file). All of it is one person.")],
+    out: Annotated[Path, typer.Option(help="The adapted run directory to create.")],
+    steps: Annotated[int, typer.Option(min=1, help="Fine-tuning steps.")] = ADAPT.steps,
+    lr: Annotated[float, typer.Option(help="Adam learning rate.")] = ADAPT.lr,
+    moves: Annotated[str, typer.Option(
+        help="Which parameters move: head (the 1x1 classifier), last (the last block and the head) or all.")] = ADAPT.moves,
+    sample_rate: Annotated[Optional[float], typer.Option(help="Sample rate in Hz, where the data does not say.")] = None,
+    units: Annotated[Optional[str], typer.Option(
+        help="The data's units: g, m/s2 or counts. Default: as the data states, else judged from gravity.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed for repeatable runs.")] = ADAPT.seed,
+):
+    """Fine-tune a run to one wearer on a few labelled seconds of them, replaying its training people's windows so
+    that no class is forgotten; writes a new run (its parent named in metrics.json) to export, check and stream."""
+    require_training_stack("adapt")
+    from .adapt_run import AdaptOptions, adapt as run_adapt
+
+    config = replace(ADAPT, steps=steps, lr=lr, moves=moves, seed=seed)
+    run_adapt(AdaptOptions(run, data, out, config, sample_rate, units), console)
 
 
 @app.command()

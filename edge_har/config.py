@@ -68,6 +68,18 @@ class TrainConfig:
 
 
 @dataclass
+class AdaptConfig:
+    """How a model is fine-tuned to one wearer (saved in the adapted run's metrics)."""
+
+    steps: int = 150
+    batch_size: int = 16  # windows of the wearer per step
+    replay_batch_size: int = 32  # calibration windows of the training people per step
+    lr: float = 1e-3
+    moves: str = "all"  # which parameters move: the head, the last block and the head, or all
+    seed: int = 0
+
+
+@dataclass
 class RunConfig:
     """Everything a run was made from; written to `config.json` in the run directory."""
 

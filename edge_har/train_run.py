@@ -9,19 +9,20 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from . import plots
-from .calibration import sample_windows, spread_windows
-from .config import ModelConfig, RunConfig, TrainConfig
+from .adapt import adaptation_curve, rows_summary
+from .calibration import CALIBRATION_PER_CLASS, WindowSet, sample_windows, spread_windows
+from .config import AdaptConfig, ModelConfig, RunConfig, TrainConfig
 from .data import Dataset, at_rate, keep_classes, load_data, units_of
 from .errors import DataError, UserError
 from .model import config_for_receptive_field, count_params, macs_per_step, macs_per_window
 from .rf_search import Budget, search_receptive_field
 from .files import check_new_folder, staged_dir, write_json
 from .run import CALIBRATION_FILE, CONFIG_FILE, DECODING_FILE, HOLDOUT_FILE, METRICS_FILE, default_run_dir, save_model
-from .training import Evaluation, FitResult, cross_validate, evaluate, fit, label_transitions, split_validation
+from .training import Evaluation, FitResult, Fold, cross_validate, evaluate, fit, label_transitions, split_validation
 from .wear import AUTO, choose_wear, dressed
 
 
-CALIBRATION_PER_CLASS = 64  # windows per class from the training subjects
+FOLDS_DIR = "folds"  # with --adapt-seconds: each fold's model and replay windows, what adaptation started from
 HOLDOUT_WINDOWS = 2000  # windows spread over the validation subject(s), for export's parity gate
 
 
@@ -40,6 +41,8 @@ class TrainOptions:
     sample_rate_hz: float | None = None  # the rate of data that does not state one
     rate_hz: float | None = None  # the model's rate; None: the rate of most of the data
     units: str | None = None  # the data's units (g, m/s2, counts); None: as the data states, or judged from gravity
+    adapt_seconds: list[float] | None = None  # per CV fold: adapt to the held-out person on N s of each activity
+    adapt: AdaptConfig = field(default_factory=AdaptConfig)
 
 
 def train(opts: TrainOptions, console: Console | None = None) -> Path:
@@ -50,11 +53,12 @@ def train(opts: TrainOptions, console: Console | None = None) -> Path:
     units, why = units_of(data, opts.units)
     console.print(f"Input units: {units} ({why})")
     model_cfg = _model_config(opts, len(data.classes))
+    _check_adaptation(opts, data)
     if opts.rf != "auto":
         _check_trainable(data, model_cfg.receptive_field)
     cv, ladder = opts.cv or ("loso" if opts.cv_folds else None), None
-    train_cfg, wear = opts.train, None
-    with _progress(console) as progress:
+    train_cfg, wear, measure = opts.train, None, None
+    with training_progress(console) as progress:
         if train_cfg.wear == AUTO:  # for the final model, on all its people (each CV fold chooses on its own)
             wear = choose_wear(data, model_cfg, train_cfg, progress, label="final model: ")
             console.print(wear.describe())
@@ -71,7 +75,11 @@ def train(opts: TrainOptions, console: Console | None = None) -> Path:
             model_cfg, cv_report, pooled, ladder = search.chosen, search.cv, search.pooled, search
             _check_trainable(data, model_cfg.receptive_field)
         elif cv:
-            cv_report, pooled = cross_validate(data, model_cfg, train_cfg, cv, progress, opts.cv_folds)
+            measure = _AdaptationProtocol(opts.adapt_seconds, opts.adapt, progress) if opts.adapt_seconds else None
+            cv_report, pooled = cross_validate(data, model_cfg, train_cfg, cv, progress, opts.cv_folds, measure)
+            if measure:
+                cv_report["adapted"] = rows_summary(cv_report["folds"])
+                cv_report["adaptation"] = asdict(opts.adapt)
         else:
             cv_report = pooled = None
         train_subjects, val_subjects = split_validation(data.subjects, [], final_cfg.val_subjects)
@@ -89,6 +97,8 @@ def train(opts: TrainOptions, console: Console | None = None) -> Path:
         r = final.model.receptive_field
         sample_windows(data.select(train_subjects), r, CALIBRATION_PER_CLASS, opts.train.seed).save(folder / CALIBRATION_FILE)
         spread_windows(data.select(val_subjects), r, HOLDOUT_WINDOWS).save(folder / HOLDOUT_FILE)
+        if measure:
+            measure.save(folder / FOLDS_DIR, data)
         metrics = {**_metrics(data, final, validation, cv_report, ladder), "input_units": units,
                    "wear": wear.as_dict() if wear else {"chosen": final_cfg.wear}}
         write_json(folder / METRICS_FILE, metrics)
@@ -111,6 +121,46 @@ def _load(opts: TrainOptions, console: Console) -> Dataset:
                       "(simulated people; accuracy on it says nothing about real recordings)")
     console.print(f"Data: {data.describe()}")
     return data
+
+
+def _check_adaptation(opts: TrainOptions, data: Dataset) -> None:
+    """--adapt-seconds needs cross-validation (the held-out people) and a rate to count seconds in."""
+    if not opts.adapt_seconds:
+        return
+    if not (opts.cv or opts.cv_folds) or opts.rf == "auto":
+        raise UserError("--adapt-seconds measures adaptation to each held-out person: give --cv (and a fixed R, "
+                        "not --rf auto)")
+    if any(s <= 0 for s in opts.adapt_seconds):
+        raise UserError(f"--adapt-seconds must be positive numbers of seconds, not {opts.adapt_seconds}")
+    if not data.sample_rate_hz:
+        raise UserError(f"{data.source} states no sample rate, so seconds cannot be counted for --adapt-seconds: "
+                        "declare it with --sample-rate HZ")
+
+
+class _AdaptationProtocol:
+    """Adapts each fold's model to each of its held-out people, replaying the fold's own calibration
+    windows (what its run would ship), and keeps the folds to save beside the run."""
+
+    def __init__(self, seconds: list[float], config: AdaptConfig, progress: Progress):
+        self.seconds, self.config, self.progress = seconds, config, progress
+        self.folds: dict[int, tuple[Fold, WindowSet]] = {}
+
+    def __call__(self, fold: Fold, person: Dataset) -> dict:
+        if fold.number not in self.folds:
+            replay = sample_windows(fold.train, fold.model.receptive_field, CALIBRATION_PER_CLASS, fold.config.seed)
+            self.folds[fold.number] = (fold, replay)
+        replay = self.folds[fold.number][1]
+        return {"adapted": adaptation_curve(fold.model, person, self.seconds, replay, fold.config, self.config,
+                                            self.progress)}
+
+    def save(self, folder: Path, data: Dataset) -> None:
+        for number, (fold, replay) in self.folds.items():
+            where = folder / f"fold-{number}"
+            where.mkdir(parents=True)
+            save_model(where, fold.model, data.classes, data.sample_rate_hz)
+            replay.save(where / CALIBRATION_FILE)
+            write_json(where / "fold.json", {"test_subjects": fold.test, "train_subjects": fold.train.subjects,
+                                             "train_config": asdict(fold.config)})
 
 
 def _check_trainable(data: Dataset, receptive_field: int) -> None:
@@ -136,7 +186,7 @@ def _model_config(opts: TrainOptions, num_classes: int) -> ModelConfig:
     return config
 
 
-def _progress(console: Console) -> Progress:
+def training_progress(console: Console) -> Progress:
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                     TextColumn("{task.fields[stats]}"), console=console)
 
@@ -208,6 +258,10 @@ def _report(console: Console, out: Path, metrics: dict, data: Dataset) -> None:
                       f"macro-F1 {cv['decoded_mean_macro_f1']:.4f} (raw {cv['mean_macro_f1']:.4f}); delay after a "
                       f"change of activity, mean {_delay(delays['decoded']['mean'])} (raw {_delay(delays['raw']['mean'])}) "
                       f"{delays['unit']}{'' if delays['unit'] == 's' else ' (the data states no sample rate: --sample-rate)'}")
+        for row in cv.get("adapted", []):
+            console.print(f"Adapted on {row['seconds']:g} s of each activity of the held-out person: mean accuracy on "
+                          f"the rest of their steps {row['mean_accuracy']:.4f} (lowest {row['min_accuracy']:.4f}; "
+                          f"unadapted on the same steps {row['unadapted_mean_accuracy']:.4f})")
     final = metrics["final"]
     console.print(f"Final model: validation accuracy {final['validation_accuracy']:.4f}{tag} "
                   f"on {final['validation_subjects']}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -228,10 +229,23 @@ def split_validation(subjects: list[str], test: list[str], count: int) -> tuple[
     return [s for s in rest if s not in val], val
 
 
+@dataclass
+class Fold:
+    """One cross-validation fold's model and people, for what a caller measures beside it."""
+
+    number: int
+    model: TCN
+    train: Dataset
+    test: list[str]
+    config: TrainConfig  # the fold's training configuration (its chosen wear)
+
+
 def cross_validate(data: Dataset, model_cfg: ModelConfig, cfg: TrainConfig, cv: str,
-                   progress: Progress | None = None, only: list[str] | None = None) -> tuple[dict, Evaluation]:
+                   progress: Progress | None = None, only: list[str] | None = None,
+                   per_subject: Callable[[Fold, Dataset], dict] | None = None) -> tuple[dict, Evaluation]:
     """Train one model per test group; report each held-out subject's per-step accuracy.
-    `only` runs just the folds that hold out those subjects: a quick look at hard folds."""
+    `only` runs just the folds that hold out those subjects: a quick look at hard folds.
+    `per_subject(fold, held_out_person)` adds its figures to that subject's fold entry."""
     subjects = data.subjects
     folds, pooled = [], Evaluation({}, np.zeros((len(data.classes),) * 2, dtype=np.int64))
     for number, test in subject_folds(subjects, cv, only):
@@ -245,6 +259,7 @@ def cross_validate(data: Dataset, model_cfg: ModelConfig, cfg: TrainConfig, cv: 
         result = fit(data.select(train_subjects), data.select(val_subjects), model_cfg, fold_cfg, progress,
                      label=label)
         transitions = label_transitions(data.select(train_subjects))
+        fold = Fold(number, result.model, data.select(train_subjects), test, fold_cfg)
         for subject in test:
             held_out = evaluate(result.model, data.select([subject]), transitions)
             if progress:
@@ -255,7 +270,8 @@ def cross_validate(data: Dataset, model_cfg: ModelConfig, cfg: TrainConfig, cv: 
             folds.append({"test_subject": subject, "fold": number, **_fold_summary(held_out),
                           "val_subjects": val_subjects, "best_epoch": result.best_epoch,
                           "wear": wear.as_dict() if wear else {"chosen": cfg.wear},
-                          "train_seconds": round(result.seconds, 1), "device": result.device})
+                          "train_seconds": round(result.seconds, 1), "device": result.device,
+                          **(per_subject(fold, data.select([subject])) if per_subject else {})})
     pooled.summary = summarize(pooled.confusion, data.classes)
     accuracies = [f["accuracy"] for f in folds]
     report = {
