@@ -1,0 +1,93 @@
+"""Which parameters adaptation should move, compared on the same fold models in one run:
+
+    .venv/bin/python tools/adapt_screen.py RUN [--seconds 30] [--moves head,last,all] [--steps 150]
+
+RUN is a `train --cv ... --adapt-seconds ...` run: its `folds/fold-N/` hold each fold's model and
+the calibration windows of its training people. For every held-out person of every fold and
+every choice of moving parameters, the fold's model is adapted on the first N seconds of each of
+that person's activities and scored on the rest of their steps (as `--adapt-seconds` does). The
+data, classes and rate are the run's own (config.json). Prints a table and the mean per choice.
+
+The `adabn` column is unlabelled adaptation at its most optimistic: no labels and no fine-tuning,
+but the batch-norm statistics re-estimated from the person's whole recording (every step, the
+scored ones included), scored on the same steps as the others. If it does not help even so, an
+honest version (from the first minutes only) cannot.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import copy
+
+import numpy as np
+import torch
+from rich.console import Console
+from rich.table import Table
+
+from edge_har.adapt import MOVES, adaptation_curve, first_seconds
+from edge_har.calibration import load_windows
+from edge_har.config import AdaptConfig, RunConfig, TrainConfig, dataclass_from_dict
+from edge_har.data import at_rate, keep_classes, load_data
+from edge_har.features import pad_start
+from edge_har.model import TCN
+from edge_har.run import CALIBRATION_FILE, CONFIG_FILE, Run
+from edge_har.training import evaluate
+
+
+@torch.no_grad()
+def renormalized(model: TCN, person) -> TCN:
+    """AdaBN: the batch-norm running statistics recomputed from `person`'s recordings, unlabelled."""
+    adapted = copy.deepcopy(model).eval()
+    norms = [m for m in adapted.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    for norm in norms:
+        norm.reset_running_stats()
+        norm.momentum = None  # a cumulative average over every recording
+        norm.train()
+    for rec in person.recordings:
+        adapted(torch.as_tensor(pad_start(rec.x, adapted.receptive_field))[None])
+    return adapted.eval()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("run", type=Path)
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--moves", default=",".join(MOVES))
+    parser.add_argument("--steps", type=int, default=AdaptConfig().steps)
+    args = parser.parse_args()
+    config = RunConfig.load(args.run / CONFIG_FILE)
+    data = load_data(None if config.synthetic_data else config.data_source, config.sample_rate_hz)
+    data, _ = at_rate(keep_classes(data, config.classes), config.sample_rate_hz)
+    moves = args.moves.split(",")
+    table = Table(title=f"{args.run}: adapted on {args.seconds:g} s of each activity, accuracy on the rest")
+    columns = ["unadapted", "adabn", *moves]
+    for column in ["fold", "held-out person", *columns]:
+        table.add_column(column)
+    scores: dict[str, list[float]] = {name: [] for name in columns}
+    for folder in sorted((args.run / "folds").iterdir(), key=lambda p: int(p.name.split("-")[1])):
+        fold = json.loads((folder / "fold.json").read_text())
+        model = Run(folder).model
+        replay = load_windows(folder / CALIBRATION_FILE, model.receptive_field, model.config.in_channels)
+        train_cfg = dataclass_from_dict(TrainConfig, fold["train_config"])
+        for subject in fold["test_subjects"]:
+            person = data.select([subject])
+            _, rest = first_seconds(person, args.seconds, data.sample_rate_hz)
+            row = {"adabn": evaluate(renormalized(model, person), rest).summary["accuracy"]}
+            for name in moves:
+                result = adaptation_curve(model, person, [args.seconds], replay, train_cfg,
+                                          replace(AdaptConfig(), moves=name, steps=args.steps))[0]
+                row["unadapted"], row[name] = result["unadapted_accuracy"], result["accuracy"]
+            for name, value in row.items():
+                scores[name].append(value)
+            table.add_row(folder.name, subject, *(f"{row[name]:.4f}" for name in columns))
+    table.add_row("mean", "", *(f"{np.mean(scores[name]):.4f}" for name in columns))
+    table.add_row("lowest", "", *(f"{np.min(scores[name]):.4f}" for name in columns))
+    Console().print(table)
+
+
+if __name__ == "__main__":
+    main()
