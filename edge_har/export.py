@@ -24,6 +24,7 @@ from .deploy import WindowModel, folded_window_model, tflite_input
 from .errors import GateFailure, UserError
 from .exported import DECODER_HEADER, EXPORT_DIR, EXPORT_JSON, FP32_ONNX, INT8_ONNX, INT8_TFLITE, STEP_INT8_TFLITE
 from .files import staged_dir, transient_file, write_json
+from .c_engine import write_engine
 from .config import EXPORT_MIN_AGREEMENT, PARITY_MIN_AGREEMENT
 from .decoder_c import decoder_header
 from .decoding import DECODE_CHOICES, DEFAULT_DECODE, Transitions
@@ -191,6 +192,9 @@ def _export_quantized(run: Run, folder: Path, calibration: WindowSet, holdout: W
             break
         console.print(f"[yellow]int8 activations agree with fp32 on {min(agreements.values()):.4f} of steps at "
                       f"worst, below {enough}: trying int16 activations with int8 weights (16x8)[/]")
+    if activations == "int8":
+        report["step"]["c_engine"] = write_engine(folder / STEP_INT8_TFLITE, folder, run.folder.name, run.classes,
+                                                  run.receptive_field, run.config.input_units)
     return {**report, "quantization": {"weights": "int8", "activations": activations,
                                        "qat": tried[-1]["qat"], "tried": tried}}
 

@@ -24,6 +24,7 @@ from rich.table import Table
 from . import plots
 from .data import UNLABELED, Dataset, at_rate, load_data
 from .decoding import ForwardFilter, Transitions, softmax
+from .c_backend import C_ENGINE, CStepBackend, c_compiler
 from .engines import INT8_BACKENDS, check_engine, step_backend, window_backend
 from .errors import DataError, GateFailure
 from .exported import Exported
@@ -110,6 +111,8 @@ def _backends(export: Exported, engine: str, console: Console) -> dict:
     """The fp32 reference first, then every exported backend of the engine."""
     make = step_backend if engine == "step" else window_backend
     exported = {name: make(name, export) for name in (ONNX_FP32, *INT8_BACKENDS)}
+    if engine == "step":
+        exported.update(_c_engine(export, console))
     if not (export.run_folder / MODEL_FILE).is_file():
         console.print(f"No {MODEL_FILE} beside the export: onnx_fp32 is the fp32 reference")
         return exported
@@ -120,6 +123,18 @@ def _backends(export: Exported, engine: str, console: Console) -> dict:
     from .torch_backends import pytorch_reference
 
     return {PYTORCH: pytorch_reference(export.run_folder, engine), **exported}
+
+
+def _c_engine(export: Exported, console: Console) -> dict:
+    """The exported C step engine, compiled here, where the export has one and a C compiler is present."""
+    engine = export.report.get("step", {}).get("c_engine")
+    if engine is None:
+        console.print("No C step engine in this export (it is written for --activations int8 exports)")
+        return {}
+    if c_compiler() is None:
+        console.print("No C compiler here ($CC, cc or gcc): the C step engine is not checked")
+        return {}
+    return {C_ENGINE: CStepBackend(export.folder, engine, export.receptive_field)}
 
 
 def _collect(export: Exported, data: Dataset, backends: dict, tflm_steps: int, console: Console) -> dict:
@@ -172,6 +187,10 @@ def _collect_step(data: Dataset, backends: dict, console: Console) -> dict:
                  "pred": {name: np.concatenate(p) for name, p in pred.items()}, "logits": kept}
     if reference != ONNX_FP32:
         collected["fp32_step_max_abs_logit_difference"] = largest_difference
+    if C_ENGINE in kept and "tflm_int8" in kept:
+        c, tflm = np.concatenate(kept[C_ENGINE]), np.concatenate(kept["tflm_int8"])
+        collected["c_engine_vs_tflm"] = {"identical_logits": float(np.all(c == tflm, axis=1).mean()),
+                                         "agreement": agreement(c.argmax(1), tflm.argmax(1))}
     return collected
 
 
@@ -199,6 +218,8 @@ def _report(export: Exported, data: Dataset, steps: dict, opts: ParityOptions) -
         if name in steps.get("decoded", {}):
             entry["decoded"] = _decoded_entry(true, steps["decoded"][name], steps["decoded"][reference_name], classes)
         backends[name] = entry
+    if "c_engine_vs_tflm" in steps:
+        backends[C_ENGINE]["vs_tflm_int8"] = steps["c_engine_vs_tflm"]
     if "fp32_step_max_abs_logit_difference" in steps:
         backends[ONNX_FP32]["max_abs_logit_difference_vs_fp32"] = steps["fp32_step_max_abs_logit_difference"]
     engine = ("step model: one new column per layer per sample, state kept" if opts.engine == "step"

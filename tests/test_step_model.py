@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from edge_har.backends import LiteRTStepBackend, OnnxStepBackend, TflmStepBackend
+from edge_har.c_backend import c_compiler
 from edge_har.torch_backends import TorchStepBackend
 from edge_har.config import ModelConfig
 from edge_har.data import load_data
@@ -106,6 +107,11 @@ def test_parity_step_engine_runs_every_backend_on_every_step(exported, tmp_path)
     assert report["engine"].startswith("step")
     assert report["tflm_steps"] == report["steps"] == report["backends"]["tflm_int8"]["steps_evaluated"]
     assert report["backends"]["onnx_fp32"]["max_abs_logit_difference_vs_fp32"] <= 1e-4
+    if c_compiler():  # the exported C engine, compiled here: TFLite-Micro's logits on every step
+        c_engine = report["backends"]["c_int8"]
+        assert c_engine["steps_evaluated"] == report["steps"]
+        assert c_engine["vs_tflm_int8"] == {"identical_logits": 1.0, "agreement": 1.0}
+        assert c_engine["agreement_with_fp32"] == report["backends"]["tflm_int8"]["agreement_with_fp32"]
 
 
 def test_an_unknown_engine_is_refused(exported, tmp_path):

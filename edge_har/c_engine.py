@@ -1,0 +1,537 @@
+"""A dependency-free C99 engine for the int8 step model, generated from `step_int8.tflite`.
+
+The step model's graph is a chain of the same few things: a state and the new column joined
+(CONCATENATION), the next state cut from that history (SLICE), a dilated convolution over the
+history (CONV_2D, per-channel int8, fused ReLU), 1x1 convolutions (the skip and the head), and
+residual ADDs; TRANSPOSE and RESHAPE only relabel a tensor's layout. This module reads that
+graph from the flatbuffer and writes it out as straight-line C: each state becomes a ring
+buffer (a convolution reads its taps where they lie instead of copying a history), and each
+column lives in a small scratch slot reused as soon as it is dead.
+
+The arithmetic is TFLite-Micro's int8 reference kernels' (read, not copied): per-channel
+requantization with double rounding (gemmlowp's SaturatingRoundingDoublingHighMul then
+RoundingDivideByPOT, TFLite-Micro's default build; TFLITE_SINGLE_ROUNDING is not set there),
+the add kernel's 20-bit left shift and three multipliers, and saturation to the fused
+activation's range. Multipliers and shifts are computed here from the float scales exactly as
+TFLite-Micro computes them at prepare time (in double, frexp, round half away from zero).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+ENGINE_C, ENGINE_H = "step_engine.c", "step_engine.h"
+
+
+class EngineError(ValueError):
+    """A step model this engine cannot express (another op, or quantization it does not follow)."""
+
+
+@dataclass
+class Tensor:
+    shape: tuple[int, ...]
+    dtype: str
+    scales: np.ndarray
+    zero_points: np.ndarray
+    data: np.ndarray | None
+
+    @property
+    def scale(self) -> float:
+        return float(self.scales[0])
+
+    @property
+    def zero_point(self) -> int:
+        return int(self.zero_points[0])
+
+    @property
+    def channels(self) -> int:
+        return int(self.shape[-1])
+
+
+@dataclass
+class Op:
+    name: str
+    inputs: list[int]
+    outputs: list[int]
+    options: dict
+
+
+_DTYPES = {0: "float32", 2: "int32", 3: "uint8", 4: "int64", 7: "int16", 9: "int8"}
+_NUMPY = {"float32": np.float32, "int32": np.int32, "uint8": np.uint8, "int64": np.int64, "int16": np.int16,
+          "int8": np.int8}
+
+
+def read_graph(path: Path) -> tuple[list[Tensor], list[Op], list[int], list[int]]:
+    """Tensors, operators (in execution order) and graph inputs and outputs of a .tflite file."""
+    from ai_edge_litert import schema_py_generated as schema
+
+    model = schema.ModelT.InitFromObj(schema.Model.GetRootAsModel(path.read_bytes(), 0))
+    graph = model.subgraphs[0]
+    opcodes = {value: name for name, value in vars(schema.BuiltinOperator).items() if not name.startswith("_")}
+    tensors = []
+    for t in graph.tensors:
+        dtype = _DTYPES.get(t.type, str(t.type))
+        raw = model.buffers[t.buffer].data
+        data = None if raw is None or len(raw) == 0 else np.frombuffer(bytes(raw), dtype=_NUMPY[dtype]).reshape(t.shape)
+        q = t.quantization
+        scales = np.asarray(q.scale if q is not None and q.scale is not None else [], dtype=np.float32)
+        zeros = np.asarray(q.zeroPoint if q is not None and q.zeroPoint is not None else [], dtype=np.int64)
+        tensors.append(Tensor(tuple(int(d) for d in t.shape), dtype, scales, zeros, data))
+    ops = []
+    for op in graph.operators:
+        code = model.operatorCodes[op.opcodeIndex]
+        options = dict(vars(op.builtinOptions)) if op.builtinOptions is not None else {}
+        ops.append(Op(opcodes[max(code.builtinCode, code.deprecatedBuiltinCode)], list(op.inputs), list(op.outputs),
+                      options))
+    return tensors, ops, [int(i) for i in graph.inputs], [int(i) for i in graph.outputs]
+
+
+def quantize_multiplier(real: float) -> tuple[int, int]:
+    """(multiplier with its fixed point at bit 31, shift), as TFLite's QuantizeMultiplier."""
+    if real == 0.0:
+        return 0, 0
+    fraction, shift = math.frexp(real)
+    fixed = int(math.floor(abs(fraction) * (1 << 31) + 0.5)) * (1 if fraction >= 0 else -1)  # half away from zero
+    if fixed == 1 << 31:
+        fixed //= 2
+        shift += 1
+    if shift < -31:
+        return 0, 0
+    return fixed, shift
+
+
+def activation_range(activation: int, scale: float, zero_point: int) -> tuple[int, int]:
+    """int8 limits of a fused activation: none (0) or ReLU (1)."""
+    if activation == 0:
+        return -128, 127
+    if activation == 1:
+        return max(-128, zero_point + int(round(0.0 / scale))), 127
+    raise EngineError(f"fused activation {activation} is not one this engine runs (none, ReLU)")
+
+
+@dataclass
+class _Column:
+    tensor: int
+    channels: int
+
+
+@dataclass
+class _History:
+    state: int  # index among the model's states
+    column: int  # the tensor holding the new column
+
+
+@dataclass
+class Program:
+    """What the C step does, in order, with every constant it needs."""
+
+    sample_channels: int
+    classes: int
+    states: list[tuple[int, int]] = field(default_factory=list)  # (columns, channels) per state
+    steps: list[tuple] = field(default_factory=list)
+    constants: list[str] = field(default_factory=list)
+    slots: dict[int, int] = field(default_factory=dict)  # column tensor -> scratch slot
+    slot_width: int = 0  # bytes per scratch slot: the widest column
+    slot_bytes: int = 0
+    input_scale: float = 1.0
+    input_zero_point: int = 0
+    output_scale: float = 1.0
+    output_zero_point: int = 0
+
+
+def trace(tensors: list[Tensor], ops: list[Op], inputs: list[int], outputs: list[int]) -> Program:
+    """The step model's graph as engine steps (conv, add, push a column into a state ring)."""
+    for i in inputs + outputs:
+        if tensors[i].dtype != "int8":
+            raise EngineError(f"the C engine runs int8 step models; this one has {tensors[i].dtype} tensors "
+                              "(export with --activations int8)")
+    sample, logits = tensors[inputs[0]], tensors[outputs[0]]
+    program = Program(sample.channels, logits.channels, input_scale=sample.scale,
+                      input_zero_point=sample.zero_point, output_scale=logits.scale,
+                      output_zero_point=logits.zero_point)
+    state_of = {tensor: n for n, tensor in enumerate(inputs[1:])}
+    program.states = [(tensors[t].shape[2], tensors[t].channels) for t in inputs[1:]]
+    value: dict[int, object] = {inputs[0]: _Column(inputs[0], sample.channels)}
+    for tensor in inputs[1:]:
+        value[tensor] = ("state", state_of[tensor])
+    pushes: dict[int, int] = {}  # state -> column tensor pushed into it
+    for op in ops:
+        source = value.get(op.inputs[0])
+        if op.name in ("RESHAPE", "TRANSPOSE"):
+            value[op.outputs[0]] = source
+        elif op.name == "CONCATENATION":
+            state, column = value.get(op.inputs[0]), value.get(op.inputs[1])
+            if not (isinstance(state, tuple) and isinstance(column, _Column)):
+                raise EngineError("a CONCATENATION that does not join a state and a new column")
+            _same_quantization(tensors, [op.inputs[0], op.inputs[1], op.outputs[0]], "a state and its new column")
+            value[op.outputs[0]] = _History(state[1], column.tensor)
+            pushes[state[1]] = column.tensor
+        elif op.name == "SLICE":
+            if not isinstance(source, _History):
+                raise EngineError("a SLICE of something other than a state's history")
+            value[op.outputs[0]] = ("next state", source.state)
+        elif op.name == "CONV_2D":
+            program.steps.append(_conv(program, tensors, op, source))
+            value[op.outputs[0]] = _Column(op.outputs[0], tensors[op.outputs[0]].channels)
+        elif op.name == "ADD":
+            a, b = source, value.get(op.inputs[1])
+            if not (isinstance(a, _Column) and isinstance(b, _Column)):
+                raise EngineError("an ADD of something other than two columns")
+            program.steps.append(_add(program, tensors, op, a.tensor, b.tensor))
+            value[op.outputs[0]] = _Column(op.outputs[0], tensors[op.outputs[0]].channels)
+        else:
+            raise EngineError(f"operator {op.name} is not one the C step engine runs")
+    _check_outputs(value, outputs, len(program.states))
+    logits_column = value[outputs[0]]
+    _place_pushes(program, pushes)
+    program.steps.append(("logits", logits_column.tensor))
+    _allocate(program, tensors)
+    return program
+
+
+def _same_quantization(tensors: list[Tensor], ids: list[int], what: str) -> None:
+    params = {(tensors[i].scale, tensors[i].zero_point) for i in ids}
+    if len(params) != 1:
+        raise EngineError(f"{what} are quantized differently ({sorted(params)}); the engine stores a column into "
+                          "a state as it is, as TFLite-Micro's concatenation does only when they match")
+
+
+def _check_outputs(value: dict, outputs: list[int], states: int) -> None:
+    if not isinstance(value.get(outputs[0]), _Column):
+        raise EngineError("the step model's first output is not a column of logits")
+    for n, tensor in enumerate(outputs[1:]):
+        if value.get(tensor) != ("next state", n):
+            raise EngineError(f"output {n + 1} is not state {n} advanced by one column")
+    if len(outputs) - 1 != states:
+        raise EngineError("the step model has a different number of state inputs and outputs")
+
+
+def _conv(program: Program, tensors: list[Tensor], op: Op, source) -> tuple:
+    weights, bias, out = tensors[op.inputs[1]], tensors[op.inputs[2]], tensors[op.outputs[0]]
+    if isinstance(source, _History):
+        history, column, state, ring = tensors[op.inputs[0]], source.column, source.state, True
+    elif isinstance(source, _Column):
+        history, column, state, ring = tensors[op.inputs[0]], source.tensor, None, False
+    else:
+        raise EngineError("a CONV_2D over something other than a column or a state's history")
+    kernel, dilation = weights.shape[2], int(op.options.get("dilationWFactor", 1))
+    width = history.shape[2] if ring else 1
+    if (width - 1) != (kernel - 1) * dilation or op.options.get("strideW", 1) != 1 or weights.shape[1] != 1:
+        raise EngineError("a CONV_2D whose window is not exactly its history (valid, stride 1, one row)")
+    if len(weights.zero_points) and np.any(weights.zero_points != 0):
+        raise EngineError("int8 weights with a non-zero zero point")
+    n = len(program.constants)
+    multipliers, shifts = zip(*(quantize_multiplier(float(history.scales[0]) * float(s) / float(out.scales[0]))
+                                for s in np.broadcast_to(weights.scales, (weights.shape[0],))))
+    program.constants += [
+        _array("int8_t", f"kW{n}", weights.data.reshape(-1)),
+        _array("int32_t", f"kB{n}", bias.data.reshape(-1)),
+        _array("int32_t", f"kM{n}", multipliers),
+        _array("int8_t", f"kS{n}", shifts),
+    ]
+    low, high = activation_range(int(op.options.get("fusedActivationFunction", 0)), out.scale, out.zero_point)
+    return ("conv", n, state, column, op.outputs[0], kernel, dilation, weights.shape[3], weights.shape[0],
+            -history.zero_point, out.zero_point, low, high)
+
+
+def _add(program: Program, tensors: list[Tensor], op: Op, a: int, b: int) -> tuple:
+    x, y, out = tensors[a], tensors[b], tensors[op.outputs[0]]
+    left_shift = 20
+    twice_max = 2 * max(float(x.scales[0]), float(y.scales[0]))
+    mx, sx = quantize_multiplier(float(x.scales[0]) / twice_max)
+    my, sy = quantize_multiplier(float(y.scales[0]) / twice_max)
+    mo, so = quantize_multiplier(twice_max / ((1 << left_shift) * float(out.scales[0])))
+    if max(sx, sy, so) > 0:
+        raise EngineError("an ADD whose rescaling multipliers are not below one")
+    low, high = activation_range(int(op.options.get("fusedActivationFunction", 0)), out.scale, out.zero_point)
+    return ("add", a, b, op.outputs[0], out.channels, left_shift, -x.zero_point, mx, sx, -y.zero_point, my, sy,
+            out.zero_point, mo, so, low, high)
+
+
+def _place_pushes(program: Program, pushes: dict[int, int]) -> None:
+    """A column goes into its state's ring once the conv reading that history has read it."""
+    placed = []
+    for step in program.steps:
+        placed.append(step)
+        if step[0] == "conv" and step[2] is not None:
+            placed.append(("push", step[2], pushes[step[2]]))
+    program.steps = placed
+
+
+def _allocate(program: Program, tensors: list[Tensor]) -> None:
+    """Scratch slots for columns: a slot is free again after the last step that reads it."""
+    reads: dict[int, int] = {}
+    for i, step in enumerate(program.steps):
+        for tensor in _reads(step):
+            reads[tensor] = i
+    width = max(t.channels for t in tensors if len(t.shape) == 4 and t.shape[2] == 1 and t.dtype == "int8")
+    free: list[int] = []
+    count = 0
+    live: dict[int, int] = {}
+    for i, step in enumerate(program.steps):
+        written = _writes(step)
+        if written is not None:
+            slot = free.pop() if free else count
+            count = max(count, slot + 1)
+            program.slots[written] = slot
+            live[written] = slot
+        for tensor in list(live):
+            if reads.get(tensor, -1) <= i and tensor != written:
+                free.append(live.pop(tensor))
+    program.slot_width, program.slot_bytes = width, count * width
+
+
+def _reads(step: tuple) -> list[int]:
+    if step[0] == "conv":
+        return [step[3]]
+    if step[0] == "add":
+        return [step[1], step[2]]
+    if step[0] == "push":
+        return [step[2]]
+    return [step[1]]  # logits
+
+
+def _writes(step: tuple) -> int | None:
+    if step[0] == "conv":
+        return step[4]
+    if step[0] == "add":
+        return step[3]
+    return None
+
+
+def _array(ctype: str, name: str, values) -> str:
+    flat = [int(v) for v in np.asarray(values).reshape(-1)]
+    lines = [", ".join(str(v) for v in flat[i:i + 24]) for i in range(0, len(flat), 24)]
+    return f"static const {ctype} {name}[{len(flat)}] = {{\n  " + ",\n  ".join(lines) + "\n};"
+
+
+_HEADER = """\
+/* The int8 step model of {name}, as dependency-free C99 (edge-har export; regenerate, do not edit).
+ *
+ * One sample in, one step of logits out; no heap, no floating point in the step. The caller owns
+ * the engine's state (EdgeHarEngine: {state_bytes} bytes of state rings, {scratch_bytes} of scratch).
+ *
+ *   EdgeHarEngine engine;
+ *   int8_t sample[EDGE_HAR_ENGINE_CHANNELS], logits[EDGE_HAR_ENGINE_CLASSES];
+ *   edge_har_engine_quantize_reading(xyz, sample);       (readings in the model's units: {units})
+ *   edge_har_engine_reset(&engine, sample);              (the first sample: the start-of-stream rule)
+ *   int activity = edge_har_engine_step(&engine, sample, logits);   (then every sample, the first too)
+ *
+ * The start-of-stream rule: before the first sample the stream is that sample repeated R - 1 times;
+ * reset clears the states and runs R - 1 steps of it. A logit is
+ * EDGE_HAR_ENGINE_OUTPUT_SCALE * (logits[k] - EDGE_HAR_ENGINE_OUTPUT_ZERO_POINT).
+ * {magnitude}
+ * Arithmetic: TFLite-Micro's int8 reference kernels (per-channel requantization with double rounding,
+ * the add kernel's 20-bit shift), so the logits equal TFLite-Micro's on step_int8.tflite.
+ */
+#ifndef EDGE_HAR_STEP_ENGINE_H
+#define EDGE_HAR_STEP_ENGINE_H
+
+#include <stdint.h>
+
+#define EDGE_HAR_ENGINE_READINGS 3
+#define EDGE_HAR_ENGINE_CHANNELS {channels}
+#define EDGE_HAR_ENGINE_CLASSES {classes}
+#define EDGE_HAR_ENGINE_RECEPTIVE_FIELD {receptive_field}
+#define EDGE_HAR_ENGINE_INPUT_INVERSE_SCALE {input_inverse}  /* float32(1 / input scale), as every backend */
+#define EDGE_HAR_ENGINE_INPUT_ZERO_POINT {input_zero_point}
+#define EDGE_HAR_ENGINE_OUTPUT_SCALE {output_scale}f
+#define EDGE_HAR_ENGINE_OUTPUT_ZERO_POINT {output_zero_point}
+
+typedef struct {{
+{state_fields}
+  uint16_t head[{state_count}];  /* the oldest column of each ring */
+  int8_t scratch[{scratch_bytes}];
+}} EdgeHarEngine;
+
+static const char *const kEdgeHarEngineClasses[EDGE_HAR_ENGINE_CLASSES] = {{{class_names}}};
+
+void edge_har_engine_clear(EdgeHarEngine *engine);
+void edge_har_engine_reset(EdgeHarEngine *engine, const int8_t *first);
+int edge_har_engine_step(EdgeHarEngine *engine, const int8_t *sample, int8_t *logits);
+void edge_har_engine_quantize_reading(const float *xyz, int8_t *sample);
+unsigned edge_har_engine_bytes(void);  /* sizeof(EdgeHarEngine), for a caller that cannot see the struct */
+
+#endif
+"""
+
+_KERNELS = """\
+#include <math.h>
+#include <string.h>
+
+#include "step_engine.h"
+
+/* gemmlowp's SaturatingRoundingDoublingHighMul: (a * b * 2) >> 32, rounded to nearest */
+static int32_t high_mul(int32_t a, int32_t b) {
+  if (a == b && a == INT32_MIN) return INT32_MAX;
+  int64_t ab = (int64_t)a * (int64_t)b;
+  int64_t nudge = ab >= 0 ? (1 << 30) : (1 - (1 << 30));
+  return (int32_t)((ab + nudge) / ((int64_t)1 << 31));
+}
+
+/* gemmlowp's RoundingDivideByPOT: x / 2^e, rounded half away from zero */
+static int32_t divide_pot(int32_t x, int e) {
+  int32_t mask = (int32_t)(((int64_t)1 << e) - 1), remainder = x & mask;
+  int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
+  return (x >> e) + (remainder > threshold ? 1 : 0);
+}
+
+static int32_t requantize(int32_t x, int32_t multiplier, int shift) {
+  return divide_pot(high_mul(x * (1 << (shift > 0 ? shift : 0)), multiplier), shift > 0 ? 0 : -shift);
+}
+
+static int8_t saturate(int32_t x, int32_t low, int32_t high) {
+  return (int8_t)(x < low ? low : x > high ? high : x);
+}
+
+/* One output column of a dilated convolution over [ring (oldest first), column]; a ring of
+ * `width` 0 is a 1x1 convolution of the column alone. Weights are [cout][kernel][cin]. */
+static void conv(const int8_t *ring, uint16_t head, int width, const int8_t *column, int kernel, int dilation,
+                 int cin, int cout, const int8_t *w, const int32_t *bias, const int32_t *multiplier,
+                 const int8_t *shift, int32_t input_offset, int32_t output_zero_point, int32_t low, int32_t high,
+                 int8_t *out) {
+  for (int o = 0; o < cout; ++o) {
+    int32_t acc = 0;
+    for (int j = 0; j < kernel; ++j) {
+      int at = j * dilation;
+      const int8_t *tap = column;
+      if (at < width) tap = ring + ((head + at) % width) * cin;
+      const int8_t *weight = w + (o * kernel + j) * cin;
+      for (int i = 0; i < cin; ++i) acc += (int32_t)weight[i] * ((int32_t)tap[i] + input_offset);
+    }
+    acc = requantize(acc + bias[o], multiplier[o], shift[o]) + output_zero_point;
+    out[o] = saturate(acc, low, high);
+  }
+}
+
+/* TFLite's int8 ADD: both inputs shifted up 20 bits, each scaled to twice the larger scale, summed,
+ * then scaled to the output. */
+static void add(const int8_t *a, const int8_t *b, int n, int left_shift, int32_t a_offset, int32_t a_multiplier,
+                int a_shift, int32_t b_offset, int32_t b_multiplier, int b_shift, int32_t output_zero_point,
+                int32_t output_multiplier, int output_shift, int32_t low, int32_t high, int8_t *out) {
+  for (int i = 0; i < n; ++i) {
+    int32_t x = divide_pot(high_mul((a[i] + a_offset) * (1 << left_shift), a_multiplier), -a_shift);
+    int32_t y = divide_pot(high_mul((b[i] + b_offset) * (1 << left_shift), b_multiplier), -b_shift);
+    int32_t sum = divide_pot(high_mul(x + y, output_multiplier), -output_shift) + output_zero_point;
+    out[i] = saturate(sum, low, high);
+  }
+}
+
+/* The new column replaces the oldest of the ring. */
+static void push(int8_t *ring, uint16_t *head, int width, const int8_t *column, int channels) {
+  memcpy(ring + *head * channels, column, (size_t)channels);
+  *head = (uint16_t)(*head + 1 == width ? 0 : *head + 1);
+}
+
+unsigned edge_har_engine_bytes(void) { return (unsigned)sizeof(EdgeHarEngine); }
+
+void edge_har_engine_clear(EdgeHarEngine *engine) {
+  memset(engine, 0, sizeof *engine);
+}
+
+void edge_har_engine_reset(EdgeHarEngine *engine, const int8_t *first) {
+  int8_t logits[EDGE_HAR_ENGINE_CLASSES];
+  edge_har_engine_clear(engine);
+  for (int t = 0; t < EDGE_HAR_ENGINE_RECEPTIVE_FIELD - 1; ++t) edge_har_engine_step(engine, first, logits);
+}
+
+/* Round half to even (the default rounding mode), as every edge-har backend quantizes. */
+static int8_t quantize(double value) {
+  double q = nearbyint(value * EDGE_HAR_ENGINE_INPUT_INVERSE_SCALE + EDGE_HAR_ENGINE_INPUT_ZERO_POINT);
+  return (int8_t)(q < -128.0 ? -128 : q > 127.0 ? 127 : q);
+}
+
+void edge_har_engine_quantize_reading(const float *xyz, int8_t *sample) {
+  double squares = 0.0;
+  for (int k = 0; k < EDGE_HAR_ENGINE_READINGS; ++k) {
+    sample[k] = quantize(xyz[k]);
+    squares += (double)xyz[k] * (double)xyz[k];
+  }
+  if (EDGE_HAR_ENGINE_CHANNELS > EDGE_HAR_ENGINE_READINGS)
+    sample[EDGE_HAR_ENGINE_CHANNELS - 1] = quantize(sqrt(squares + {magnitude_eps}));
+}
+"""
+
+
+def engine_sources(program: Program, name: str, classes: list[str], receptive_field: int,
+                   units: str | None, magnitude_eps: float) -> tuple[str, str]:
+    """(header, source) of the C engine for `program`."""
+    state_fields = "\n".join(f"  int8_t state{n}[{columns * channels}];  /* {columns} columns x {channels} */"
+                             for n, (columns, channels) in enumerate(program.states))
+    state_bytes = sum(columns * channels for columns, channels in program.states)
+    magnitude = ("\n * The model takes |a| as a fourth channel: quantize_reading appends sqrt(x*x + y*y + z*z + "
+                 f"{magnitude_eps!r}),\n * in double, as every edge-har backend does.\n *"
+                 if program.sample_channels > 3 else "")
+    header = _HEADER.format(
+        name=name, state_bytes=state_bytes, scratch_bytes=max(program.slot_bytes, 1), units=units or "as trained",
+        magnitude=magnitude, channels=program.sample_channels, classes=program.classes,
+        receptive_field=receptive_field, input_inverse=repr(float(np.float32(1.0 / program.input_scale))),
+        input_zero_point=program.input_zero_point, output_scale=repr(program.output_scale),
+        output_zero_point=program.output_zero_point, state_fields=state_fields,
+        state_count=max(len(program.states), 1), class_names=", ".join(f'"{c}"' for c in classes))
+    source = (_KERNELS.replace("{magnitude_eps}", repr(magnitude_eps)) + "\n" + "\n\n".join(program.constants)
+              + "\n\n" + _step_function(program) + "\n")
+    return header, source
+
+
+def _step_function(program: Program) -> str:
+    def column(tensor: int) -> str:
+        if tensor not in program.slots:
+            return "sample"
+        return f"engine->scratch + {program.slots[tensor] * program.slot_width}"
+
+    lines = ["int edge_har_engine_step(EdgeHarEngine *engine, const int8_t *sample, int8_t *logits) {"]
+    for step in program.steps:
+        if step[0] == "conv":
+            _, n, state, source, out, kernel, dilation, cin, cout, in_off, out_zp, low, high = step
+            if state is None:
+                ring, head, ring_width = "0", "0", 0
+            else:
+                ring, head, ring_width = (f"engine->state{state}", f"engine->head[{state}]",
+                                          program.states[state][0])
+            lines.append(f"  conv({ring}, {head}, {ring_width}, {column(source)}, {kernel}, {dilation}, {cin}, {cout}, "
+                         f"kW{n}, kB{n}, kM{n}, kS{n}, {in_off}, {out_zp}, {low}, {high}, {column(out)});")
+        elif step[0] == "add":
+            _, a, b, out, n, left, a_off, ma, sa, b_off, mb, sb, out_zp, mo, so, low, high = step
+            lines.append(f"  add({column(a)}, {column(b)}, {n}, {left}, {a_off}, {ma}, {sa}, {b_off}, {mb}, {sb}, "
+                         f"{out_zp}, {mo}, {so}, {low}, {high}, {column(out)});")
+        elif step[0] == "push":
+            _, state, source = step
+            columns, channels = program.states[state]
+            lines.append(f"  push(engine->state{state}, &engine->head[{state}], {columns}, {column(source)}, "
+                         f"{channels});")
+        else:
+            lines.append(f"  memcpy(logits, {column(step[1])}, EDGE_HAR_ENGINE_CLASSES);")
+    lines += ["  int best = 0;",
+              "  for (int k = 1; k < EDGE_HAR_ENGINE_CLASSES; ++k) if (logits[k] > logits[best]) best = k;",
+              "  return best;", "}"]
+    return "\n".join(lines)
+
+
+def engine_bytes(program: Program) -> int:
+    """sizeof(EdgeHarEngine): the int8 rings, then the uint16 ring heads (2-byte aligned), then scratch."""
+    state_bytes = sum(columns * channels for columns, channels in program.states)
+    heads = state_bytes + state_bytes % 2 + 2 * max(len(program.states), 1)
+    end = heads + max(program.slot_bytes, 1)
+    return end + end % 2
+
+
+def write_engine(tflite: Path, folder: Path, name: str, classes: list[str], receptive_field: int,
+                 units: str | None) -> dict:
+    """step_engine.h and step_engine.c beside the step model; what they hold, for export.json."""
+    from .features import MAGNITUDE_EPS
+
+    program = trace(*read_graph(tflite))
+    header, source = engine_sources(program, name, classes, receptive_field, units, MAGNITUDE_EPS)
+    (folder / ENGINE_H).write_text(header)
+    (folder / ENGINE_C).write_text(source)
+    state_bytes = sum(columns * channels for columns, channels in program.states)
+    return {"source": ENGINE_C, "ram_bytes": engine_bytes(program), "header": ENGINE_H, "state_bytes": state_bytes, "scratch_bytes": program.slot_bytes,
+            "channels": program.sample_channels, "class_count": program.classes,
+            "output_scale": program.output_scale, "output_zero_point": program.output_zero_point,
+            "matches": "TFLite-Micro's int8 reference kernels (double rounding); LiteRT's optimized x86 kernels "
+                       "round some requantizations differently, so its logits may differ from both by a unit"}

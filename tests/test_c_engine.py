@@ -1,0 +1,66 @@
+"""The exported C step engine (step_engine.c), compiled with the host C compiler: TFLite-Micro's
+int8 logits on every step, in a third of TFLite-Micro's arena, and what it refuses."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from edge_har.backends import TflmStepBackend
+from edge_har.c_backend import CStepBackend, c_compiler
+from edge_har.c_engine import EngineError, quantize_multiplier, read_graph, trace
+from edge_har.data import load_data
+
+needs_compiler = pytest.mark.skipif(c_compiler() is None, reason="no C compiler ($CC, cc or gcc) on this machine")
+
+
+def _integer_logits(backend, x: np.ndarray, raw) -> np.ndarray:
+    backend.reset(x[0])
+    rows = []
+    for sample in x:
+        backend.step(sample)
+        rows.append(raw())
+    return np.array(rows)
+
+
+@needs_compiler
+def test_the_c_engine_gives_tflite_micros_int8_logits_on_every_step_of_a_held_out_person(exported):
+    folder = exported / "export"
+    report = json.loads((folder / "export.json").read_text())
+    step = report["step"]
+    c_engine = CStepBackend(folder, step["c_engine"], report["receptive_field"])
+    tflm = TflmStepBackend(folder / "step_int8.tflite", step["tflite_int8"]["tflm_arena_bytes"], report["receptive_field"])
+    x = load_data(None).select(["sim6"]).recordings[0].x  # the run's validation person, never trained on
+    ours = _integer_logits(c_engine, x, c_engine.integer_logits)
+    theirs = _integer_logits(tflm, x, lambda: tflm.interpreter.get_output(0)[0].copy())
+    assert len(ours) == len(x) > 10000
+    assert np.array_equal(ours, theirs)
+
+
+@needs_compiler
+def test_the_c_engine_needs_a_third_of_the_tflite_micro_arena(exported):
+    folder = exported / "export"
+    report = json.loads((folder / "export.json").read_text())
+    engine = report["step"]["c_engine"]
+    measured = CStepBackend(folder, engine, report["receptive_field"]).library.edge_har_engine_bytes()
+    assert measured == engine["ram_bytes"]  # sizeof(EdgeHarEngine), as export.json says
+    assert engine["state_bytes"] == report["step"]["state_values"]  # the states are all it keeps, plus scratch
+    assert measured <= report["step"]["tflite_int8"]["tflm_arena_bytes"] / 3
+
+
+def test_multipliers_follow_tflites_rounding():
+    assert quantize_multiplier(0.5) == (1 << 30, 0)
+    assert quantize_multiplier(1.0) == (1 << 30, 1)
+    assert quantize_multiplier(0.75) == (3 << 29, 0)
+    assert quantize_multiplier(0.0) == (0, 0)
+    multiplier, shift = quantize_multiplier(0.0123)
+    assert abs(multiplier * 2.0 ** (shift - 31) - 0.0123) < 1e-11
+
+
+def test_an_int16_step_model_is_refused_with_the_way_out(exported):
+    tensors, ops, inputs, outputs = read_graph(exported / "export" / "step_int8.tflite")
+    tensors[inputs[1]].dtype = "int16"
+    with pytest.raises(EngineError, match="--activations int8"):
+        trace(tensors, ops, inputs, outputs)
