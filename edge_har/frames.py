@@ -17,11 +17,15 @@ from .errors import DataError, UserError
 
 SAMPLE_SYNC = b"\xaa\x55"
 INFO_SYNC = b"\xaa\x56"
-VERSION = 1
+VERSION = 1  # a reading (and its label)
+DEVICE_VERSION = 2  # the same, and the class the device's own model gave it
 HAS_LABEL = 0x10
 NO_LABEL = 0xFF
 _SAMPLE_BODY = struct.Struct("<BHhhhB")  # flags, seq, x, y, z, label
+_DEVICE_BODY = struct.Struct("<BHhhhBB")  # ... and the device's class
 SAMPLE_FRAME_BYTES = 2 + _SAMPLE_BODY.size + 2
+DEVICE_FRAME_BYTES = 2 + _DEVICE_BODY.size + 2
+_FRAME_BYTES = {VERSION: SAMPLE_FRAME_BYTES, DEVICE_VERSION: DEVICE_FRAME_BYTES}
 SYNTHETIC_DECLARATION = ("data", "synthetic")  # the info field of a board that plays the built-in synthetic set
 
 
@@ -39,6 +43,7 @@ class Sample:
     seq: int | None  # None for text lines, which carry no counter
     xyz: tuple[float, float, float]
     label: int | str | None = None  # class index (binary) or name (text)
+    device_class: int | None = None  # the class the board's own model computed (protocol version 2)
 
 
 @dataclass(frozen=True)
@@ -46,9 +51,15 @@ class Info:
     fields: dict[str, str]
 
 
-def encode_sample(seq: int, x: int, y: int, z: int, label: int | None = None) -> bytes:
-    flags = VERSION | (HAS_LABEL if label is not None else 0)
-    body = _SAMPLE_BODY.pack(flags, seq & 0xFFFF, x, y, z, NO_LABEL if label is None else label)
+def encode_sample(seq: int, x: int, y: int, z: int, label: int | None = None,
+                  device_class: int | None = None) -> bytes:
+    """A version 1 frame, or version 2 where the device computed a class."""
+    has_label = HAS_LABEL if label is not None else 0
+    fields = (seq & 0xFFFF, x, y, z, NO_LABEL if label is None else label)
+    if device_class is None:
+        body = _SAMPLE_BODY.pack(VERSION | has_label, *fields)
+    else:
+        body = _DEVICE_BODY.pack(DEVICE_VERSION | has_label, *fields, device_class)
     return SAMPLE_SYNC + body + struct.pack("<H", crc16(body))
 
 
@@ -111,15 +122,21 @@ class FrameDecoder:
         del self._buffer[:count]
 
     def _sample(self) -> tuple[Sample | None, bool]:
-        if len(self._buffer) < SAMPLE_FRAME_BYTES:
+        if len(self._buffer) < 3:
             return None, True
-        frame = bytes(self._buffer[:SAMPLE_FRAME_BYTES])
-        body, (crc,) = frame[2:-2], struct.unpack("<H", frame[-2:])
-        flags, seq, x, y, z, label = _SAMPLE_BODY.unpack(body)
-        if crc != crc16(body) or flags & 0x0F != VERSION:
+        size = _FRAME_BYTES.get(self._buffer[2] & 0x0F)
+        if size is None:  # no version this decoder knows: a false sync
             return None, False
-        del self._buffer[:SAMPLE_FRAME_BYTES]
-        return Sample(seq, (float(x), float(y), float(z)), label if flags & HAS_LABEL else None), False
+        if len(self._buffer) < size:
+            return None, True
+        frame = bytes(self._buffer[:size])
+        body, (crc,) = frame[2:-2], struct.unpack("<H", frame[-2:])
+        if crc != crc16(body):
+            return None, False
+        flags, seq, x, y, z, label, *device = (_SAMPLE_BODY if size == SAMPLE_FRAME_BYTES else _DEVICE_BODY).unpack(body)
+        del self._buffer[:size]
+        device_class = device[0] if device and device[0] != NO_LABEL else None
+        return Sample(seq, (float(x), float(y), float(z)), label if flags & HAS_LABEL else None, device_class), False
 
     def _info(self) -> tuple[Info | None, bool]:
         if len(self._buffer) < 3:

@@ -50,8 +50,13 @@ def render(session: StreamSession, fmt: str | None, seconds: float) -> Group:
     head.add_row("samples/s", f"{summary['samples_per_second']:.0f} ({stats.samples} samples)")
     head.add_row("lost samples", f"{stats.lost_samples}  (bad frames {stats.bad_frames}, resets {stats.resets}, "
                                  f"reconnects {stats.reconnects})")
+    if latest and latest.get("device") is not None:
+        host = f"host fp32 {session.classes[latest['fp32']]}" if latest["fp32"] is not None else ""
+        head.add_row("device says", f"{session.classes[latest['device']]}   {host}")
     if summary["int8_fp32_agreement"] is not None and session.fp32:
         head.add_row("int8 vs fp32", f"{summary['int8_fp32_agreement']:.4f} agreement")
+    if summary.get("device_fp32_agreement") is not None and session.fp32:
+        head.add_row("device vs fp32", f"{summary['device_fp32_agreement']:.4f} agreement ({stats.device_steps} steps)")
     if summary["int8_accuracy"] is not None:
         fp32 = f", fp32 {summary['fp32_accuracy']:.4f}" if session.fp32 else ""
         head.add_row("accuracy", f"int8 {summary['int8_accuracy']:.4f}{fp32} ({stats.labelled} labelled steps)")

@@ -37,6 +37,11 @@ class StreamStats:
     int8_decoded_correct: int = 0
     fp32_decoded_correct: int = 0
     decoding: str = "none"
+    device_steps: int = 0  # steps whose frame carried the board's own class (protocol version 2)
+    device_fp32_agreements: int = 0
+    device_int8_agreements: int = 0
+    device_labelled: int = 0
+    device_correct: int = 0
     gaps: list[dict] = field(default_factory=list)
 
     def as_dict(self, seconds: float) -> dict:
@@ -48,6 +53,7 @@ class StreamStats:
             "int8_accuracy": self.int8_correct / self.labelled if self.labelled else None,
             "fp32_accuracy": self.fp32_correct / self.labelled if self.labelled else None,
             **(self._decoded() if self.decoding != "none" else {}),
+            **(self._device() if self.device_steps else {}),
             "gaps": self.gaps[:1000],
         })
         return summary
@@ -56,6 +62,13 @@ class StreamStats:
         return {"decoded_int8_fp32_agreement": self.decoded_agreements / self.steps if self.steps else None,
                 "decoded_int8_accuracy": self.int8_decoded_correct / self.labelled if self.labelled else None,
                 "decoded_fp32_accuracy": self.fp32_decoded_correct / self.labelled if self.labelled else None}
+
+
+    def _device(self) -> dict:
+        """The board's own model (its class in each frame) against the host's fp32 and int8."""
+        return {"device_fp32_agreement": self.device_fp32_agreements / self.device_steps,
+                "device_int8_agreement": self.device_int8_agreements / self.device_steps,
+                "device_accuracy": self.device_correct / self.device_labelled if self.device_labelled else None}
 
 
 class StreamSession:
@@ -97,18 +110,18 @@ class StreamSession:
             reading = self.board.reading(item.xyz)
             self._track_sequence(item.seq, reading)
             self.stats.samples += 1
-            self.pending.append((item.seq, reading, item.label))
+            self.pending.append((item.seq, reading, item.label, item.device_class))
             self.last_xyz = reading
         self._flush()
 
     def _flush(self) -> None:
         if not self.pending:
             return
-        seqs, readings, labels = zip(*self.pending)
+        seqs, readings, labels, devices = zip(*self.pending)
         self.pending = []
         first = self.board.inputs
         for step in self.board.steps(np.stack(readings), labels):
-            self._predict(seqs[step.sample - first], step)
+            self._predict(seqs[step.sample - first], step, devices[step.sample - first])
 
     def _declare(self, fields: dict[str, str]) -> None:
         self.board.declare(fields)
@@ -152,7 +165,7 @@ class StreamSession:
             for engine in self.engines:
                 engine.skip(step.values)
 
-    def _predict(self, seq: int | None, step: Step) -> None:
+    def _predict(self, seq: int | None, step: Step, device: int | None = None) -> None:
         probs = softmax(self.int8.predict(step.values))
         fp32_probs = softmax(self.fp32.predict(step.values)) if self.fp32 else None
         int8_class = int(probs.argmax())
@@ -168,9 +181,20 @@ class StreamSession:
         x, y, z = step.values.tolist()
         self.latest = {"step": stats.steps - 1, "stream": self.stream_index, "seq": seq,
                        "t": None if step.t is None else round(step.t, 4), "x": x, "y": y, "z": z, "true": true,
-                       "int8": int8_class, "fp32": fp32_class, "probabilities": probs,
+                       "int8": int8_class, "fp32": fp32_class, "device": device, "probabilities": probs,
                        **self._decode(probs, fp32_probs, true)}
+        if device is not None:
+            self._count_device(device, int8_class, fp32_class, true)
         self.on_step(self.latest)
+
+    def _count_device(self, device: int, int8: int, fp32: int | None, true: int | None) -> None:
+        stats = self.stats
+        stats.device_steps += 1
+        stats.device_int8_agreements += int(device == int8)
+        stats.device_fp32_agreements += int(device == fp32) if fp32 is not None else 0
+        if true is not None:
+            stats.device_labelled += 1
+            stats.device_correct += int(device == true)
 
     def _decode(self, probs: np.ndarray, fp32_probs: np.ndarray | None, true: int | None) -> dict:
         """Each engine's class after its causal filter, counted like the raw ones."""

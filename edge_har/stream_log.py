@@ -5,8 +5,10 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-# t: seconds into the stream; *_decoded: after the causal filter, empty where the export decodes nothing
-COLUMNS = ("step", "stream", "seq", "t", "x", "y", "z", "true", "int8", "fp32", "int8_decoded", "fp32_decoded")
+# t: seconds into the stream; *_decoded: after the causal filter, empty where the export decodes nothing;
+# device: the class the board's own model sent (protocol version 2), empty where it sends none
+COLUMNS = ("step", "stream", "seq", "t", "x", "y", "z", "true", "int8", "fp32", "int8_decoded", "fp32_decoded",
+           "device")
 
 
 class StepLog:

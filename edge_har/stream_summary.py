@@ -31,6 +31,8 @@ def print_summary(console: Console, summary: dict) -> None:
     if summary["int8_accuracy"] is not None:
         parts.append(f"live accuracy int8 {summary['int8_accuracy']:.4f}"
                      + (f", fp32 {summary['fp32_accuracy']:.4f}" if summary["fp32_accuracy"] is not None else ""))
+    if summary.get("device_fp32_agreement") is not None:
+        parts.append(f"device/fp32 agreement {summary['device_fp32_agreement']:.4f} (the board's own model)")
     if summary.get("decoded_int8_fp32_agreement") is not None:
         parts.append(f"decoded int8/fp32 agreement {summary['decoded_int8_fp32_agreement']:.4f}")
     if summary.get("decoded_int8_accuracy") is not None:

@@ -42,16 +42,27 @@ static void put_u16(uint8_t *out, uint16_t value) {
     out[1] = (uint8_t)(value >> 8);
 }
 
-void eh_pack_sample(uint16_t seq, eh_sample sample, uint8_t out[EH_SAMPLE_FRAME_BYTES]) {
+/* Sync, flags, counter, axes and label: bytes 0 to 11 of both sample frames. */
+static void pack_reading(uint8_t version, uint16_t seq, eh_sample sample, uint8_t *out) {
     out[0] = 0xAA;
     out[1] = 0x55;
-    out[2] = (uint8_t)(1 | (sample.label != EH_NO_LABEL ? 0x10 : 0));
+    out[2] = (uint8_t)(version | (sample.label != EH_NO_LABEL ? 0x10 : 0));
     put_u16(out + 3, seq);
     put_u16(out + 5, (uint16_t)sample.x);
     put_u16(out + 7, (uint16_t)sample.y);
     put_u16(out + 9, (uint16_t)sample.z);
     out[11] = sample.label;
+}
+
+void eh_pack_sample(uint16_t seq, eh_sample sample, uint8_t out[EH_SAMPLE_FRAME_BYTES]) {
+    pack_reading(1, seq, sample, out);
     put_u16(out + 12, eh_crc16(out + 2, 10));
+}
+
+void eh_pack_device_sample(uint16_t seq, eh_sample sample, uint8_t device_class, uint8_t out[EH_DEVICE_FRAME_BYTES]) {
+    pack_reading(2, seq, sample, out);
+    out[12] = device_class;
+    put_u16(out + 13, eh_crc16(out + 2, 11));
 }
 
 size_t eh_pack_info(const char *text, uint8_t *out, size_t capacity) {

@@ -5,7 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define EH_SAMPLE_FRAME_BYTES 14
+#define EH_SAMPLE_FRAME_BYTES 14 /* protocol version 1: a reading */
+#define EH_DEVICE_FRAME_BYTES 15 /* protocol version 2: a reading and the class the device computed */
 #define EH_NO_LABEL 0xFF
 #define EH_RING_CAPACITY 64 /* samples; a power of two */
 
@@ -30,6 +31,9 @@ uint16_t eh_crc16(const uint8_t *data, size_t length);
 
 /* Pack one sample frame into out[EH_SAMPLE_FRAME_BYTES]. */
 void eh_pack_sample(uint16_t seq, eh_sample sample, uint8_t out[EH_SAMPLE_FRAME_BYTES]);
+
+/* Pack one sample frame with the device's own class into out[EH_DEVICE_FRAME_BYTES]. */
+void eh_pack_device_sample(uint16_t seq, eh_sample sample, uint8_t device_class, uint8_t out[EH_DEVICE_FRAME_BYTES]);
 
 /* Pack an info frame carrying `text` (key=value pairs); returns its size, or 0 if text is over 255 bytes. */
 size_t eh_pack_info(const char *text, uint8_t *out, size_t capacity);

@@ -1,0 +1,45 @@
+/* The firmware's main loop, the same on the PC and on the Cortex-M4. */
+#include "device.h"
+
+#include "edge_har_frames.h"
+#include "recording.h" /* kEhRecording, kEhRecordingLabels, kEhRecordingSamples, kEhRecordingScale, kEhInfo */
+#include "step_engine.h"
+
+static EdgeHarEngine engine;
+static eh_ring samples; /* filled by the sensor driver, drained by the main loop */
+
+/* The sensor driver: one reading per call, as an interrupt would deliver it (here, from flash). */
+static void sensor_interrupt(uint32_t index) {
+    eh_sample sample = {kEhRecording[index][0], kEhRecording[index][1], kEhRecording[index][2],
+                        kEhRecordingLabels[index]};
+    eh_ring_push(&samples, sample);
+}
+
+static uint8_t classify(const eh_sample *sample, int first) {
+    float reading[3] = {sample->x * kEhRecordingScale, sample->y * kEhRecordingScale, sample->z * kEhRecordingScale};
+    int8_t input[EDGE_HAR_ENGINE_CHANNELS], logits[EDGE_HAR_ENGINE_CLASSES];
+    edge_har_engine_quantize_reading(reading, input);
+    if (first) {
+        edge_har_engine_reset(&engine, input); /* the start-of-stream rule */
+    }
+    return (uint8_t)edge_har_engine_step(&engine, input, logits);
+}
+
+uint32_t eh_device_run(void) {
+    uint8_t info[260], frame[EH_DEVICE_FRAME_BYTES];
+    eh_ring_init(&samples);
+    eh_platform_wait_start();
+    eh_platform_write(info, eh_pack_info(kEhInfo, info, sizeof info));
+    uint32_t sent = 0;
+    for (uint32_t i = 0; i < kEhRecordingSamples; i++) {
+        sensor_interrupt(i);
+        eh_sample sample;
+        while (eh_ring_pop(&samples, &sample)) {
+            uint8_t device_class = classify(&sample, sent == 0);
+            eh_pack_device_sample((uint16_t)sent, sample, device_class, frame);
+            eh_platform_write(frame, sizeof frame);
+            sent++;
+        }
+    }
+    return sent;
+}

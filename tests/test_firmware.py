@@ -1,0 +1,100 @@
+"""The example firmware (firmware_host/device/) with the exported C step engine: built for the PC
+and for a Cortex-M4 under QEMU, streaming a held-out recording through a pseudo-terminal into
+`edge-har stream`, which checks the device's own class against the host's models."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import time
+import tty
+from pathlib import Path
+
+import pytest
+
+from edge_har.c_backend import c_compiler
+from edge_har.data import load_data
+from edge_har.firmware import ARM_GCC, MPS2_TARGET, PC_TARGET, build, write_recording
+
+from .test_cli import EDGE_HAR
+
+QEMU = "qemu-system-arm"
+
+
+@pytest.fixture(scope="module")
+def recording(tmp_path_factory) -> Path:
+    """sim6, the synthetic run's validation person (never trained on), as the firmware's flash."""
+    data = load_data(None).select(["sim6"])
+    rec = data.recordings[0]
+    return write_recording(rec.x, rec.y, data.classes, data.sample_rate_hz, "g",
+                           tmp_path_factory.mktemp("recording"), synthetic=True).parent
+
+
+def _stream(port: str, run: Path, summary: Path) -> subprocess.Popen:
+    """`edge-har stream` on `port`, with TFLite-Micro as the host's int8 model (the engine's reference)."""
+    return subprocess.Popen([EDGE_HAR, "stream", "--port", port, "--model", str(run), "--backend", "tflm_int8",
+                             "--idle-exit", "3", "--duration", "600", "--summary", str(summary)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _wait_until_open(process: subprocess.Popen, port: str) -> None:
+    """The stream holds the port open (a pseudo-terminal drops what nobody reads)."""
+    for _ in range(600):
+        fds = Path(f"/proc/{process.pid}/fd")
+        if any(os.path.realpath(fd) == os.path.realpath(port) for fd in fds.iterdir()):
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"the stream never opened {port}")
+
+
+def _check(summary_path: Path, samples: int) -> dict:
+    summary = json.loads(summary_path.read_text())
+    assert summary["samples"] == summary["device_steps"] == samples and summary["lost_samples"] == 0
+    assert summary["device_int8_agreement"] == 1.0  # the device computes TFLite-Micro's int8 model exactly
+    assert summary["device_fp32_agreement"] == summary["int8_fp32_agreement"]
+    return summary
+
+
+@pytest.mark.skipif(c_compiler() is None, reason="no C compiler ($CC, cc or gcc) on this machine")
+def test_the_firmware_on_the_pc_streams_its_own_classes(exported, recording, tmp_path):
+    firmware = build(exported / "export", recording, tmp_path / "build", PC_TARGET)
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    stream = _stream(os.ttyname(slave), exported, tmp_path / "summary.json")
+    _wait_until_open(stream, os.ttyname(slave))
+    device = subprocess.run([str(firmware), str(master)], pass_fds=[master], capture_output=True, text=True, timeout=300)
+    assert device.returncode == 0, device.stderr
+    out, err = stream.communicate(timeout=600)
+    assert stream.returncode == 0, err
+    sent = int(re.search(r"sent (\d+) samples", device.stderr).group(1))
+    _check(tmp_path / "summary.json", sent)
+    assert "device vs fp32" in out or "device/fp32 agreement" in out
+
+
+@pytest.mark.skipif(shutil.which(ARM_GCC) is None or shutil.which(QEMU) is None,
+                    reason=f"{ARM_GCC} or {QEMU} is absent: `apt-get install gcc-arm-none-eabi "
+                           "libnewlib-arm-none-eabi qemu-system-arm` (.ci/run installs them)")
+def test_the_firmware_on_an_emulated_cortex_m4_streams_its_own_classes(exported, recording, tmp_path):
+    firmware = build(exported / "export", recording, tmp_path / "build", MPS2_TARGET)
+    size = subprocess.run(["arm-none-eabi-size", str(firmware)], capture_output=True, text=True, check=True).stdout
+    text, data, bss = (int(v) for v in size.splitlines()[1].split()[:3])
+    report = json.loads((exported / "export" / "export.json").read_text())
+    assert bss < report["step"]["tflite_int8"]["tflm_arena_bytes"] / 3 + 1024  # engine, sample ring, stack-free
+    qemu = subprocess.Popen([QEMU, "-M", "mps2-an386", "-nographic", "-monitor", "none", "-serial", "pty", "-kernel",
+                             str(firmware)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        port = re.search(r"(/dev/pts/\d+)", qemu.stdout.readline()).group(1)
+        stream = _stream(port, exported, tmp_path / "summary.json")
+        _wait_until_open(stream, port)
+        with open(port, "wb", buffering=0) as uart:
+            uart.write(b"s")  # the firmware starts its replay on any byte
+        _, err = stream.communicate(timeout=600)
+        assert stream.returncode == 0, err
+    finally:
+        qemu.kill()
+        qemu.wait()
+    samples = len(load_data(None).select(["sim6"]).recordings[0])
+    _check(tmp_path / "summary.json", samples)
