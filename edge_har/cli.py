@@ -392,3 +392,28 @@ def record(
 
     rows = run_record(port, label, out, duration, baud, rate, scale)
     console.print(f"Wrote {rows} samples labelled {label!r} to {out}")
+
+
+@app.command()
+@user_errors
+def firmware(
+    run: Annotated[Path, typer.Argument(help="A run exported with `--int8 --activations int8` (it holds step_engine.c).")],
+    subject: Annotated[str, typer.Option(help="Whose recording the firmware replays from flash (its first one).")],
+    out: Annotated[Path, typer.Option(help="Folder for recording.h and the firmware binaries.")],
+    data: Annotated[Optional[str], typer.Option(help=DATA_HELP)] = None,
+    target: Annotated[str, typer.Option(
+        help="Comma-separated: pc (the host C compiler) and/or mps2 (an Arm Cortex-M4, mps2-an386, with "
+             "arm-none-eabi-gcc; run it under qemu-system-arm).")] = "pc,mps2",
+    sample_rate: Annotated[Optional[float], typer.Option(help="Sample rate in Hz, where the data does not say.")] = None,
+):
+    """Build the example firmware: a recording replayed as a sensor driver delivers it, the C step engine on every
+    sample, and each sample sent with the device's class (PROTOCOL.md version 2) for `edge-har stream` to check."""
+    from .firmware import make_firmware
+
+    for binary in make_firmware(run, data, subject, out, _names(target), sample_rate):
+        console.print(f"Built {binary}")
+    console.print("PC: `FIRMWARE FD` writes frames to a file descriptor (the master side of a pseudo-terminal). "
+                  "Cortex-M4: `qemu-system-arm -M mps2-an386 -nographic -monitor none -serial pty -kernel "
+                  f"{out}/device_mps2.elf`, then `edge-har stream --port /dev/pts/N --model {run}`, and send any "
+                  "byte to the port to start the replay.")
+

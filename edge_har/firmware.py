@@ -64,3 +64,25 @@ def build(export_folder: Path, recording_folder: Path, build_folder: Path, targe
                     f"ENGINE={export_folder.resolve()}", f"RECORDING={recording_folder.resolve()}",
                     str(build_folder.resolve() / target)], check=True, capture_output=True, text=True)
     return build_folder / target
+
+
+TARGETS = {"pc": PC_TARGET, "mps2": MPS2_TARGET}
+
+
+def make_firmware(run: Path, data: str | None, subject: str, out: Path, targets: list[str],
+                  sample_rate_hz: float | None = None) -> list[Path]:
+    """recording.h from one subject's first recording, at the model's rate, and the firmware built
+    for each target (pc, mps2) into `out`."""
+    from .data import at_rate, load_data, units_of
+    from .exported import Exported
+
+    unknown = sorted(set(targets) - set(TARGETS))
+    if unknown:
+        raise UserError(f"unknown target(s) {unknown}; choose from {', '.join(TARGETS)}")
+    export = Exported.open(run)
+    dataset, _ = at_rate(load_data(data, sample_rate_hz).select([subject]), export.sample_rate_hz)
+    recording = dataset.recordings[0]
+    classes = dataset.classes
+    write_recording(recording.x, recording.y, classes, export.sample_rate_hz, units_of(dataset)[0], out,
+                    synthetic=dataset.synthetic)
+    return [build(export.folder, out, out, TARGETS[target]) for target in targets]
