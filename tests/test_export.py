@@ -112,6 +112,7 @@ def test_gate_fails_on_a_bad_calibration_with_exit_1_and_keeps_the_files(exporte
                                                                              report["step"]["agreement_with_fp32"])}
 
 
+@pytest.mark.slow  # a full export; the default (int16) export also runs in test_adapt's gate check
 def test_int16_activations_make_16x8_models_that_every_runtime_runs(exported, tmp_path):
     copy = run_copy(exported, tmp_path / "run")
     export(ExportOptions(copy, activations="int16", min_agreement=0.0))
