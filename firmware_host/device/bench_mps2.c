@@ -4,7 +4,6 @@
  * tick; the engine then steps through the recording in flash. One line goes out on UART0:
  * "calibration_instructions=I calibration_ticks=T steps=N step_ticks=S". */
 #include <stdint.h>
-#include <string.h>
 
 #include "recording.h"
 #include "step_engine.h"
@@ -76,21 +75,3 @@ int main(void) {
     for (;;) {
     }
 }
-
-extern uint32_t _sidata, _sdata, _edata, _sbss, _ebss, _estack;
-
-void Reset_Handler(void) {
-    memcpy(&_sdata, &_sidata, (size_t)((char *)&_edata - (char *)&_sdata));
-    memset(&_sbss, 0, (size_t)((char *)&_ebss - (char *)&_sbss));
-    main();
-}
-
-static void Fault_Handler(void) {
-    for (;;) {
-    }
-}
-
-__attribute__((section(".isr_vector"), used)) static void (*const vectors[16])(void) = {
-    (void (*)(void))&_estack, Reset_Handler, Fault_Handler, Fault_Handler, Fault_Handler, Fault_Handler,
-    Fault_Handler, 0, 0, 0, 0, Fault_Handler, Fault_Handler, 0, Fault_Handler, Fault_Handler,
-};

@@ -1,7 +1,6 @@
-/* The firmware on an Arm MPS2 board with a Cortex-M4 (AN386; QEMU's mps2-an386): the vector
- * table, start-up, and the CMSDK UART0 that carries the frames. Bare metal, no RTOS, no heap. */
+/* The firmware on an Arm MPS2 board with a Cortex-M4 (AN386; QEMU's mps2-an386): the CMSDK UART0
+ * that carries the frames (start-up: startup_mps2.c). Bare metal, no RTOS, no heap. */
 #include <stdint.h>
-#include <string.h>
 
 #include "device.h"
 
@@ -34,22 +33,3 @@ int main(void) {
         eh_device_run();
     }
 }
-
-/* Start-up: copy .data from flash, clear .bss, run main. */
-extern uint32_t _sidata, _sdata, _edata, _sbss, _ebss, _estack;
-
-void Reset_Handler(void) {
-    memcpy(&_sdata, &_sidata, (size_t)((char *)&_edata - (char *)&_sdata));
-    memset(&_sbss, 0, (size_t)((char *)&_ebss - (char *)&_sbss));
-    main();
-}
-
-static void Fault_Handler(void) {
-    for (;;) {
-    }
-}
-
-__attribute__((section(".isr_vector"), used)) static void (*const vectors[16])(void) = {
-    (void (*)(void))&_estack, Reset_Handler, Fault_Handler, Fault_Handler, Fault_Handler, Fault_Handler,
-    Fault_Handler, 0, 0, 0, 0, Fault_Handler, Fault_Handler, 0, Fault_Handler, Fault_Handler,
-};
