@@ -11,8 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import UNLABELED
+from .data import UNLABELED, at_rate, load_data, units_of
 from .errors import UserError
+from .exported import Exported
 from .frames import SYNTHETIC_DECLARATION
 
 FIRMWARE = Path(__file__).resolve().parents[1] / "firmware_host"
@@ -73,9 +74,6 @@ def make_firmware(run: Path, data: str | None, subject: str, out: Path, targets:
                   sample_rate_hz: float | None = None) -> list[Path]:
     """recording.h from one subject's first recording, at the model's rate, and the firmware built
     for each target (pc, mps2) into `out`."""
-    from .data import at_rate, load_data, units_of
-    from .exported import Exported
-
     unknown = sorted(set(targets) - set(TARGETS))
     if unknown:
         raise UserError(f"unknown target(s) {unknown}; choose from {', '.join(TARGETS)}")
