@@ -42,8 +42,10 @@ class CStepBackend(_StepBackend):
             self.library = ctypes.CDLL(str(library))  # stays mapped once the file is gone
         self.engine = ctypes.create_string_buffer(self.library.edge_har_engine_bytes())
         self.reading = (ctypes.c_float * 3)()
-        self.sample = (ctypes.c_int8 * int(report["channels"]))()
-        self.logits = (ctypes.c_int8 * int(report["class_count"]))()
+        self.dtype = np.int16 if report.get("bits", 8) == 16 else np.int8
+        value = ctypes.c_int16 if self.dtype == np.int16 else ctypes.c_int8
+        self.sample = (value * int(report["channels"]))()
+        self.logits = (value * int(report["class_count"]))()
         scale, zero_point = float(report["output_scale"]), int(report["output_zero_point"])
         self.scale, self.offset = np.float32(scale), np.float32(-zero_point * scale)  # as _IntegerIo dequantizes
         self.receptive_field = receptive_field
@@ -58,11 +60,11 @@ class CStepBackend(_StepBackend):
     def step(self, sample: np.ndarray) -> np.ndarray:
         self._quantize(sample)
         self.library.edge_har_engine_step(self.engine, self.sample, self.logits)
-        return np.frombuffer(self.logits, dtype=np.int8) * self.scale + self.offset
+        return np.frombuffer(self.logits, dtype=self.dtype) * self.scale + self.offset
 
     def integer_logits(self) -> np.ndarray:
-        """The last step's int8 logits, as the engine returned them."""
-        return np.frombuffer(self.logits, dtype=np.int8).copy()
+        """The last step's integer logits (int8, or int16 in a 16x8 model), as the engine returned them."""
+        return np.frombuffer(self.logits, dtype=self.dtype).copy()
 
     def _quantize(self, sample: np.ndarray) -> None:
         self.reading[:] = [float(v) for v in sample[:3]]

@@ -233,6 +233,10 @@ def export(
         help="Decoding over time that the deployed model runs after every backend (parity and stream apply it): "
              "forward, a causal filter whose switching needs sustained evidence, with transitions from how long "
              "activities last in the run's training labels; or none, each step's own class.")] = DEFAULT_DECODE,
+    check_windows: Annotated[Optional[int], typer.Option(
+        help="Check and gate the integer models on this many of the run's held-out windows, evenly spread "
+             "(default: all, 2,000 for a run of this version). Streaming each window through the step models "
+             "is most of an export's time; fewer is quicker and the gate coarser.")] = None,
 ):
     """Write RUN/export/: the window models (model_fp32.onnx, model_int8.onnx, model_int8.tflite, model_int8.h/.cc),
     the step models (step_fp32.onnx, step_int8.onnx, step_int8.tflite, step_int8.h/.cc) and export.json."""
@@ -240,8 +244,8 @@ def export(
     from .export import ExportOptions, export as run_export
     from .qat import QatConfig
 
-    run_export(ExportOptions(run, int8, calibration, min_agreement, activations, QatConfig() if qat else None, decode),
-               console)
+    run_export(ExportOptions(run, int8, calibration, min_agreement, activations, QatConfig() if qat else None, decode,
+                             check_windows), console)
 
 
 @app.command()

@@ -24,7 +24,8 @@ from .deploy import WindowModel, folded_window_model, tflite_input
 from .errors import GateFailure, UserError
 from .exported import DECODER_HEADER, EXPORT_DIR, EXPORT_JSON, FP32_ONNX, INT8_ONNX, INT8_TFLITE, STEP_INT8_TFLITE
 from .files import staged_dir, transient_file, write_json
-from .c_engine import write_engine
+from .c_engine import EngineError, write_engine
+from .device_cost import BENCH_SAMPLES, cortex_m4_cost, missing_tools
 from .config import EXPORT_MIN_AGREEMENT, PARITY_MIN_AGREEMENT
 from .decoder_c import decoder_header
 from .decoding import DECODE_CHOICES, DEFAULT_DECODE, Transitions
@@ -62,6 +63,9 @@ class ExportOptions:
     qat: QatConfig | None = None
     # How the deployed model's classes are decoded over time (decoding.py): "forward" or "none".
     decode: str = DEFAULT_DECODE
+    # How many of the run's held-out windows (evenly spread) the integer models are checked and gated
+    # on; None: all of them. Streaming each through the step models is most of an export's time.
+    check_windows: int | None = None
 
 
 def export(opts: ExportOptions, console: Console | None = None) -> Path:
@@ -70,6 +74,8 @@ def export(opts: ExportOptions, console: Console | None = None) -> Path:
         raise UserError(f"--activations must be one of {', '.join(ACTIVATION_CHOICES)}, not {opts.activations!r}")
     if opts.decode not in DECODE_CHOICES:
         raise UserError(f"--decode must be one of {', '.join(DECODE_CHOICES)}, not {opts.decode!r}")
+    if opts.check_windows is not None and opts.check_windows < 1:
+        raise UserError(f"--check-windows must be a positive number of windows, not {opts.check_windows}")
     if opts.qat is not None and not opts.int8:
         raise UserError("--qat fine-tunes for the int8 models: add --int8")
     if opts.qat is not None and opts.activations == "int16":
@@ -78,6 +84,8 @@ def export(opts: ExportOptions, console: Console | None = None) -> Path:
     r = run.receptive_field
     calibration = load_windows(opts.calibration or run.folder / CALIBRATION_FILE, r)
     holdout = load_windows(run.folder / HOLDOUT_FILE, r)
+    if opts.check_windows is not None:
+        holdout = holdout.spread(opts.check_windows)
     window_model = folded_window_model(run.model)
     tuned = _quantization_aware(run, calibration, opts.qat, console) if opts.qat else None
     with staged_dir(run.folder / EXPORT_DIR, replace=True) as folder:
@@ -192,11 +200,34 @@ def _export_quantized(run: Run, folder: Path, calibration: WindowSet, holdout: W
             break
         console.print(f"[yellow]int8 activations agree with fp32 on {min(agreements.values()):.4f} of steps at "
                       f"worst, below {enough}: trying int16 activations with int8 weights (16x8)[/]")
-    if activations == "int8":
-        report["step"]["c_engine"] = write_engine(folder / STEP_INT8_TFLITE, folder, run.folder.name, run.classes,
-                                                  run.receptive_field, run.config.input_units)
+    engine = _c_engine(run, folder, holdout, console)
+    if engine is not None:
+        report["step"]["c_engine"] = engine
     return {**report, "quantization": {"weights": "int8", "activations": activations,
                                        "qat": tried[-1]["qat"], "tried": tried}}
+
+
+def _c_engine(run: Run, folder: Path, holdout: WindowSet, console: Console) -> dict | None:
+    """step_engine.c/.h for the step model, and what it costs on a Cortex-M4 where the cross
+    compiler and QEMU are here (measured on the run's held-out windows, one after another)."""
+    try:
+        engine = write_engine(folder / STEP_INT8_TFLITE, folder, run.folder.name, run.classes, run.receptive_field,
+                              run.config.input_units)
+    except EngineError as reason:
+        console.print(f"[yellow]No C step engine for this model: {reason}[/]")
+        return None
+    missing = missing_tools()
+    if missing is not None:
+        console.print(f"The C step engine's cost on a Cortex-M4 is not measured: {missing}")
+        engine["cortex_m4"] = {"not_measured": missing}
+        return engine
+    count = max(1, BENCH_SAMPLES // holdout.windows.shape[1])
+    readings = holdout.windows[:count, :, :3].reshape(-1, 3)
+    labels = np.repeat(holdout.labels[:count], holdout.windows.shape[1])
+    console.print("Measuring the C step engine on an emulated Cortex-M4 (QEMU mps2-an386)")
+    engine["cortex_m4"] = cortex_m4_cost(folder, readings, labels, run.classes, run.sample_rate_hz,
+                                         macs_per_step(run.model.config))
+    return engine
 
 
 def _export_int8(model: TCN, folder: Path, calibration: WindowSet, holdout: WindowSet, console: Console,
@@ -305,7 +336,18 @@ def _print_summary(console: Console, report: dict, out: Path) -> None:
                       f"({step['tflm_checked_windows']} on TFLite-Micro): "
                       + ", ".join(f"{k} {v:.4f}" for k, v in step["agreement_with_fp32"].items())
                       + f"; TFLite-Micro arena {step['tflite_int8']['tflm_arena_bytes']} bytes")
+        if "c_engine" in step:
+            console.print(_engine_line(step["c_engine"]))
     console.print(f"[bold green]Export written to {out}[/]")
+
+
+def _engine_line(engine: dict) -> str:
+    line = f"C step engine (step_engine.c): RAM {engine['ram_bytes']} bytes"
+    cost = engine.get("cortex_m4", {})
+    if "flash_bytes" in cost:
+        line += (f", on a Cortex-M4 {cost['flash_bytes']} bytes of flash and {cost['instructions_per_sample']} "
+                 "instructions per sample")
+    return line
 
 
 def _agreements(report: dict) -> dict:

@@ -60,7 +60,7 @@ def build(export_folder: Path, recording_folder: Path, build_folder: Path, targe
     if target == MPS2_TARGET and shutil.which(ARM_GCC) is None:
         raise UserError(f"{ARM_GCC} is not installed: `apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi`")
     if not (export_folder / "step_engine.c").is_file():
-        raise UserError(f"{export_folder}: no C step engine; export with `--int8 --activations int8`")
+        raise UserError(f"{export_folder}: no C step engine; export again with `--int8`")
     subprocess.run(["make", "-s", "-C", str(FIRMWARE), f"BUILD={build_folder.resolve()}",
                     f"ENGINE={export_folder.resolve()}", f"RECORDING={recording_folder.resolve()}",
                     str(build_folder.resolve() / target)], check=True, capture_output=True, text=True)

@@ -129,7 +129,7 @@ def _c_engine(export: Exported, console: Console) -> dict:
     """The exported C step engine, compiled here, where the export has one and a C compiler is present."""
     engine = export.report.get("step", {}).get("c_engine")
     if engine is None:
-        console.print("No C step engine in this export (it is written for --activations int8 exports)")
+        console.print("No C step engine in this export (an export from an older edge-har: export again to get one)")
         return {}
     if c_compiler() is None:
         console.print("No C compiler here ($CC, cc or gcc): the C step engine is not checked")

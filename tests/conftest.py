@@ -42,6 +42,10 @@ def write_csv(path: Path, x: np.ndarray, labels: list[str], rate_hz: float = 50.
     return path
 
 
+# Held-out windows the test exports are checked on (of 2,000): streaming each through the step
+# models is most of an export's time, and these exports gate nothing.
+CHECK_WINDOWS = 500
+
 RUN_FILES = ("model.pt", "config.json", "metrics.json", "calibration.npz", "holdout.npz", "decoding.json")
 
 
@@ -56,7 +60,8 @@ def run_copy(run: Path, folder: Path) -> Path:
 def _trained_and_exported(folder: Path, model: ModelConfig) -> Path:
     train(TrainOptions(out=folder, model=model, train=TrainConfig(epochs=3, steps_per_epoch=15, batch_size=16,
                                                                   wear="rolled")))
-    export(ExportOptions(folder, int8=True, min_agreement=0.0, activations="int8", decode="forward"))
+    export(ExportOptions(folder, int8=True, min_agreement=0.0, activations="int8", decode="forward",
+                         check_windows=CHECK_WINDOWS))
     return folder
 
 
@@ -64,6 +69,15 @@ def _trained_and_exported(folder: Path, model: ModelConfig) -> Path:
 def exported(tmp_path_factory) -> Path:
     """The default model shape, briefly trained on the synthetic data, then exported with --int8."""
     return _trained_and_exported(tmp_path_factory.mktemp("export") / "run", ModelConfig(0))
+
+
+@pytest.fixture(scope="session")
+def exported_16x8(exported, tmp_path_factory) -> Path:
+    """The same trained model exported as the default does: int16 activations, int8 weights."""
+    folder = run_copy(exported, tmp_path_factory.mktemp("export-16x8") / "run")
+    export(ExportOptions(folder, int8=True, min_agreement=0.0, activations="int16", decode="forward",
+                         check_windows=CHECK_WINDOWS))
+    return folder
 
 
 @pytest.fixture(scope="session")

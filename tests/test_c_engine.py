@@ -1,5 +1,6 @@
 """The exported C step engine (step_engine.c), compiled with the host C compiler: TFLite-Micro's
-int8 logits on every step, in a third of TFLite-Micro's arena, and what it refuses."""
+integer logits on every step, for int8 and for 16x8 (the default export) models, in a third of
+TFLite-Micro's arena, and what it refuses."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from edge_har.backends import TflmStepBackend
 from edge_har.c_backend import CStepBackend, c_compiler
 from edge_har.c_engine import EngineError, quantize_multiplier, read_graph, trace
 from edge_har.data import load_data
+from edge_har.device_cost import missing_tools
 
 needs_compiler = pytest.mark.skipif(c_compiler() is None, reason="no C compiler ($CC, cc or gcc) on this machine")
 
@@ -25,9 +27,13 @@ def _integer_logits(backend, x: np.ndarray, raw) -> np.ndarray:
     return np.array(rows)
 
 
+BOTH_EXPORTS = pytest.mark.parametrize("run", ["exported", "exported_16x8"])
+
+
 @needs_compiler
-def test_the_c_engine_gives_tflite_micros_int8_logits_on_every_step_of_a_held_out_person(exported):
-    folder = exported / "export"
+@BOTH_EXPORTS
+def test_the_c_engine_gives_tflite_micros_logits_on_every_step_of_a_held_out_person(run, request):
+    folder = request.getfixturevalue(run) / "export"
     report = json.loads((folder / "export.json").read_text())
     step = report["step"]
     c_engine = CStepBackend(folder, step["c_engine"], report["receptive_field"])
@@ -36,18 +42,27 @@ def test_the_c_engine_gives_tflite_micros_int8_logits_on_every_step_of_a_held_ou
     ours = _integer_logits(c_engine, x, c_engine.integer_logits)
     theirs = _integer_logits(tflm, x, lambda: tflm.interpreter.get_output(0)[0].copy())
     assert len(ours) == len(x) > 10000
+    assert ours.dtype == theirs.dtype == (np.int16 if step["c_engine"]["bits"] == 16 else np.int8)
     assert np.array_equal(ours, theirs)
 
 
 @needs_compiler
-def test_the_c_engine_needs_a_third_of_the_tflite_micro_arena(exported):
-    folder = exported / "export"
+@BOTH_EXPORTS
+def test_the_c_engine_needs_a_third_of_the_tflite_micro_arena(run, request):
+    folder = request.getfixturevalue(run) / "export"
     report = json.loads((folder / "export.json").read_text())
     engine = report["step"]["c_engine"]
     measured = CStepBackend(folder, engine, report["receptive_field"]).library.edge_har_engine_bytes()
     assert measured == engine["ram_bytes"]  # sizeof(EdgeHarEngine), as export.json says
-    assert engine["state_bytes"] == report["step"]["state_values"]  # the states are all it keeps, plus scratch
+    # the states are all it keeps, plus scratch
+    assert engine["state_bytes"] == report["step"]["state_values"] * engine["bits"] // 8
     assert measured <= report["step"]["tflite_int8"]["tflm_arena_bytes"] / 3
+    cost = engine["cortex_m4"]
+    if missing_tools() is None:  # measured at export: flash holds every weight; a MAC costs a few instructions
+        assert cost["flash_bytes"] >= report["params"] and cost["samples"] > 1000
+        assert 1 < cost["instructions_per_mac"] < 50
+    else:
+        assert "not installed" in cost["not_measured"]
 
 
 def test_multipliers_follow_tflites_rounding():
@@ -59,8 +74,17 @@ def test_multipliers_follow_tflites_rounding():
     assert abs(multiplier * 2.0 ** (shift - 31) - 0.0123) < 1e-11
 
 
-def test_an_int16_step_model_is_refused_with_the_way_out(exported):
+def test_a_float_step_model_is_refused_with_the_way_out(exported):
     tensors, ops, inputs, outputs = read_graph(exported / "export" / "step_int8.tflite")
-    tensors[inputs[1]].dtype = "int16"
-    with pytest.raises(EngineError, match="--activations int8"):
+    tensors[inputs[1]].dtype = "float32"
+    with pytest.raises(EngineError, match="--activations int8 or int16"):
+        trace(tensors, ops, inputs, outputs)
+
+
+def test_a_16x8_join_that_would_requantize_the_state_is_refused(exported_16x8):
+    tensors, ops, inputs, outputs = read_graph(exported_16x8 / "export" / "step_int8.tflite")
+    padded = {op.outputs[0] for op in ops if op.name == "PAD"}
+    join = next(op for op in ops if op.name == "ADD" and set(op.inputs) <= padded)  # a state and its new column
+    tensors[join.outputs[0]].scales = tensors[join.outputs[0]].scales * 1.5
+    with pytest.raises(EngineError, match="requantizes"):
         trace(tensors, ops, inputs, outputs)

@@ -17,7 +17,7 @@ from edge_har.export import ExportOptions, export
 from edge_har.qat import QatConfig
 from edge_har.run import Run
 
-from .conftest import run_copy
+from .conftest import CHECK_WINDOWS, run_copy
 from .test_cli import edge_har
 
 
@@ -97,7 +97,8 @@ def test_gate_fails_on_a_bad_calibration_with_exit_1_and_keeps_the_files(exporte
     narrow = tmp_path / "narrow.npz"  # ranges from near-silence: every real window saturates
     np.savez(narrow, windows=holdout.windows[:64] * 0.02)
     copy = run_copy(exported, tmp_path / "run")
-    result = edge_har("export", str(copy), "--int8", "--activations", activations, "--calibration", str(narrow))
+    result = edge_har("export", str(copy), "--int8", "--activations", activations, "--calibration", str(narrow),
+                      "--check-windows", str(CHECK_WINDOWS))
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert "below --min-agreement 0.99" in result.stderr
     validation = Run(exported).metrics["final"]["validation_subjects"]

@@ -2,27 +2,24 @@
 
     .venv/bin/python tools/bench_engine.py RUN [--data PATH --subject S]
 
-RUN is exported with `--int8 --activations int8` (it holds step_engine.c). Needs
-arm-none-eabi-gcc and qemu-system-arm. Prints the engine's RAM (its state struct, as export.json
-says and the compiler's sizeof checks in the tests), its flash (`arm-none-eabi-size` of the engine
-with the model's constants, compiled for the Cortex-M4 at -O2), and instructions per sample: the
-engine steps through 2,000 samples of a recording under QEMU's mps2-an386 with `-icount shift=0`
-(one instruction per virtual nanosecond), timed by the SysTick, whose instructions per tick a
-loop of known length calibrates in the same run.
+RUN is exported with `--int8` (it holds step_engine.c; export.json's step.c_engine.cortex_m4 has the
+same figures, measured at export on the run's held-out windows). Needs arm-none-eabi-gcc and
+qemu-system-arm. Prints the engine's RAM (its state struct, as export.json says and the compiler's
+sizeof checks in the tests), its flash (`arm-none-eabi-size` of the engine with the model's
+constants, compiled for the Cortex-M4 at -O2), and instructions per sample: the engine steps
+through 2,000 samples of a recording (default: the data's last subject) under QEMU's mps2-an386
+with `-icount shift=0`, timed by the SysTick, calibrated in the same run (edge_har/device_cost.py).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import re
-import subprocess
-import tempfile
 from pathlib import Path
 
 from edge_har.data import at_rate, load_data
+from edge_har.device_cost import cortex_m4_cost, missing_tools
 from edge_har.exported import Exported
-from edge_har.firmware import FIRMWARE, write_recording
 
 
 def main() -> None:
@@ -34,38 +31,24 @@ def main() -> None:
     export = Exported.open(args.run)
     engine = export.report["step"].get("c_engine")
     if engine is None:
-        raise SystemExit(f"{args.run}: no C step engine; export it with `--int8 --activations int8`")
+        raise SystemExit(f"{args.run}: no C step engine; export it again with `--int8`")
+    if missing_tools():
+        raise SystemExit(missing_tools())
     data = load_data(args.data)
     data, _ = at_rate(data.select([args.subject or data.subjects[-1]]), export.sample_rate_hz)
-    with tempfile.TemporaryDirectory() as folder:
-        work = Path(folder)
-        rec = data.recordings[0]
-        write_recording(rec.x, rec.y, data.classes, export.sample_rate_hz, None, work, synthetic=data.synthetic)
-        make = ["make", "-s", "-C", str(FIRMWARE), f"BUILD={work}", f"ENGINE={export.folder.resolve()}",
-                f"RECORDING={work}"]
-        subprocess.run([*make, str(work / "bench_mps2.elf"), str(work / "step_engine_m4.o")], check=True)
-        size = subprocess.run(["arm-none-eabi-size", str(work / "step_engine_m4.o")], capture_output=True, text=True,
-                              check=True).stdout.splitlines()[1].split()
-        qemu = subprocess.Popen(["qemu-system-arm", "-M", "mps2-an386", "-nographic", "-monitor", "none", "-serial",
-                                 "stdio", "-icount", "shift=0", "-kernel", str(work / "bench_mps2.elf")],
-                                stdout=subprocess.PIPE, text=True)
-        try:
-            line = next(line for line in qemu.stdout if "step_ticks=" in line)
-        finally:
-            qemu.kill()
-            qemu.wait()
-    found = {key: int(value) for key, value in re.findall(r"(\w+)=(\d+)", line)}
-    per_tick = found["calibration_instructions"] / found["calibration_ticks"]
-    per_sample = found["step_ticks"] * per_tick / found["steps"]
+    rec = data.recordings[0]
     macs = json.loads((args.run / "metrics.json").read_text())["macs_per_step"]
+    cost = cortex_m4_cost(export.folder, rec.x, rec.y, data.classes, export.sample_rate_hz, macs)
     arena = export.report["step"]["tflite_int8"]["tflm_arena_bytes"]
-    print(f"{args.run}: the C step engine on a Cortex-M4 (mps2-an386 under QEMU)")
+    print(f"{args.run}: the C step engine ({engine.get('bits', 8)}-bit activations) on a Cortex-M4 "
+          "(mps2-an386 under QEMU)")
     print(f"RAM:   {engine['ram_bytes']:,} bytes (states {engine['state_bytes']:,}, scratch {engine['scratch_bytes']}), "
           f"{engine['ram_bytes'] / arena:.0%} of TFLite-Micro's {arena:,}-byte arena for the same step model")
-    print(f"flash: {int(size[0]) + int(size[1]):,} bytes (text {int(size[0]):,}, data {size[1]}): code, weights and "
-          "constants")
-    print(f"instructions per sample: {per_sample:,.0f} ({per_sample / macs:.1f} per MAC of {macs:,}), "
-          f"over {found['steps']} samples; {per_tick:.1f} instructions per SysTick tick (calibrated)")
+    print(f"flash: {cost['flash_bytes']:,} bytes (text {cost['text_bytes']:,}, data {cost['data_bytes']}): code, "
+          "weights and constants")
+    print(f"instructions per sample: {cost['instructions_per_sample']:,} ({cost['instructions_per_mac']} per MAC of "
+          f"{macs:,}), over {cost['samples']} samples; {cost['instructions_per_systick']} instructions per SysTick "
+          "tick (calibrated)")
 
 
 if __name__ == "__main__":

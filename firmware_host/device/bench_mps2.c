@@ -41,7 +41,7 @@ static void put_number(const char *name, uint32_t value) {
 
 static uint32_t elapsed(uint32_t before) { return (before - SYST_CVR) & 0xFFFFFFu; }
 
-static void read_sample(uint32_t index, int8_t *input) {
+static void read_sample(uint32_t index, EdgeHarValue *input) {
     float reading[3];
     for (int k = 0; k < 3; k++) reading[k] = kEhRecording[index][k] * kEhRecordingScale;
     edge_har_engine_quantize_reading(reading, input);
@@ -57,7 +57,7 @@ int main(void) {
     uint32_t loops = CALIBRATION_LOOPS;
     __asm__ volatile("1: subs %0, %0, #1\n bne 1b" : "+r"(loops) : : "cc");
     uint32_t calibration = elapsed(before);
-    int8_t input[EDGE_HAR_ENGINE_CHANNELS], logits[EDGE_HAR_ENGINE_CLASSES];
+    EdgeHarValue input[EDGE_HAR_ENGINE_CHANNELS], logits[EDGE_HAR_ENGINE_CLASSES];
     read_sample(0, input);
     edge_har_engine_reset(&engine, input);
     uint32_t steps = kEhRecordingSamples < BENCH_STEPS ? kEhRecordingSamples : BENCH_STEPS, ticks = 0;

@@ -17,7 +17,7 @@ static void sensor_interrupt(uint32_t index) {
 
 static uint8_t classify(const eh_sample *sample, int first) {
     float reading[3] = {sample->x * kEhRecordingScale, sample->y * kEhRecordingScale, sample->z * kEhRecordingScale};
-    int8_t input[EDGE_HAR_ENGINE_CHANNELS], logits[EDGE_HAR_ENGINE_CLASSES];
+    EdgeHarValue input[EDGE_HAR_ENGINE_CHANNELS], logits[EDGE_HAR_ENGINE_CLASSES];
     edge_har_engine_quantize_reading(reading, input);
     if (first) {
         edge_har_engine_reset(&engine, input); /* the start-of-stream rule */
