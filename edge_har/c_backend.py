@@ -66,6 +66,10 @@ class CStepBackend(_StepBackend):
         """The last step's integer logits (int8, or int16 in a 16x8 model), as the engine returned them."""
         return np.frombuffer(self.logits, dtype=self.dtype).copy()
 
+    def decoded_class(self) -> int:
+        """The last step's class after the engine's own decoder (an export that decodes)."""
+        return int(self.library.edge_har_engine_decoded_class(self.engine))
+
     def _quantize(self, sample: np.ndarray) -> None:
         self.reading[:] = [float(v) for v in sample[:3]]
         self.library.edge_har_engine_quantize_reading(self.reading, self.sample)

@@ -438,7 +438,7 @@ _HEADER = """\
  * The start-of-stream rule: before the first sample the stream is that sample repeated R - 1 times;
  * reset clears the states and runs R - 1 steps of it. A logit is
  * EDGE_HAR_ENGINE_OUTPUT_SCALE * (logits[k] - EDGE_HAR_ENGINE_OUTPUT_ZERO_POINT).
- * {magnitude}
+ * {magnitude}{decoding}
  * Arithmetic: TFLite-Micro's reference kernels ({arithmetic}), so the logits equal TFLite-Micro's
  * on step_int8.tflite.
  */
@@ -446,7 +446,7 @@ _HEADER = """\
 #define EDGE_HAR_STEP_ENGINE_H
 
 #include <stdint.h>
-
+{decoder_include}
 #define EDGE_HAR_ENGINE_BITS {bits}  /* activations: 8 (int8), or 16 (int16 activations, int8 weights) */
 typedef int{bits}_t EdgeHarValue;
 #define EDGE_HAR_ENGINE_VALUE_MIN ({value_min})
@@ -463,7 +463,7 @@ typedef int{bits}_t EdgeHarValue;
 typedef struct {{
 {state_fields}
   uint16_t head[{state_count}];  /* the oldest column of each ring */
-  EdgeHarValue scratch[{scratch_values}];
+  EdgeHarValue scratch[{scratch_values}];{decoder_fields}
 }} EdgeHarEngine;
 
 static const char *const kEdgeHarEngineClasses[EDGE_HAR_ENGINE_CLASSES] = {{{class_names}}};
@@ -473,6 +473,9 @@ void edge_har_engine_reset(EdgeHarEngine *engine, const EdgeHarValue *first);
 int edge_har_engine_step(EdgeHarEngine *engine, const EdgeHarValue *sample, EdgeHarValue *logits);
 void edge_har_engine_quantize_reading(const float *xyz, EdgeHarValue *sample);
 unsigned edge_har_engine_bytes(void);  /* sizeof(EdgeHarEngine), for a caller that cannot see the struct */
+#ifdef EDGE_HAR_ENGINE_DECODED
+int edge_har_engine_decoded_class(const EdgeHarEngine *engine);  /* the last step's class after the decoder */
+#endif
 
 #endif
 """
@@ -571,7 +574,20 @@ void edge_har_engine_reset(EdgeHarEngine *engine, const EdgeHarValue *first) {
   EdgeHarValue logits[EDGE_HAR_ENGINE_CLASSES];
   edge_har_engine_clear(engine);
   for (int t = 0; t < EDGE_HAR_ENGINE_RECEPTIVE_FIELD - 1; ++t) edge_har_engine_step(engine, first, logits);
+#ifdef EDGE_HAR_ENGINE_DECODED
+  edge_har_decoder_q_reset(&engine->decoder);  /* the decoder starts with the stream's first real sample */
+#endif
 }
+
+#ifdef EDGE_HAR_ENGINE_DECODED
+int edge_har_engine_decoded_class(const EdgeHarEngine *engine) { return engine->decoded_class; }
+
+static void decode(EdgeHarEngine *engine, const EdgeHarValue *logits) {
+  int32_t wide[EDGE_HAR_ENGINE_CLASSES];
+  for (int k = 0; k < EDGE_HAR_ENGINE_CLASSES; ++k) wide[k] = logits[k];
+  engine->decoded_class = edge_har_decoder_q_step(&engine->decoder, wide, EDGE_HAR_DECODE_STEP_LOGIT_Q);
+}
+#endif
 
 /* Round half to even (the default rounding mode), as every edge-har backend quantizes. */
 static EdgeHarValue quantize(double value) {
@@ -591,6 +607,12 @@ void edge_har_engine_quantize_reading(const float *xyz, EdgeHarValue *sample) {
 }
 """
 
+_DECODING = """
+ * Decoded over time (decoder.h, the export's causal filter, integer version): every step also
+ * advances the decoder on the step's logits; edge_har_engine_decoded_class gives its class, which
+ * switches only on sustained evidence. reset starts it afresh at the stream's first real sample.
+ *"""
+
 _ARITHMETIC = {
     8: "int8: per-channel requantization with double rounding, the add kernel's 20-bit shift",
     16: "16x8: 64-bit accumulators and int64 bias, the 64-bit requantization with a 16-bit multiplier,\n"
@@ -599,8 +621,8 @@ _ARITHMETIC = {
 
 
 def engine_sources(program: Program, name: str, classes: list[str], receptive_field: int,
-                   units: str | None, magnitude_eps: float) -> tuple[str, str]:
-    """(header, source) of the C engine for `program`."""
+                   units: str | None, magnitude_eps: float, decoded: bool = False) -> tuple[str, str]:
+    """(header, source) of the C engine for `program`; `decoded`: with decoder.h's integer filter."""
     state_fields = "\n".join(f"  EdgeHarValue state{n}[{columns * channels}];  /* {columns} columns x {channels} */"
                              for n, (columns, channels) in enumerate(program.states))
     magnitude = ("\n * The model takes |a| as a fourth channel: quantize_reading appends sqrt(x*x + y*y + z*z + "
@@ -616,13 +638,17 @@ def engine_sources(program: Program, name: str, classes: list[str], receptive_fi
         input_zero_point=program.input_zero_point, output_scale=repr(program.output_scale),
         output_zero_point=program.output_zero_point, state_fields=state_fields,
         state_count=max(len(program.states), 1), scratch_values=max(program.slot_values, 1),
-        class_names=", ".join(f'"{c}"' for c in classes))
+        class_names=", ".join(f'"{c}"' for c in classes),
+        decoder_include='#include "decoder.h"  /* the causal decoder the export carries */\n'
+                        "#define EDGE_HAR_ENGINE_DECODED 1\n" if decoded else "",
+        decoder_fields="\n  EdgeHarDecoderQ decoder;\n  int32_t decoded_class;" if decoded else "",
+        decoding=_DECODING if decoded else "")
     source = (_KERNELS.replace("{magnitude_eps}", repr(magnitude_eps)) + "\n" + "\n\n".join(program.constants)
-              + "\n\n" + _step_function(program) + "\n")
+              + "\n\n" + _step_function(program, decoded) + "\n")
     return header, source
 
 
-def _step_function(program: Program) -> str:
+def _step_function(program: Program, decoded: bool) -> str:
     def column(tensor: int) -> str:
         if tensor not in program.slots:
             return "sample"
@@ -650,6 +676,8 @@ def _step_function(program: Program) -> str:
                          f"{channels});")
         else:
             lines.append(f"  memcpy(logits, {column(step[1])}, EDGE_HAR_ENGINE_CLASSES * sizeof *logits);")
+            if decoded:
+                lines.append("  decode(engine, logits);")
     lines += ["  int best = 0;",
               "  for (int k = 1; k < EDGE_HAR_ENGINE_CLASSES; ++k) if (logits[k] > logits[best]) best = k;",
               "  return best;", "}"]
@@ -660,23 +688,33 @@ def state_bytes(program: Program) -> int:
     return sum(columns * channels for columns, channels in program.states) * program.value_bytes
 
 
-def engine_bytes(program: Program) -> int:
-    """sizeof(EdgeHarEngine): the rings, then the uint16 ring heads (2-byte aligned), then scratch."""
+def engine_bytes(program: Program, decoded: bool = False) -> int:
+    """sizeof(EdgeHarEngine): the rings, then the uint16 ring heads (2-byte aligned), then scratch,
+    then, where decoded, the decoder's int32 log beliefs and class (4-byte aligned)."""
     heads = state_bytes(program) + state_bytes(program) % 2 + 2 * max(len(program.states), 1)
     end = heads + max(program.slot_values, 1) * program.value_bytes
-    return end + end % 2
+    if not decoded:
+        return end + end % 2
+    end = _aligned(end, 4) + 4 * program.classes + 4
+    return end
+
+
+def _aligned(offset: int, alignment: int) -> int:
+    return -(-offset // alignment) * alignment
 
 
 def write_engine(tflite: Path, folder: Path, name: str, classes: list[str], receptive_field: int,
-                 units: str | None) -> dict:
-    """step_engine.h and step_engine.c beside the step model; what they hold, for export.json."""
+                 units: str | None, decoded: bool = False) -> dict:
+    """step_engine.h and step_engine.c beside the step model (`decoded`: with the decoder of the
+    export's decoder.h); what they hold, for export.json."""
     from .features import MAGNITUDE_EPS
 
     program = trace(*read_graph(tflite))
-    header, source = engine_sources(program, name, classes, receptive_field, units, MAGNITUDE_EPS)
+    header, source = engine_sources(program, name, classes, receptive_field, units, MAGNITUDE_EPS, decoded)
     (folder / ENGINE_H).write_text(header)
     (folder / ENGINE_C).write_text(source)
-    return {"source": ENGINE_C, "header": ENGINE_H, "bits": program.bits, "ram_bytes": engine_bytes(program),
+    return {"source": ENGINE_C, "header": ENGINE_H, "bits": program.bits, "decoded": decoded,
+            "ram_bytes": engine_bytes(program, decoded),
             "state_bytes": state_bytes(program), "scratch_bytes": program.slot_values * program.value_bytes,
             "channels": program.sample_channels, "class_count": program.classes,
             "output_scale": program.output_scale, "output_zero_point": program.output_zero_point,

@@ -401,7 +401,7 @@ def record(
 @app.command()
 @user_errors
 def firmware(
-    run: Annotated[Path, typer.Argument(help="A run exported with `--int8 --activations int8` (it holds step_engine.c).")],
+    run: Annotated[Path, typer.Argument(help="A run exported with `--int8` (it holds step_engine.c).")],
     subject: Annotated[str, typer.Option(help="Whose recording the firmware replays from flash (its first one).")],
     out: Annotated[Path, typer.Option(help="Folder for recording.h and the firmware binaries.")],
     data: Annotated[Optional[str], typer.Option(help=DATA_HELP)] = None,

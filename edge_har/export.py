@@ -97,6 +97,7 @@ def export(opts: ExportOptions, console: Console | None = None) -> Path:
             report["quantization"]["qat_config"] = asdict(opts.qat) if opts.qat else None
             report["gate"] = _gate_report(report, run, opts.min_agreement)
             _write_decoder_header(report, folder)
+            _add_c_engine(report, run, folder, holdout, console)
         else:
             console.print("Exporting the step model (one new column per layer per sample)")
             report["step"] = export_step_models(run.model, folder, calibration, holdout, False, console)
@@ -200,34 +201,32 @@ def _export_quantized(run: Run, folder: Path, calibration: WindowSet, holdout: W
             break
         console.print(f"[yellow]int8 activations agree with fp32 on {min(agreements.values()):.4f} of steps at "
                       f"worst, below {enough}: trying int16 activations with int8 weights (16x8)[/]")
-    engine = _c_engine(run, folder, holdout, console)
-    if engine is not None:
-        report["step"]["c_engine"] = engine
     return {**report, "quantization": {"weights": "int8", "activations": activations,
                                        "qat": tried[-1]["qat"], "tried": tried}}
 
 
-def _c_engine(run: Run, folder: Path, holdout: WindowSet, console: Console) -> dict | None:
-    """step_engine.c/.h for the step model, and what it costs on a Cortex-M4 where the cross
-    compiler and QEMU are here (measured on the run's held-out windows, one after another)."""
+def _add_c_engine(report: dict, run: Run, folder: Path, holdout: WindowSet, console: Console) -> None:
+    """step_engine.c/.h for the step model (with decoder.h's integer filter where the export decodes),
+    and what it costs on a Cortex-M4 where the cross compiler and QEMU are here (measured on the
+    run's held-out windows, one after another)."""
     try:
         engine = write_engine(folder / STEP_INT8_TFLITE, folder, run.folder.name, run.classes, run.receptive_field,
-                              run.config.input_units)
+                              run.config.input_units, decoded="c_header" in report["decoding"])
     except EngineError as reason:
         console.print(f"[yellow]No C step engine for this model: {reason}[/]")
-        return None
+        return
+    report["step"]["c_engine"] = engine
     missing = missing_tools()
     if missing is not None:
         console.print(f"The C step engine's cost on a Cortex-M4 is not measured: {missing}")
         engine["cortex_m4"] = {"not_measured": missing}
-        return engine
+        return
     count = max(1, BENCH_SAMPLES // holdout.windows.shape[1])
     readings = holdout.windows[:count, :, :3].reshape(-1, 3)
     labels = np.repeat(holdout.labels[:count], holdout.windows.shape[1])
     console.print("Measuring the C step engine on an emulated Cortex-M4 (QEMU mps2-an386)")
     engine["cortex_m4"] = cortex_m4_cost(folder, readings, labels, run.classes, run.sample_rate_hz,
                                          macs_per_step(run.model.config))
-    return engine
 
 
 def _export_int8(model: TCN, folder: Path, calibration: WindowSet, holdout: WindowSet, console: Console,

@@ -13,18 +13,20 @@ from edge_har.backends import TflmStepBackend
 from edge_har.c_backend import CStepBackend, c_compiler
 from edge_har.c_engine import EngineError, quantize_multiplier, read_graph, trace
 from edge_har.data import load_data
+from edge_har.decoding import ForwardFilter, Transitions, softmax
 from edge_har.device_cost import missing_tools
 
 needs_compiler = pytest.mark.skipif(c_compiler() is None, reason="no C compiler ($CC, cc or gcc) on this machine")
 
 
-def _integer_logits(backend, x: np.ndarray, raw) -> np.ndarray:
+def _streamed(backend, x: np.ndarray, read) -> list:
+    """`read()` after every step of `x`, streamed from its first sample."""
     backend.reset(x[0])
     rows = []
     for sample in x:
         backend.step(sample)
-        rows.append(raw())
-    return np.array(rows)
+        rows.append(read())
+    return rows
 
 
 BOTH_EXPORTS = pytest.mark.parametrize("run", ["exported", "exported_16x8"])
@@ -39,11 +41,17 @@ def test_the_c_engine_gives_tflite_micros_logits_on_every_step_of_a_held_out_per
     c_engine = CStepBackend(folder, step["c_engine"], report["receptive_field"])
     tflm = TflmStepBackend(folder / "step_int8.tflite", step["tflite_int8"]["tflm_arena_bytes"], report["receptive_field"])
     x = load_data(None).select(["sim6"]).recordings[0].x  # the run's validation person, never trained on
-    ours = _integer_logits(c_engine, x, c_engine.integer_logits)
-    theirs = _integer_logits(tflm, x, lambda: tflm.interpreter.get_output(0)[0].copy())
+    ours, decoded = (np.array(column) for column in zip(*_streamed(
+        c_engine, x, lambda: (c_engine.integer_logits(), c_engine.decoded_class()))))
+    theirs = np.array(_streamed(tflm, x, lambda: tflm.interpreter.get_output(0)[0].copy()))
     assert len(ours) == len(x) > 10000
     assert ours.dtype == theirs.dtype == (np.int16 if step["c_engine"]["bits"] == 16 else np.int8)
     assert np.array_equal(ours, theirs)
+    # the engine's own decoder (decoder.h's integer filter) keeps the float filter's classes
+    assert step["c_engine"]["decoded"]
+    dequantized = (theirs.astype(np.float64) - step["c_engine"]["output_zero_point"]) * step["c_engine"]["output_scale"]
+    expected = ForwardFilter(Transitions.from_dict(report["decoding"]["transitions"])).run(softmax(dequantized))
+    assert (decoded == expected).mean() >= 0.999
 
 
 @needs_compiler
