@@ -2,7 +2,8 @@
 
 The network is fine-tuned on the wearer's clips while it keeps replaying the calibration
 windows of its training people (every class, labelled), so that a class the wearer gave few
-seconds of is not forgotten. Normalization statistics and dropout stay as trained (the model
+seconds of is not forgotten. It is fine-tuned three times from different seeds and the weights
+averaged: a single fine-tuning on a few seconds varies a lot from seed to seed (README). Normalization statistics and dropout stay as trained (the model
 runs in eval mode): a few seconds are too few to re-estimate them. The run's own augmentation
 is applied, so an adapted model keeps the invariances the exported one was trained to have.
 
@@ -55,11 +56,25 @@ def _spans(mask: np.ndarray) -> list[tuple[int, int]]:
 
 def adapt_model(model: TCN, clips: Dataset, replay: WindowSet, train_cfg: TrainConfig, config: AdaptConfig,
                 progress: Progress | None = None) -> TCN:
-    """A copy of `model` fine-tuned on `clips` (one wearer) with `replay` (its training people)."""
+    """A copy of `model` fine-tuned on `clips` (one wearer) with `replay` (its training people):
+    `config.seeds` fine-tunings from different seeds, their weights averaged."""
     if config.moves not in MOVES:
         raise UserError(f"adaptation moves must be one of {', '.join(MOVES)}, not {config.moves!r}")
+    if config.seeds < 1:
+        raise UserError(f"adaptation needs at least one seed, not {config.seeds}")
     if not clips.labelled_steps():
         raise UserError("no labelled steps of the wearer to adapt on")
+    advance = lambda: None  # noqa: E731
+    if progress:
+        task = progress.add_task("adapting", total=config.steps * config.seeds, stats="")
+        advance = lambda: progress.advance(task)  # noqa: E731
+    tuned = [_fine_tuned(model, clips, replay, train_cfg, replace(config, seed=config.seed + i), advance)
+             for i in range(config.seeds)]
+    return _soup(tuned)
+
+
+def _fine_tuned(model: TCN, clips: Dataset, replay: WindowSet, train_cfg: TrainConfig, config: AdaptConfig,
+                advance) -> TCN:
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
     adapted = copy.deepcopy(model).cpu().eval()
@@ -70,18 +85,27 @@ def adapt_model(model: TCN, clips: Dataset, replay: WindowSet, train_cfg: TrainC
     sampler = WindowSampler(clips, adapted.receptive_field, replace(train_cfg, batch_size=config.batch_size,
                                                                       window=window), rng)
     optimizer = torch.optim.Adam(moving, lr=config.lr)
-    task = progress.add_task("adapting", total=config.steps, stats="") if progress else None
     for _ in range(config.steps):
         loss = _wearer_loss(adapted, sampler) + _replay_loss(adapted, replay, train_cfg, config, rng)
         optimizer.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(moving, train_cfg.grad_clip)
         optimizer.step()
-        if progress:
-            progress.advance(task)
+        advance()
     for parameter in adapted.parameters():
         parameter.requires_grad_(True)
     return adapted
+
+
+@torch.no_grad()
+def _soup(models: list[TCN]) -> TCN:
+    """The first model with every floating-point weight the mean of all the models' (they share
+    their start, and batch-norm statistics stay as trained)."""
+    souped = models[0]
+    states = [m.state_dict() for m in models]
+    souped.load_state_dict({key: torch.stack([s[key] for s in states]).mean(0) if value.is_floating_point() else value
+                            for key, value in states[0].items()})
+    return souped
 
 
 def _moving(model: TCN, moves: str) -> list[torch.nn.Parameter]:

@@ -195,14 +195,16 @@ def adapt(
     sample_rate: Annotated[Optional[float], typer.Option(help="Sample rate in Hz, where the data does not say.")] = None,
     units: Annotated[Optional[str], typer.Option(
         help="The data's units: g, m/s2 or counts. Default: as the data states, else judged from gravity.")] = None,
-    seed: Annotated[int, typer.Option(help="Seed for repeatable runs.")] = ADAPT.seed,
+    seeds: Annotated[int, typer.Option(
+        min=1, help="Fine-tunings from different seeds whose weights are averaged (one alone varies a lot).")] = ADAPT.seeds,
+    seed: Annotated[int, typer.Option(help="Seed for repeatable runs (the first of --seeds).")] = ADAPT.seed,
 ):
     """Fine-tune a run to one wearer on a few labelled seconds of them, replaying its training people's windows so
     that no class is forgotten; writes a new run (its parent named in metrics.json) to export, check and stream."""
     require_training_stack("adapt")
     from .adapt_run import AdaptOptions, adapt as run_adapt
 
-    config = replace(ADAPT, steps=steps, lr=lr, moves=moves, seed=seed)
+    config = replace(ADAPT, steps=steps, lr=lr, moves=moves, seeds=seeds, seed=seed)
     run_adapt(AdaptOptions(run, data, out, config, sample_rate, units), console)
 
 
