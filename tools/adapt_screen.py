@@ -1,6 +1,7 @@
 """Which parameters adaptation should move, compared on the same fold models in one run:
 
     .venv/bin/python tools/adapt_screen.py RUN [--seconds 30] [--moves head,last,all] [--steps 150]
+        [--seeds 3] [--seed 0]
 
 RUN is a `train --cv ... --adapt-seconds ...` run: its `folds/fold-N/` hold each fold's model and
 the calibration windows of its training people. For every held-out person of every fold and
@@ -58,6 +59,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--moves", default=",".join(MOVES))
     parser.add_argument("--steps", type=int, default=AdaptConfig().steps)
+    parser.add_argument("--seeds", type=int, default=AdaptConfig().seeds, help="fine-tunings averaged (1: one alone)")
+    parser.add_argument("--seed", type=int, default=AdaptConfig().seed)
     args = parser.parse_args()
     config = RunConfig.load(args.run / CONFIG_FILE)
     data = load_data(None if config.synthetic_data else config.data_source, config.sample_rate_hz)
@@ -79,7 +82,8 @@ def main() -> None:
             row = {"adabn": evaluate(renormalized(model, person), rest).summary["accuracy"]}
             for name in moves:
                 result = adaptation_curve(model, person, [args.seconds], replay, train_cfg,
-                                          replace(AdaptConfig(), moves=name, steps=args.steps))[0]
+                                          replace(AdaptConfig(), moves=name, steps=args.steps, seeds=args.seeds,
+                                                  seed=args.seed))[0]
                 row["unadapted"], row[name] = result["unadapted_accuracy"], result["accuracy"]
             for name, value in row.items():
                 scores[name].append(value)
