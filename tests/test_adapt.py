@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from edge_har.adapt import first_seconds, wearer_dataset
 from edge_har.adapt_run import AdaptOptions, adapt
@@ -54,11 +55,17 @@ def _wearer_clips(folder: Path, seconds: float) -> tuple[Path, Dataset]:
     return folder, rest
 
 
-def test_adapting_raises_accuracy_on_the_wearer_and_the_adapted_run_passes_the_int8_gates(exported, tmp_path):
-    parent = run_copy(exported, tmp_path / "parent")
-    clips, rest = _wearer_clips(tmp_path / "wearer", 10)
-    out = adapt(AdaptOptions(parent, str(clips), tmp_path / "adapted"))
+@pytest.fixture(scope="module")
+def adapted(exported, tmp_path_factory) -> tuple[Path, Path, Dataset]:
+    """(parent, adapted run, the wearer's steps to score): sim6 adapted on 10 s of each activity."""
+    folder = tmp_path_factory.mktemp("adapt")
+    parent = run_copy(exported, folder / "parent")
+    clips, rest = _wearer_clips(folder / "wearer", 10)
+    return parent, adapt(AdaptOptions(parent, str(clips), folder / "adapted")), rest
 
+
+def test_adapting_raises_accuracy_on_the_wearer(adapted):
+    parent, out, rest = adapted
     before = evaluate(Run(parent).model, rest).summary["accuracy"]
     after = evaluate(Run(out).model, rest).summary["accuracy"]
     assert after >= before + 0.05, (before, after)
@@ -66,7 +73,13 @@ def test_adapting_raises_accuracy_on_the_wearer_and_the_adapted_run_passes_the_i
     assert metrics["adapted_from"]["run"] == str(parent)
     assert metrics["adaptation"]["labelled_per_class"] == {name: 10.0 for name in metrics["classes"]}
     assert json.loads((out / "config.json").read_text())["extra"]["adapted_from"] == str(parent)
+    assert metrics["adaptation"]["config"]["seeds"] == 3  # a soup of three fine-tunings
+    assert metrics["adaptation"]["seconds_taken"] > 0
 
+
+@pytest.mark.slow  # a full int8 export of the adapted run (its calibration: parent's and wearer's windows)
+def test_the_adapted_run_passes_the_int8_gates(adapted):
+    _, out, _ = adapted
     export(ExportOptions(out, int8=True, check_windows=CHECK_WINDOWS))  # the default gates: raises below them
     report = json.loads((out / "export" / "export.json").read_text())
     assert report["gate"]["passed"] and report["quantization"]["activations"] == "int16"  # the default

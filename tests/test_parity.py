@@ -15,7 +15,7 @@ from edge_har.export import ExportOptions, export
 from edge_har.model import TCN, predict_logits
 from edge_har.parity import ParityOptions, parity, rolling_windows
 
-from .conftest import run_copy, write_csv
+from .conftest import CHECK_WINDOWS, run_copy, write_csv
 from .test_cli import edge_har
 
 
@@ -54,7 +54,7 @@ def test_parity_report_on_a_held_out_subject(exported, tmp_path):
 
 def test_an_export_without_decoding_is_judged_on_raw_classes_only(exported, tmp_path):
     copy = run_copy(exported, tmp_path / "run")
-    export(ExportOptions(copy, int8=False, decode="none"))
+    export(ExportOptions(copy, int8=False, decode="none", check_windows=CHECK_WINDOWS))
     assert json.loads((copy / "export" / "export.json").read_text())["decoding"] == {"method": "none"}
     shutil.rmtree(copy / "export")  # the int8 export again, as `export --int8 --decode none` writes it
     shutil.copytree(exported / "export", copy / "export")

@@ -11,14 +11,14 @@ import pytest
 
 from edge_har.data import load_data
 
-from .conftest import play, run_copy, write_csv
+from .conftest import CHECK_WINDOWS, play, run_copy, write_csv
 from .test_cli import TINY, _assert_clean_failure, edge_har
 
 
 @pytest.fixture(scope="module")
 def fp32_only(exported, tmp_path_factory) -> Path:
     run = run_copy(exported, tmp_path_factory.mktemp("fp32-only") / "run")
-    result = edge_har("export", str(run), "--fp32-only")
+    result = edge_har("export", str(run), "--fp32-only", "--check-windows", str(CHECK_WINDOWS))
     assert result.returncode == 0, result.stderr
     return run
 
