@@ -3,8 +3,9 @@
 The network is fine-tuned on the wearer's clips while it keeps replaying the calibration
 windows of its training people (every class, labelled), so that a class the wearer gave few
 seconds of is not forgotten. It is fine-tuned three times from different seeds and the weights
-averaged: a single fine-tuning on a few seconds varies a lot from seed to seed (README). Normalization statistics and dropout stay as trained (the model
-runs in eval mode): a few seconds are too few to re-estimate them. The run's own augmentation
+averaged: a single fine-tuning on a few seconds varies a lot from seed to seed (README).
+Normalization statistics and dropout stay as trained (the model runs in eval mode): a few
+seconds are too few to re-estimate them. The run's own augmentation
 is applied, so an adapted model keeps the invariances the exported one was trained to have.
 
 `first_seconds` is the honest split behind `train --adapt-seconds`: the first N seconds of each

@@ -32,8 +32,9 @@ def main() -> None:
     engine = export.report["step"].get("c_engine")
     if engine is None:
         raise SystemExit(f"{args.run}: no C step engine; export it again with `--int8`")
-    if missing_tools():
-        raise SystemExit(missing_tools())
+    missing = missing_tools()
+    if missing:
+        raise SystemExit(missing)
     data = load_data(args.data)
     data, _ = at_rate(data.select([args.subject or data.subjects[-1]]), export.sample_rate_hz)
     rec = data.recordings[0]
