@@ -10,6 +10,7 @@ is applied, so an adapted model keeps the invariances the exported one was train
 
 `first_seconds` is the honest split behind `train --adapt-seconds`: the first N seconds of each
 of a person's activities to adapt on, every other labelled step of theirs to score.
+`spread_seconds` is a what-if beside it, for `tools/adapt_screen.py --spread`.
 """
 
 from __future__ import annotations
@@ -35,17 +36,41 @@ MOVES = ("head", "last", "all")
 def first_seconds(person: Dataset, seconds: float, rate_hz: float) -> tuple[Dataset, Dataset]:
     """(clips, rest): the first `seconds` of each class in recording order, cut into clips of
     consecutive steps; and the recordings with those steps unlabelled, to score on."""
-    take = int(round(seconds * rate_hz))
+    take = round(seconds * rate_hz)
     taken = np.zeros(len(person.classes), dtype=np.int64)
-    clips, rest = [], []
+    chosen = []
     for rec in person.recordings:
-        chosen = np.zeros(len(rec), dtype=bool)
+        mask = np.zeros(len(rec), dtype=bool)
         for label in range(len(person.classes)):
             steps = np.flatnonzero(rec.y == label)[:max(take - taken[label], 0)]
-            chosen[steps] = True
+            mask[steps] = True
             taken[label] += len(steps)
-        clips += [replace(rec, x=rec.x[a:b], y=rec.y[a:b]) for a, b in _spans(chosen)]
-        rest.append(replace(rec, y=np.where(chosen, UNLABELED, rec.y)))
+        chosen.append(mask)
+    return _split(person, chosen)
+
+
+def spread_seconds(person: Dataset, seconds: float, rate_hz: float, pieces: int) -> tuple[Dataset, Dataset]:
+    """(clips, rest) as `first_seconds`, but each class's `seconds` taken as `pieces` equal runs of
+    its labelled steps spread evenly from its first to its last: a what-if (how seconds that
+    sample all of a person's recordings would do), not what a wearer gives at the start."""
+    take = round(seconds * rate_hz) // pieces
+    if take < 1:
+        raise UserError(f"{seconds:g} s at {rate_hz:g} Hz is fewer steps than {pieces} pieces")
+    chosen = [np.zeros(len(rec), dtype=bool) for rec in person.recordings]
+    for label in range(len(person.classes)):
+        owner = np.concatenate([np.full((r.y == label).sum(), i) for i, r in enumerate(person.recordings)])
+        step = np.concatenate([np.flatnonzero(r.y == label) for r in person.recordings])
+        for start in np.linspace(0, max(len(step) - take, 0), pieces).astype(int):
+            for i, j in zip(owner[start:start + take], step[start:start + take]):
+                chosen[i][j] = True
+    return _split(person, chosen)
+
+
+def _split(person: Dataset, chosen: list[np.ndarray]) -> tuple[Dataset, Dataset]:
+    """The chosen steps of each recording as clips of consecutive steps; the recordings with them unlabelled."""
+    clips = [replace(rec, x=rec.x[a:b], y=rec.y[a:b]) for rec, mask in zip(person.recordings, chosen)
+             for a, b in _spans(mask)]
+    rest = [replace(rec, y=np.where(mask, UNLABELED, rec.y)) for rec, mask in zip(person.recordings, chosen)]
     return replace(person, recordings=clips), replace(person, recordings=rest)
 
 
@@ -65,10 +90,10 @@ def adapt_model(model: TCN, clips: Dataset, replay: WindowSet, train_cfg: TrainC
         raise UserError(f"adaptation needs at least one seed, not {config.seeds}")
     if not clips.labelled_steps():
         raise UserError("no labelled steps of the wearer to adapt on")
-    advance = lambda: None  # noqa: E731
+    advance = lambda: None
     if progress:
         task = progress.add_task("adapting", total=config.steps * config.seeds, stats="")
-        advance = lambda: progress.advance(task)  # noqa: E731
+        advance = lambda: progress.advance(task)
     tuned = [_fine_tuned(model, clips, replay, train_cfg, replace(config, seed=config.seed + i), advance)
              for i in range(config.seeds)]
     return _soup(tuned)
@@ -133,14 +158,15 @@ def _replay_loss(model: TCN, replay: WindowSet, train_cfg: TrainConfig, config: 
 
 
 def adaptation_curve(model: TCN, person: Dataset, seconds: list[float], replay: WindowSet, train_cfg: TrainConfig,
-                     config: AdaptConfig, progress: Progress | None = None) -> list[dict]:
-    """For each N in `seconds`: adapt on the first N seconds of each of the person's activities and
-    score the rest of their steps, beside the unadapted model on exactly those steps."""
+                     config: AdaptConfig, progress: Progress | None = None, split=first_seconds) -> list[dict]:
+    """For each N in `seconds`: adapt on the first N seconds of each of the person's activities (or
+    the seconds another `split` chooses) and score the rest of their steps, beside the unadapted
+    model on exactly those steps."""
     if not person.sample_rate_hz:
         raise UserError("--adapt-seconds needs the data's sample rate; this data states none: give --sample-rate HZ")
     rows = []
     for n in seconds:
-        clips, rest = first_seconds(person, n, person.sample_rate_hz)
+        clips, rest = split(person, n, person.sample_rate_hz)
         before = evaluate(model, rest).summary
         after = evaluate(adapt_model(model, clips, replay, train_cfg, config, progress), rest).summary
         rows.append({"seconds": n, "accuracy": after["accuracy"], "macro_f1": after["macro_f1"],

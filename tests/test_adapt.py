@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edge_har.adapt import first_seconds, wearer_dataset
+from edge_har.adapt import first_seconds, spread_seconds, wearer_dataset
 from edge_har.adapt_run import AdaptOptions, adapt
 from edge_har.data import UNLABELED, Dataset, Recording, load_data
 from edge_har.export import ExportOptions, export
@@ -34,6 +34,17 @@ def test_first_seconds_takes_the_start_of_each_activity_across_recordings_and_sc
     assert [c.y.tolist() for c in clips.recordings] == [[0, 0, 0], [1, 1], [0], [1, 1]]
     assert rest.recordings[0].y.tolist() == [UNLABELED] * 6
     assert rest.recordings[1].y.tolist() == [UNLABELED, 0, UNLABELED, UNLABELED, 1, 1]
+    assert clips.labelled_steps() + rest.labelled_steps() == person.labelled_steps()
+
+
+def test_spread_seconds_takes_even_pieces_of_each_activity_across_all_its_steps():
+    first = _person([0, 0, 0, 0, 1, 1, UNLABELED])
+    second = _person([0, 0, 0, 0, 1, 1])
+    person = Dataset([first, second], ["a", "b"], 1.0, "test")
+    clips, rest = spread_seconds(person, 4, 1.0, pieces=2)  # two pieces of two steps of each class
+    assert [c.y.tolist() for c in clips.recordings] == [[0, 0], [1, 1], [0, 0, 1, 1]]  # adjacent pieces join
+    assert rest.recordings[0].y.tolist() == [UNLABELED, UNLABELED, 0, 0, UNLABELED, UNLABELED, UNLABELED]
+    assert rest.recordings[1].y.tolist() == [0, 0, UNLABELED, UNLABELED, UNLABELED, UNLABELED]
     assert clips.labelled_steps() + rest.labelled_steps() == person.labelled_steps()
 
 

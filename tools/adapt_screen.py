@@ -1,7 +1,7 @@
 """Which parameters adaptation should move, compared on the same fold models in one run:
 
     .venv/bin/python tools/adapt_screen.py RUN [--seconds 30] [--moves head,last,all] [--steps 150]
-        [--seeds 3] [--seed 0]
+        [--seeds 3] [--seed 0] [--spread PIECES] [--turn-back auto|subject:index,...]
 
 RUN is a `train --cv ... --adapt-seconds ...` run: its `folds/fold-N/` hold each fold's model and
 the calibration windows of its training people. For every held-out person of every fold and
@@ -13,28 +13,35 @@ The `adabn` column is unlabelled adaptation at its most optimistic: no labels an
 but the batch-norm statistics re-estimated from the person's whole recording (every step, the
 scored ones included), scored on the same steps as the others. If it does not help even so, an
 honest version (from the first minutes only) cannot.
+
+Two what-ifs, to find what holds a person back, not figures of what a wearer gets: `--spread P`
+takes each activity's N seconds as P pieces spread over all of the person's steps of it rather
+than the first N (do seconds that sample every recording do better?); `--turn-back` turns the
+named recordings half a turn about the device's vertical axis before anything else, `auto` naming
+those `tools/wear_turns.py` marks as worn turned (found from the person's labels: an oracle).
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
-
-import copy
 
 import numpy as np
 import torch
 from rich.console import Console
 from rich.table import Table
 
-from edge_har.adapt import MOVES, adaptation_curve, first_seconds
+from edge_har.adapt import MOVES, adaptation_curve, first_seconds, spread_seconds
 from edge_har.calibration import load_windows
 from edge_har.config import AdaptConfig, RunConfig, TrainConfig, dataclass_from_dict
 from edge_har.data import at_rate, keep_classes, load_data
 from edge_har.features import pad_start
 from edge_har.model import TCN
+from edge_har.orientation import turned_back, wear_turns
 from edge_har.run import CALIBRATION_FILE, CONFIG_FILE, Run
 from edge_har.training import evaluate
 
@@ -61,10 +68,18 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=AdaptConfig().steps)
     parser.add_argument("--seeds", type=int, default=AdaptConfig().seeds, help="fine-tunings averaged (1: one alone)")
     parser.add_argument("--seed", type=int, default=AdaptConfig().seed)
+    parser.add_argument("--spread", type=int, metavar="PIECES", help="what-if: N seconds as PIECES spread pieces")
+    parser.add_argument("--turn-back", metavar="KEYS", help="what-if: 'auto' or subject:index,... turned back first")
     args = parser.parse_args()
     config = RunConfig.load(args.run / CONFIG_FILE)
     data = load_data(None if config.synthetic_data else config.data_source, config.sample_rate_hz)
     data, _ = at_rate(keep_classes(data, config.classes), config.sample_rate_hz)
+    if args.turn_back:
+        keys = ([t.key for t in wear_turns(data) if t.turned] if args.turn_back == "auto"
+                else args.turn_back.split(","))
+        Console().print(f"turned back: {', '.join(keys) or 'none'}")
+        data = turned_back(data, keys)
+    split = partial(spread_seconds, pieces=args.spread) if args.spread else first_seconds
     moves = args.moves.split(",")
     table = Table(title=f"{args.run}: adapted on {args.seconds:g} s of each activity, accuracy on the rest")
     columns = ["unadapted", "adabn", *moves]
@@ -78,12 +93,12 @@ def main() -> None:
         train_cfg = dataclass_from_dict(TrainConfig, fold["train_config"])
         for subject in fold["test_subjects"]:
             person = data.select([subject])
-            _, rest = first_seconds(person, args.seconds, data.sample_rate_hz)
+            _, rest = split(person, args.seconds, data.sample_rate_hz)
             row = {"adabn": evaluate(renormalized(model, person), rest).summary["accuracy"]}
             for name in moves:
                 result = adaptation_curve(model, person, [args.seconds], replay, train_cfg,
                                           replace(AdaptConfig(), moves=name, steps=args.steps, seeds=args.seeds,
-                                                  seed=args.seed))[0]
+                                                  seed=args.seed), split=split)[0]
                 row["unadapted"], row[name] = result["unadapted_accuracy"], result["accuracy"]
             for name, value in row.items():
                 scores[name].append(value)
