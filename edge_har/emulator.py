@@ -231,9 +231,10 @@ def emulate(opts: EmulatorOptions, ready: Callable[[str], None] = print,
             stop: Callable[[], bool] = lambda: False,
             finished: Callable[[EmulatorReport], None] = lambda report: None) -> EmulatorReport:
     """Play every recording once; `ready` gets the port name as soon as it can be opened, and
-    sending starts when a reader has opened it. Once all is sent (`finished`), the port stays
-    open until the reader has read everything and closes the port (at most `linger_s` later),
-    as a board's would: closing the terminal earlier would throw away what is unread."""
+    sending starts when a reader has opened it. Once all is sent, the port stays open until the
+    reader has read everything (then `finished` gets the report) and closes the port (at most
+    `linger_s` later), as a board's would: closing the terminal earlier would throw away what is
+    unread. A reader that stops at `finished` has therefore read every byte sent."""
     rng = np.random.default_rng(opts.faults.seed)
     data, units = in_board_units(opts.data, opts.units)
     scale = opts.scale or board_scale(data)
@@ -279,8 +280,8 @@ def emulate(opts: EmulatorOptions, ready: Callable[[str], None] = print,
                 index += 1
                 late = rng.uniform(0, opts.jitter_s * rate) if opts.jitter_s else 0.0
                 _pace(started, index + late, rate, opts.speed)
-        finished(report)
         terminal.wait_until_read(stop, opts.linger_s)  # closing earlier would throw away what is unread
+        finished(report)
         terminal.wait_for_reader_to_leave(stop, opts.linger_s)
     except ReaderGone:
         report.reader_left = True

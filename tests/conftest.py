@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import threading
 import time
+from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -87,7 +87,8 @@ def exported_with_magnitude(tmp_path_factory) -> Path:
 
 
 def play(options: EmulatorOptions, link) -> tuple[threading.Thread, dict]:
-    """Run the emulator in a thread; return it and a dict that receives its report."""
+    """Run the emulator in a thread; return it and a dict that receives its report once the
+    reader has taken everything it sent (`emulator_done`)."""
     result, ready = {}, threading.Event()
 
     def finished(report):
@@ -101,3 +102,10 @@ def play(options: EmulatorOptions, link) -> tuple[threading.Thread, dict]:
     thread.start()
     assert ready.wait(10)
     return thread, result
+
+
+def emulator_done(result: dict) -> Callable[[], bool]:
+    """A stream's `stop` for a `play`ed emulator: it has sent everything and seen the reader take
+    it, however long a busy machine takes (a quiet spell, such as a reconnect's wait for the
+    reader's flush, is not the end, as it would be for an idle timeout)."""
+    return lambda: "report" in result

@@ -15,7 +15,7 @@ from edge_har.emulator import EmulatorOptions, Terminal
 from edge_har.errors import DataError, UserError
 from edge_har.stream import StreamOptions, stream
 
-from .conftest import play, write_csv
+from .conftest import emulator_done, play, write_csv
 from .test_cli import _assert_clean_failure, edge_har
 
 QUIET = Console(quiet=True)
@@ -23,9 +23,9 @@ QUIET = Console(quiet=True)
 
 def _stream_played(exported, tmp_path, data, **board) -> dict:
     link = tmp_path / "tty"
-    player, _ = play(EmulatorOptions(data, link, speed=0, linger_s=1, **board), link)
-    summary = stream(StreamOptions(str(link), exported, live=False, idle_exit_s=1.0, duration=300,
-                                   summary=tmp_path / "summary.json"), QUIET)
+    player, result = play(EmulatorOptions(data, link, speed=0, **board), link)
+    summary = stream(StreamOptions(str(link), exported, live=False, duration=300, summary=tmp_path / "summary.json"),
+                     QUIET, stop=emulator_done(result))
     player.join(10)
     return summary
 

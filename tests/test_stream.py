@@ -16,6 +16,7 @@ from edge_har.engines import RollingBuffer
 from edge_har.parity import ParityOptions, parity
 from edge_har.stream import StreamOptions, stream
 
+from .conftest import emulator_done
 from .conftest import play as _play
 from .test_cli import edge_har
 
@@ -36,7 +37,7 @@ def test_stream_equals_offline_parity(exported, tmp_path):
     link = tmp_path / "tty"
     thread, result = _play(EmulatorOptions(data, link, fmt="text", speed=0), link)
     summary = stream(StreamOptions(str(link), exported, engine="rolling", duration=120, live=False, log=tmp_path / "steps.csv",
-                                   summary=tmp_path / "summary.json", idle_exit_s=1.0), QUIET)
+                                   summary=tmp_path / "summary.json"), QUIET, stop=emulator_done(result))
     thread.join(5)
     steps = len(data.recordings[0])
     assert summary["samples"] == summary["labelled"] == steps
@@ -58,9 +59,9 @@ def test_stream_equals_offline_parity(exported, tmp_path):
 def test_step_engine_stream_equals_offline_step_parity(exported, tmp_path):
     data = load_data(None).select(["sim6"])
     link = tmp_path / "tty"
-    thread, _ = _play(EmulatorOptions(data, link, fmt="text", speed=0), link)
+    thread, result = _play(EmulatorOptions(data, link, fmt="text", speed=0), link)
     summary = stream(StreamOptions(str(link), exported, engine="step", duration=120, live=False,
-                                   summary=tmp_path / "summary.json", idle_exit_s=1.0), QUIET)
+                                   summary=tmp_path / "summary.json"), QUIET, stop=emulator_done(result))
     thread.join(5)
     assert summary["engine"] == "step" and summary["samples"] == len(data.recordings[0])
     offline = parity(ParityOptions(exported, subjects=["sim6"], engine="step", min_agreement=0, max_drop=1,
@@ -75,7 +76,7 @@ def test_faults_are_counted_and_survived(exported, tmp_path):
     faults = Faults(drop_frames=0.01, corrupt_bytes=0.01, reset_at=[4000], disconnect_at=[8000], seed=3)
     options = EmulatorOptions(data, link, speed=0, faults=faults, reconnect_after_s=0.3)
     thread, result = _play(options, link)
-    summary = stream(StreamOptions(str(link), exported, duration=120, live=False, idle_exit_s=1.5), QUIET)
+    summary = stream(StreamOptions(str(link), exported, duration=120, live=False), QUIET, stop=emulator_done(result))
     thread.join(5)
     report = result["report"]
     assert report.dropped > 50 and report.corrupted_frames > 500 and report.disconnects == 1 and report.lost_offline > 0
