@@ -695,8 +695,7 @@ def engine_bytes(program: Program, decoded: bool = False) -> int:
     end = heads + max(program.slot_values, 1) * program.value_bytes
     if not decoded:
         return end + end % 2
-    end = _aligned(end, 4) + 4 * program.classes + 4
-    return end
+    return _aligned(end, 4) + 4 * program.classes + 4
 
 
 def _aligned(offset: int, alignment: int) -> int:

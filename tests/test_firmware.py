@@ -78,18 +78,18 @@ def test_the_firmware_on_the_pc_streams_its_own_classes(exported, recording, tmp
                     reason=f"{ARM_GCC} or {QEMU} is absent: `apt-get install gcc-arm-none-eabi "
                            "libnewlib-arm-none-eabi qemu-system-arm` (.ci/run installs them)")
 def test_the_firmware_on_an_emulated_cortex_m4_streams_its_own_classes(exported_16x8, recording, tmp_path):
-    """The default export (16x8) on the device: the same classes as TFLite-Micro on every step, and agreeing with float on at least 99.5% of them."""
-    exported = exported_16x8
-    firmware = build(exported / "export", recording, tmp_path / "build", MPS2_TARGET)
+    """The default export (16x8) on the device: the same classes as TFLite-Micro on every step, and
+    agreeing with float on at least 99.5% of them."""
+    firmware = build(exported_16x8 / "export", recording, tmp_path / "build", MPS2_TARGET)
     size = subprocess.run(["arm-none-eabi-size", str(firmware)], capture_output=True, text=True, check=True).stdout
     text, data, bss = (int(v) for v in size.splitlines()[1].split()[:3])
-    report = json.loads((exported / "export" / "export.json").read_text())
+    report = json.loads((exported_16x8 / "export" / "export.json").read_text())
     assert bss < report["step"]["tflite_int8"]["tflm_arena_bytes"] / 3 + 1024  # engine, sample ring, stack-free
     qemu = subprocess.Popen([QEMU, "-M", "mps2-an386", "-nographic", "-monitor", "none", "-serial", "pty", "-kernel",
                              str(firmware)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         port = re.search(r"(/dev/pts/\d+)", qemu.stdout.readline()).group(1)
-        stream = _stream(port, exported, tmp_path / "summary.json")
+        stream = _stream(port, exported_16x8, tmp_path / "summary.json")
         _wait_until_open(stream, port)
         with open(port, "wb", buffering=0) as uart:
             uart.write(b"s")  # the firmware starts its replay on any byte
