@@ -11,14 +11,28 @@ have their state inputs' quantization, so states go back in as int8 bytes, uncon
 
 from __future__ import annotations
 
+import contextlib
 import math
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
 from .adapters import litert_invoke, tflm_input_count
 from .features import MAGNITUDE_EPS, with_magnitude
+from .errors import UserError
 from .native import quiet_native_output
+
+
+@contextlib.contextmanager
+def model_file(path: Path) -> Iterator[None]:
+    """Loading a model file: a damaged or foreign one is one line naming it and the fix."""
+    try:
+        yield
+    except Exception as err:  # noqa: BLE001 (each runtime raises its own kinds on a damaged file)
+        reason = (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
+        raise UserError(f"{path}: damaged or not a model this backend runs ({reason}); export it again "
+                        f"(`edge-har export {path.parent.parent} --int8`)") from None
 
 
 class OnnxBackend:
@@ -27,7 +41,8 @@ class OnnxBackend:
 
         options = onnxruntime.SessionOptions()
         options.log_severity_level = 3
-        self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        with model_file(path):
+            self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self.input = self.session.get_inputs()[0].name
         self.name, self.batch = name, batch
 
@@ -89,7 +104,7 @@ class _LiteRT:
     def __init__(self, path: Path):
         from ai_edge_litert.interpreter import Interpreter
 
-        with quiet_native_output():  # the XNNPACK delegate announces itself on stderr
+        with quiet_native_output(), model_file(path):  # the XNNPACK delegate announces itself on stderr
             self.interpreter = Interpreter(model_path=str(path), num_threads=1)  # kept: it owns the delegates
             self.interpreter.allocate_tensors()
         self.input_details = self.interpreter.get_input_details()
@@ -125,7 +140,8 @@ class TflmBackend:
     def __init__(self, path: Path, arena_bytes: int):
         from tflite_micro import runtime
 
-        self.interpreter = runtime.Interpreter.from_file(str(path), arena_size=arena_bytes)
+        with model_file(path):
+            self.interpreter = runtime.Interpreter.from_file(str(path), arena_size=arena_bytes)
         self.io = _IntegerIo(self.interpreter.get_input_details(0), self.interpreter.get_output_details(0))
 
     def predict(self, windows: np.ndarray) -> np.ndarray:
@@ -162,7 +178,8 @@ class OnnxStepBackend(_StepBackend):
 
         options = onnxruntime.SessionOptions()
         options.log_severity_level = 3
-        self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        with model_file(path):
+            self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self.inputs = self.session.get_inputs()
         self.name, self.receptive_field = name, receptive_field
 
@@ -202,7 +219,8 @@ class TflmStepBackend(_StepBackend):
     def __init__(self, path: Path, arena_bytes: int, receptive_field: int):
         from tflite_micro import runtime
 
-        self.interpreter = runtime.Interpreter.from_file(str(path), arena_size=arena_bytes)
+        with model_file(path):
+            self.interpreter = runtime.Interpreter.from_file(str(path), arena_size=arena_bytes)
         self.io = _IntegerIo(self.interpreter.get_input_details(0), self.interpreter.get_output_details(0))
         self.count = tflm_input_count(self.interpreter)
         self.receptive_field = receptive_field

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .resample import SAME_RATE, StreamResampler
-from .units import canonical, factor
+from .units import UNIT_NAMES, canonical, factor
 
 
 @dataclass
@@ -46,26 +46,34 @@ class BoardInput:
         self.labels: list = []  # the labels of recent board samples, from board sample `labels_from` on
         self.labels_from = self.inputs = self.outputs = 0
 
-    def declare(self, fields: dict[str, str]) -> None:
-        """What an info frame or `# key=value` line says about the board."""
-        try:
-            if "scale" in fields:
-                self.scale = float(fields["scale"])
-            if "rate_hz" in fields:
-                self.rate_hz, self.rate_declared = float(fields["rate_hz"]), True
-        except ValueError:
-            return
+    def declare(self, fields: dict[str, str]) -> list[str]:
+        """What an info frame or `# key=value` line says about the board; returns what it could
+        not use (a damaged declaration is ignored and reported, like a bad frame)."""
+        unusable = []
+        scale = _number(fields, "scale", lambda v: v != 0 and abs(v) < MAX_SCALE, unusable)
+        rate = _number(fields, "rate_hz", lambda v: MIN_RATE_HZ <= v <= MAX_RATE_HZ, unusable)
+        if scale is not None:
+            self.scale = scale
+        if rate is not None:
+            self.rate_hz, self.rate_declared = rate, True
         if "units" in fields:
-            self.declare_units(fields["units"])
+            if fields["units"].strip().lower() in UNIT_NAMES:
+                self.declare_units(fields["units"])  # known units that do not convert are refused
+            else:
+                unusable.append(f"units={fields['units']!r}")
+        return unusable
 
     def declare_units(self, units: str) -> None:
         self.units = canonical(units)
         if self.model_units is not None:
             self.unit_factor = factor(self.units, self.model_units)
 
-    def reading(self, xyz) -> np.ndarray:
-        """A board reading in the model's units."""
-        return np.asarray(xyz, dtype=np.float32) * np.float32(self.scale * self.unit_factor)
+    def reading(self, xyz) -> np.ndarray | None:
+        """A board reading in the model's units; None where a value is not a finite float32 there."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            reading = np.asarray(xyz, dtype=np.float64) * (self.scale * self.unit_factor)
+            reading = reading.astype(np.float32)
+        return reading if np.isfinite(reading).all() else None
 
     @property
     def converting(self) -> bool:
@@ -115,6 +123,24 @@ class BoardInput:
                 "model_units": self.model_units, "scale": self.scale,
                 "rate_conversion": (f"{self.rate_hz:g} Hz to {self.model_rate_hz:g} Hz, delay "
                                     f"{self.converter.delay_s:.3f} s") if self.converter else None}
+
+
+MIN_RATE_HZ, MAX_RATE_HZ = 0.5, 20_000.0  # what a declared rate may be: accelerometers span about 1 Hz to 7 kHz
+MAX_SCALE = 1e12  # units per count beyond this are damage, not a board
+
+
+def _number(fields: dict[str, str], key: str, plausible, unusable: list[str]) -> float | None:
+    """`fields[key]` as a finite, plausible number; None (and a note in `unusable`) otherwise."""
+    if key not in fields:
+        return None
+    try:
+        value = float(fields[key])
+    except ValueError:
+        value = float("nan")
+    if np.isfinite(value) and plausible(value):
+        return value
+    unusable.append(f"{key}={fields[key]!r}")
+    return None
 
 
 class ArrivalRate:

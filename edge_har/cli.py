@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Optional
@@ -10,11 +11,14 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 from rich.markup import escape
+from typer.exceptions import TyperException
 
 from .config import EXPORT_MIN_AGREEMENT, PARITY_MIN_AGREEMENT, AdaptConfig, ModelConfig, TrainConfig
 from .decoding import DEFAULT_DECODE
 from .errors import GateFailure, UserError
+from .files import disk_error
 from .install import require_training_stack
+from .interrupt import sigterm_interrupts
 
 app = typer.Typer(
     help="Human-activity recognition from a 3-axis accelerometer to a microcontroller.",
@@ -62,15 +66,27 @@ def _by_hand(roll_axis: str | None, flip_axes: bool | None, rotate_deg: float | 
     return given
 
 
+def _fail(message: str) -> None:
+    errors.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+
+
 def user_errors(command):
-    """Turn a user's mistake into one line on stderr and exit code 2, never a traceback."""
+    """Turn a user's mistake, or a disk that is full or read-only, into one line on stderr and exit
+    code 2, never a traceback; SIGTERM ends a command as Ctrl-C does (its clean-up runs)."""
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
         try:
-            return command(*args, **kwargs)
+            with sigterm_interrupts():
+                return command(*args, **kwargs)
         except UserError as err:
-            errors.print(f"[bold red]error:[/] {escape(str(err))}", highlight=False, soft_wrap=True)
+            _fail(str(err))
+            raise typer.Exit(2) from None
+        except OSError as err:
+            disk = disk_error(err)
+            if disk is None:
+                raise
+            _fail(str(disk))
             raise typer.Exit(2) from None
         except GateFailure as err:
             errors.print(f"[bold red]failed:[/] {escape(str(err))}", highlight=False, soft_wrap=True)
@@ -85,6 +101,24 @@ def user_errors(command):
 @app.callback()
 def main():
     """Train, export, stream and check human-activity models for small devices."""
+
+
+def run() -> None:
+    """The console script: typer's app, with a mistaken option or argument told in one line."""
+    try:
+        code = app(standalone_mode=False)
+    except TyperException as err:  # typer's own click errors: a bad option, or no command
+        context = getattr(err, "ctx", None)
+        if type(err).__name__ == "NoArgsIsHelpError":  # as typer tells it apart, without its private module
+            print(context.get_help() if context else "edge-har --help lists the commands")
+        else:
+            where = f"edge-har {context.info_name}" if context is not None and context.parent else "edge-har"
+            _fail(f"{err.format_message()} (`{where} --help` explains every option)")
+        code = 2
+    except typer.Abort:
+        errors.print("interrupted")
+        code = 130
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 @app.command()
@@ -138,7 +172,8 @@ def train(
         help="Comma-separated classes to keep; other steps become unlabelled (e.g. the 6 HAPT activities).")] = None,
     subjects: Annotated[Optional[str], typer.Option(
         help="Comma-separated subjects to train on; the others are left out entirely (to test on them later).")] = None,
-    sample_rate: Annotated[Optional[float], typer.Option(help="Sample rate in Hz, where the data does not say.")] = None,
+    sample_rate: Annotated[Optional[float], typer.Option(
+        min=0.5, help="Sample rate in Hz, where the data does not say.")] = None,
     rate: Annotated[Optional[float], typer.Option(
         min=1.0, help="The model's sample rate in Hz: recordings at other rates are resampled to it (anti-aliasing "
                       "polyphase filter). Default: the rate of most of the data.")] = None,
@@ -151,6 +186,7 @@ def train(
              "10,30,60. Needs a known sample rate (--sample-rate where the data states none).")] = None,
     seed: Annotated[int, typer.Option(help="Seed for repeatable runs.")] = 0,
     device: Annotated[str, typer.Option(help="auto (GPU when present), cpu or cuda.")] = "auto",
+    force: Annotated[bool, typer.Option(help="Replace an existing --out run (only once the new one is complete).")] = False,
 ):
     """Train a causal TCN that labels every time step; optionally cross-validate and choose R."""
     require_training_stack("train")
@@ -176,6 +212,7 @@ def train(
         rate_hz=rate,
         units=units,
         adapt_seconds=_seconds(adapt_seconds),
+        force=force,
     )
     run_training(options, console)
 
@@ -258,13 +295,16 @@ def calibrate(
     data: Annotated[Optional[str], typer.Option(help=DATA_HELP)] = None,
     per_class: Annotated[int, typer.Option(min=1, help="Windows per class.")] = 64,
     seed: Annotated[int, typer.Option(help="Seed for the window draw.")] = 0,
+    force: Annotated[bool, typer.Option(help="Replace an existing --out file.")] = False,
 ):
     """Make a calibration set (R-long raw windows across subjects and classes) from any data source."""
     require_training_stack("calibrate")
     from .calibration import sample_windows
     from .data import load_data
+    from .files import check_new_file
     from .run import Run
 
+    check_new_file(out, force=force)
     model_run = Run(run)
     dataset = load_data(data, seed=seed)
     if dataset.synthetic:
@@ -331,10 +371,12 @@ def emulate(
 ):
     """Emulate a board on a pseudo-terminal: prints its path, then plays a recording as serial frames."""
     from .data import at_rate, load_data
-    from .emulator import EmulatorOptions, Faults, emulate as run_emulator
+    from .emulator import EmulatorOptions, Faults, check_link, emulate as run_emulator
 
     if fmt not in ("binary", "text"):
         raise UserError(f"--format must be binary or text, not {fmt!r}")
+    if link is not None:
+        check_link(link)
     dataset = load_data(data, seed=seed)
     if subjects:
         dataset = dataset.select(_names(subjects))
@@ -356,30 +398,34 @@ def emulate(
 def stream(
     port: Annotated[str, typer.Option(help="Serial port, e.g. /dev/ttyUSB0 or what `edge-har emulate` printed.")],
     model: Annotated[Path, typer.Option(help="A training run with an int8 export.")],
-    baud: Annotated[int, typer.Option(help="Baud rate.")] = 115200,
+    baud: Annotated[int, typer.Option(min=1, help="Baud rate.")] = 115200,
     backend: Annotated[str, typer.Option(help="litert_int8, onnx_int8 or tflm_int8.")] = "litert_int8",
     engine: Annotated[str, typer.Option(help=ENGINE_HELP)] = "step",
     fmt: Annotated[str, typer.Option("--format", help="auto, binary or text.")] = "auto",
     rate: Annotated[Optional[float], typer.Option(
-        help="The board's sample rate in Hz, until it declares one (default: the model's). Converted to the "
-             "model's rate by a causal resampler.")] = None,
+        min=0.5, help="The board's sample rate in Hz, until it declares one (default: the model's). Converted to "
+                      "the model's rate by a causal resampler.")] = None,
     scale: Annotated[Optional[float], typer.Option(help="Units per board count, until the board declares one.")] = None,
     units: Annotated[Optional[str], typer.Option(
         help="The board's units (g, m/s2 or counts), until it declares them (default: the model's). g and m/s2 "
              "convert into each other.")] = None,
-    duration: Annotated[Optional[float], typer.Option(help="Stop after this many seconds (default: until Ctrl-C).")] = None,
+    duration: Annotated[Optional[float], typer.Option(
+        min=0.1, help="Stop after this many seconds (default: until Ctrl-C).")] = None,
     compare_fp32: Annotated[bool, typer.Option(help="Also run fp32 with the same engine and report agreement.")] = True,
     log: Annotated[Optional[Path], typer.Option(help="CSV file with one row per step.")] = None,
     summary: Annotated[Optional[Path], typer.Option(
         help="JSON summary written at the end, Ctrl-C included (default: MODEL/stream_summary.json).")] = None,
     idle_exit: Annotated[Optional[float], typer.Option(
-        help="Stop when, after data has flowed, nothing arrives for this many seconds.")] = None,
+        min=0.01, help="Stop when, after data has flowed, nothing arrives for this many seconds.")] = None,
+    samples: Annotated[Optional[int], typer.Option(
+        min=1, help="Stop once this many samples have arrived (default: until --duration or Ctrl-C).")] = None,
+    force: Annotated[bool, typer.Option(help="Replace an existing --log or --summary file.")] = False,
 ):
     """Stream live accelerometer frames into the int8 model, one prediction per sample, with a live view."""
     from .stream import StreamOptions, stream as run_stream
 
     run_stream(StreamOptions(port, model, baud, backend, engine, fmt, rate, scale, units, duration, compare_fp32, log,
-                             summary, idle_exit_s=idle_exit), console)
+                             summary, idle_exit_s=idle_exit, force=force, max_samples=samples), console)
 
 
 @app.command()
@@ -389,14 +435,16 @@ def record(
     label: Annotated[str, typer.Option(help="The activity being recorded (the CSV's label column).")],
     out: Annotated[Path, typer.Option(help="CSV file to write (t,ax,ay,az,label; `train --data` reads it).")],
     duration: Annotated[float, typer.Option(min=0.1, help="Seconds to record.")] = 30.0,
-    baud: Annotated[int, typer.Option(help="Baud rate.")] = 115200,
-    rate: Annotated[Optional[float], typer.Option(help="Sample rate in Hz, if the board does not declare it.")] = None,
+    baud: Annotated[int, typer.Option(min=1, help="Baud rate.")] = 115200,
+    rate: Annotated[Optional[float], typer.Option(
+        min=0.5, help="Sample rate in Hz, if the board does not declare it.")] = None,
     scale: Annotated[float, typer.Option(help="Units per board unit, if the board does not declare it.")] = 1.0,
+    force: Annotated[bool, typer.Option(help="Replace an existing --out file.")] = False,
 ):
     """Capture a board's stream into the CSV format that `edge-har train --data` reads."""
     from .record import record as run_record
 
-    rows = run_record(port, label, out, duration, baud, rate, scale)
+    rows = run_record(port, label, out, duration, baud, rate, scale, force)
     console.print(f"Wrote {rows} samples labelled {label!r} to {out}")
 
 

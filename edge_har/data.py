@@ -172,15 +172,21 @@ def _load_csv_folder(folder: Path) -> Dataset:
     return _merge([_load_csv(f) for f in files], str(folder))
 
 
+CSV_SEPARATORS = (",", ";", "\t")  # spreadsheets in many locales write ';', and many tools tabs
+
+
 def _load_csv(path: Path):
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+        separator = _separator(path)
+        frame = pd.read_csv(path, sep=separator, dtype=str, keep_default_na=False, skipinitialspace=True,
+                            encoding="utf-8-sig")
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as err:
         raise DataError(f"{path}: not a readable CSV file ({str(err).splitlines()[0]})") from None
     frame.columns = [c.strip().lower() for c in frame.columns]
     missing = [c for c in CSV_COLUMNS if c not in frame.columns]
     if missing:
-        raise DataError(f"{path}: missing column(s) {missing}; expected header {','.join(CSV_COLUMNS)}")
+        raise DataError(f"{path}: missing column(s) {missing}; expected the header {','.join(CSV_COLUMNS)} "
+                        f"(separated by commas, semicolons or tabs), found {frame.columns.tolist()[:8]}")
     if frame.empty:
         raise DataError(f"{path}: no rows")
     values = np.stack([_numeric_column(frame, c, path) for c in CSV_COLUMNS[:4]], axis=1)
@@ -193,6 +199,16 @@ def _load_csv(path: Path):
     pieces = [(x, lab) for x, lab in zip(np.split(values[:, 1:], cuts), np.split(labels, cuts)) if len(x)]
     rate = round(1.0 / typical, 3) if typical else None
     return path.stem, pieces, rate
+
+
+def _separator(path: Path) -> str:
+    """The separator that splits the header line into edge-har's columns (a comma where none does)."""
+    with open(path, encoding="utf-8-sig", errors="replace") as file:
+        header = file.readline()
+    for separator in CSV_SEPARATORS:
+        if set(CSV_COLUMNS) <= {name.strip().lower() for name in header.split(separator)}:
+            return separator
+    return ","
 
 
 def _numeric_column(frame: pd.DataFrame, column: str, path: Path) -> np.ndarray:
@@ -251,18 +267,23 @@ def _mat_signal(cell, where: str) -> np.ndarray:
     return x
 
 
+def check_cv(cv: str) -> None:
+    """`--cv` as written, before any data is loaded."""
+    if cv != "loso" and not (cv.isdigit() and int(cv) >= 2):
+        raise DataError(f"--cv must be 'loso' or a number of folds >= 2, not {cv!r}")
+
+
 def subject_folds(subjects: list[str], cv: str, only: list[str] | None = None) -> list[tuple[int, list[str]]]:
     """Numbered test-subject groups for cross-validation: `loso` or a number of subject-wise folds;
     with `only`, just the folds that hold out one of those subjects (numbers kept)."""
+    check_cv(cv)
     if cv == "loso":
         groups = [[s] for s in subjects]
-    elif cv.isdigit() and int(cv) >= 2:
+    else:
         k = int(cv)
         if k > len(subjects):
             raise DataError(f"--cv {k} needs at least {k} subjects; the data has {len(subjects)}")
         groups = [list(g) for g in np.array_split(np.array(subjects, dtype=object), k)]
-    else:
-        raise DataError(f"--cv must be 'loso' or a number of folds >= 2, not {cv!r}")
     if len(subjects) < 3:
         raise DataError(f"cross-validation needs at least 3 subjects (test, validation, training); "
                         f"the data has {len(subjects)}")
@@ -273,3 +294,21 @@ def subject_folds(subjects: list[str], cv: str, only: list[str] | None = None) -
     if unknown:
         raise DataError(f"--cv-folds names unknown subject(s) {unknown}; the data has {subjects}")
     return [(number, group) for number, group in numbered if set(group) & set(only)]
+
+
+HELD_BACK = "held-back"  # the name suffix of a lone person's validation time
+
+
+def held_back_time(data: Dataset, share: float) -> Dataset:
+    """One person's data as two pseudo-subjects: the first `1 - share` of every stretch of one
+    label (an activity, or an unlabelled spell) is `person`, the rest `person:held-back`, so
+    that validation sees every activity, in minutes training never saw."""
+    (person,) = data.subjects
+    kept, held = [], []
+    for rec in data.recordings:
+        starts = np.flatnonzero(np.diff(rec.y, prepend=rec.y[0] - 1))
+        for start, end in zip(starts, [*starts[1:], len(rec)]):
+            cut = start + int(round((end - start) * (1 - share)))
+            kept.append(replace(rec, x=rec.x[start:cut], y=rec.y[start:cut]))
+            held.append(replace(rec, subject=f"{person}:{HELD_BACK}", x=rec.x[cut:end], y=rec.y[cut:end]))
+    return replace(data, recordings=[r for r in kept + held if len(r)])

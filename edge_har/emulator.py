@@ -29,10 +29,12 @@ from pathlib import Path
 import numpy as np
 
 from .data import UNLABELED, Dataset, units_of
+from .errors import UserError
 from .frames import SYNTHETIC_DECLARATION, encode_info, encode_sample
 from .units import canonical, factor
 
 INT16_MAX = 32767
+PTY_FOLDER = "/dev/pts/"  # where os.openpty's terminals live (Linux)
 FLUSH_WAIT_S = 2.0  # how long to wait for a new reader's input flush; readers that never flush lose nothing
 EMPTY_POLLS = 3  # polls, 20 ms apart, that must find the reader's queue empty before a cable is pulled
 # Bytes the emulator lets wait for the reader: well inside a pty's 4,095-byte line buffer, so that
@@ -102,7 +104,10 @@ class ReaderGone(Exception):
 class Terminal:
     """A pseudo-terminal; the emulator writes to the master side, a reader opens the slave path."""
 
-    def __init__(self, link: Path | None):
+    def __init__(self, link: Path | None, greeting: bytes = b""):
+        """`greeting` (the board's info) goes to every reader that opens the port, first: a host
+        that connects to a board already running learns what it is from the board itself."""
+        self.greeting = greeting
         self.master, slave = os.openpty()
         self.path = os.ttyname(slave)
         tty.setraw(slave)  # binary frames must pass the line discipline untouched
@@ -114,6 +119,7 @@ class Terminal:
         self.hangup.register(self.master, select.POLLHUP)  # the reader's open is then visible as the end of POLLHUP on the master
         self.link = link
         if link is not None:
+            check_link(link)
             tmp = link.with_name(f".{link.name}.new")
             tmp.unlink(missing_ok=True)
             tmp.symlink_to(self.path)
@@ -125,7 +131,20 @@ class Terminal:
 
     def wait_for_reader(self, stop: Callable[[], bool], timeout_s: float | None = None) -> None:
         """Block until a reader has the port open and has flushed its input on opening (or has
-        not, for FLUSH_WAIT_S); raise ReaderGone when none comes within `timeout_s`."""
+        not, for FLUSH_WAIT_S), then greet it; raise ReaderGone when none comes within `timeout_s`."""
+        self._await_reader(stop, timeout_s)
+        self._greet(stop)
+
+    def _greet(self, stop: Callable[[], bool]) -> None:
+        view = memoryview(self.greeting)  # a few hundred bytes, far below the pty's buffer
+        while view and not stop() and self.reader_present():
+            try:
+                view = view[os.write(self.master, view):]
+            except OSError:  # full for a moment, or the reader left already
+                time.sleep(0.001)
+        self.unread = len(self.greeting) - len(view)
+
+    def _await_reader(self, stop: Callable[[], bool], timeout_s: float | None) -> None:
         if not self.reader_present():
             self._status()  # forget what an earlier reader did
         poller = select.poll()
@@ -221,6 +240,19 @@ class Terminal:
             self.link.unlink(missing_ok=True)
 
 
+def check_link(link: Path) -> None:
+    """`--link` may replace only a link of its own kind: a symlink to a pseudo-terminal (one an
+    emulator left, or has just moved); never a user's file or folder."""
+    if link.is_symlink() and os.readlink(link).startswith(PTY_FOLDER):
+        return
+    if link.exists() or link.is_symlink():
+        kind = "a folder" if link.is_dir() else "a symlink elsewhere" if link.is_symlink() else "a file"
+        raise UserError(f"--link {link} is {kind}, which the emulator would replace; choose a path that does not "
+                        "exist (the emulator makes the link and removes it when it ends)")
+    if not link.parent.is_dir():
+        raise UserError(f"--link {link}: the folder {link.parent} does not exist; create it or choose another path")
+
+
 def board_scale(data: Dataset) -> float:
     """Model units per int16 count, so the largest reading uses most of the int16 range."""
     peak = max(float(np.abs(rec.x).max()) for rec in data.recordings)
@@ -245,20 +277,20 @@ def emulate(opts: EmulatorOptions, ready: Callable[[str], None] = print,
     if data.synthetic:
         declared[SYNTHETIC_DECLARATION[0]] = SYNTHETIC_DECLARATION[1]
     info = _info_bytes(declared, opts.fmt)
-    terminal = Terminal(opts.link)
-    ready(terminal.name)
-    terminal.wait_for_reader(stop)
-    terminal.write(info, stop, opts.linger_s)
+    if opts.link is not None:
+        check_link(opts.link)
+    terminal = Terminal(opts.link, info)
     report, index, seq, offline = EmulatorReport(), 0, 0, 0
-    started = time.monotonic()
     try:
+        ready(terminal.name)
+        terminal.wait_for_reader(stop)
+        started = time.monotonic()
         for rec in data.recordings:
             for x, y in zip(rec.x, rec.y):
                 if stop():
                     return report
                 if index in opts.faults.disconnect_at:
                     terminal = _reconnect(terminal, opts, report, stop)
-                    terminal.write(info, stop, opts.linger_s)
                     offline = round(opts.reconnect_after_s * rate)  # samples the board made meanwhile
                 if index in opts.faults.reset_at:
                     report.resets += 1
@@ -309,7 +341,7 @@ def _reconnect(terminal: Terminal, opts: EmulatorOptions, report: EmulatorReport
     terminal.close()
     report.disconnects += 1
     time.sleep(opts.reconnect_after_s)
-    fresh = Terminal(opts.link)
+    fresh = Terminal(opts.link, terminal.greeting)
     fresh.wait_for_reader(stop)
     return fresh
 

@@ -23,7 +23,7 @@ from .calibration import WindowSet, load_windows
 from .deploy import WindowModel, folded_window_model, tflite_input
 from .errors import GateFailure, UserError
 from .exported import DECODER_HEADER, EXPORT_DIR, EXPORT_JSON, FP32_ONNX, INT8_ONNX, INT8_TFLITE, STEP_INT8_TFLITE
-from .files import staged_dir, transient_file, write_json
+from .files import MB, check_destination, staged_dir, transient_file, write_json
 from .c_engine import EngineError, write_engine
 from .device_cost import BENCH_SAMPLES, cortex_m4_cost, missing_tools
 from .config import EXPORT_MIN_AGREEMENT, PARITY_MIN_AGREEMENT
@@ -68,6 +68,9 @@ class ExportOptions:
     check_windows: int | None = None
 
 
+EXPORT_BYTES = 20 * MB  # room an export needs: models, C arrays and engine (a few MB), the replaced one kept until the end
+
+
 def export(opts: ExportOptions, console: Console | None = None) -> Path:
     console = console or Console()
     if opts.activations not in ACTIVATION_CHOICES:
@@ -81,6 +84,7 @@ def export(opts: ExportOptions, console: Console | None = None) -> Path:
     if opts.qat is not None and opts.activations == "int16":
         raise UserError("--qat simulates int8 activations: add --activations int8 (or auto)")
     run = Run(opts.run)
+    check_destination(run.folder / EXPORT_DIR, "RUN", folder=True, force=True, need_bytes=EXPORT_BYTES)
     r = run.receptive_field
     calibration = load_windows(opts.calibration or run.folder / CALIBRATION_FILE, r)
     holdout = load_windows(run.folder / HOLDOUT_FILE, r)

@@ -21,6 +21,7 @@ EXPORT_JSON = "export.json"
 FP32_ONNX, INT8_ONNX, INT8_TFLITE = "model_fp32.onnx", "model_int8.onnx", "model_int8.tflite"
 STEP_FP32_ONNX, STEP_INT8_ONNX, STEP_INT8_TFLITE = "step_fp32.onnx", "step_int8.onnx", "step_int8.tflite"
 DECODER_HEADER = "decoder.h"  # the causal decoder for firmware (decoder_c.py)
+REQUIRED_KEYS = ("classes", "receptive_field", "sample_rate_hz", "input_shape")  # in every export.json
 
 
 @dataclass(frozen=True)
@@ -38,10 +39,14 @@ class Exported:
             raise UserError(f"{run_folder}: no such run folder")
         if not path.is_file():
             raise UserError(f"{run_folder}: no export; run `edge-har export {run_folder} --int8` first")
+        again = f"run `edge-har export {run_folder} --int8` again"
         try:
             report = json.loads(path.read_text())
         except (json.JSONDecodeError, UnicodeDecodeError):
-            raise UserError(f"{path}: damaged (not JSON); run `edge-har export {run_folder} --int8` again") from None
+            raise UserError(f"{path}: damaged (not JSON); {again}") from None
+        missing = [key for key in REQUIRED_KEYS if key not in report] if isinstance(report, dict) else REQUIRED_KEYS
+        if missing:
+            raise UserError(f"{path}: not an edge-har export report (no {', '.join(missing)}); {again}")
         return cls(path.parent, report)
 
     @property
@@ -96,10 +101,15 @@ class Exported:
             raise UserError(f"{self.folder}: no int8 step model (exported before step models existed); {again}")
 
     def path(self, name: str) -> Path:
-        """A model file of the export, refused in one line when it is missing."""
+        """A model file of the export, refused in one line when it is missing or is not the size
+        export wrote (cut short by a full disk or a copy that broke off)."""
         path = self.folder / name
+        again = f"run `edge-har export {self.run_folder} --int8` again"
         if not path.is_file():
-            raise UserError(f"{path}: missing from the export; run `edge-har export {self.run_folder} --int8` again")
+            raise UserError(f"{path}: missing from the export; {again}")
+        expected = self.report.get("file_bytes", {}).get(name)
+        if expected is not None and path.stat().st_size != expected:
+            raise UserError(f"{path}: damaged ({path.stat().st_size} bytes where the export wrote {expected}); {again}")
         return path
 
     def tflm_arena(self, engine: str) -> int:

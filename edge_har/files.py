@@ -1,11 +1,20 @@
-"""Writing files and folders so that a reader never sees half of one, even after a crash."""
+"""Where commands write, checked before any work, and writing so that a reader never sees half
+a file, even after a crash.
+
+One rule for every command's destination (`check_destination`): an existing file or folder is
+refused unless the command was told to replace it (`--force`); the nearest existing folder on
+the way must be a folder, writable, with room for what the command writes. Disk errors that
+still happen mid-write (a disk that fills meanwhile) become one line too (`disk_error`).
+"""
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,24 +22,67 @@ import numpy as np
 
 from .errors import UserError
 
-
-def check_new_folder(final: Path, option: str = "--out") -> None:
-    """Refuse, before any work, a folder that exists or whose parent is not a folder."""
-    if final.exists():
-        raise UserError(f"{final} already exists; choose another {option} or remove it")
-    parent = next((p for p in final.parents if p.exists()), None)
-    if parent is not None and not parent.is_dir():
-        raise UserError(f"{final}: {parent} is a file, not a folder; choose another {option}")
+MB = 1 << 20
+DISK_ERRORS = {errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota is used up",
+               errno.EROFS: "the file system is read-only", errno.EACCES: "permission denied",
+               errno.EPERM: "permission denied"}
 
 
-def check_new_file(path: Path, option: str = "--out") -> None:
-    """Refuse, before any work, a file that exists or whose folder does not."""
-    if path.is_dir():
+def check_destination(path: Path, option: str, *, folder: bool = False, force: bool = False,
+                      need_bytes: int = MB, make_parents: bool | None = None) -> None:
+    """Refuse, before any work, a destination the command could not finish writing: an existing
+    file or folder (unless `force`), a folder of the wrong kind, a place that cannot be written or
+    lacks `need_bytes` of room. Folders get their missing parents made; files need their folder
+    (`make_parents` says otherwise)."""
+    make_parents = folder if make_parents is None else make_parents
+    hint = f"choose another {option}" + (", remove it or add --force" if not force else "")
+    if path.is_dir() and not folder:
         raise UserError(f"{path} is a folder; give {option} a file name inside it")
-    if path.exists():
-        raise UserError(f"{path} already exists; choose another {option} or remove it")
-    if not path.parent.is_dir():
+    if path.exists() and not path.is_dir() and folder:
+        raise UserError(f"{path} is a file, not a folder; {hint}")
+    if path.exists() and not force:
+        raise UserError(f"{path} already exists; {hint}")
+    existing = next(p for p in (path.parent, *path.parent.parents) if p.exists())
+    if not existing.is_dir():
+        raise UserError(f"{path}: {existing} is a file, not a folder; choose another {option}")
+    if not make_parents and existing != path.parent:
         raise UserError(f"{path}: the folder {path.parent} does not exist; create it or choose another {option}")
+    _check_writable(existing, path, option)
+    free = shutil.disk_usage(existing).free
+    if free < need_bytes:
+        raise UserError(f"{path}: only {free / MB:.1f} MB free on its disk, and this writes about "
+                        f"{need_bytes / MB:.0f} MB; free some space or choose another {option}")
+
+
+def _check_writable(folder: Path, path: Path, option: str) -> None:
+    """Write a scrap file there: permission bits do not stop root, a read-only mount does."""
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".edge-har-probe-"):
+            pass
+    except OSError as err:
+        why = DISK_ERRORS.get(err.errno, err.strerror)
+        raise UserError(f"{path}: cannot write in {folder} ({why}); choose another {option}") from None
+
+
+def disk_error(err: OSError) -> UserError | None:
+    """A write that failed for want of room or rights, as one line naming the file; None for
+    other errors (those are bugs, not the user's disk)."""
+    why = DISK_ERRORS.get(err.errno or 0)
+    if why is None:
+        return None
+    where = f"{err.filename}: " if err.filename else ""
+    return UserError(f"{where}{why}; nothing half-written was kept. Free some space (or fix the rights) and run "
+                     "the command again")
+
+
+def check_new_folder(final: Path, option: str = "--out", force: bool = False, need_bytes: int = MB) -> None:
+    """A folder a command creates (`check_destination` for folders)."""
+    check_destination(final, option, folder=True, force=force, need_bytes=need_bytes)
+
+
+def check_new_file(path: Path, option: str = "--out", force: bool = False, need_bytes: int = MB) -> None:
+    """A file a command creates in an existing folder (`check_destination` for files)."""
+    check_destination(path, option, force=force, need_bytes=need_bytes)
 
 
 @contextlib.contextmanager
@@ -52,11 +104,21 @@ def staged_dir(final: Path, replace: bool = False):
         shutil.rmtree(staging, ignore_errors=True)
 
 
+@contextlib.contextmanager
+def staged_file(final: Path) -> Iterator[Path]:
+    """Yield a temporary sibling name; it replaces `final` only if the block succeeds."""
+    tmp = final.with_name(f".{final.name}.partial-{os.getpid()}")
+    try:
+        yield tmp
+        tmp.replace(final)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def write_json(path: Path, content: dict) -> None:
     """Write JSON through a temporary name so a reader never sees half a file."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(content, indent=2, default=_jsonable))
-    tmp.replace(path)
+    with staged_file(path) as tmp:
+        tmp.write_text(json.dumps(content, indent=2, default=_jsonable))
 
 
 def _jsonable(value):

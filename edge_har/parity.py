@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 
@@ -29,7 +30,7 @@ from .engines import INT8_BACKENDS, check_engine, step_backend, window_backend
 from .errors import DataError, GateFailure
 from .exported import Exported
 from .features import pad_start
-from .files import write_json
+from .files import check_destination, write_json
 from .install import TRAIN_INSTALL, has_training_stack
 from .config import PARITY_MIN_AGREEMENT
 from .metrics import agreement, confusion_matrix, summarize
@@ -63,9 +64,10 @@ def parity(opts: ParityOptions, console: Console | None = None) -> dict:
     check_engine(opts.engine)
     export = Exported.open(opts.run)
     export.require_int8(opts.engine)
+    report_dir = opts.out or export.run_folder
+    check_destination(report_dir, "--out", folder=True, force=True)  # its parity.json and .png are replaced
     data = _matching_data(export, opts, console)
     backends = _backends(export, opts.engine, console)
-    report_dir = opts.out or export.run_folder
     if opts.engine == "step":
         steps = _collect_step(data, backends, console)
     else:
@@ -118,7 +120,7 @@ def _backends(export: Exported, engine: str, console: Console) -> dict:
         return exported
     if not has_training_stack():
         console.print(f"PyTorch is not installed (the host install): onnx_fp32 is the fp32 reference; "
-                      f"`{TRAIN_INSTALL}` adds the PyTorch one")
+                      f"`{escape(TRAIN_INSTALL)}` adds the PyTorch one")  # escaped: rich reads [train] as markup
         return exported
     from .torch_backends import pytorch_reference
 

@@ -8,6 +8,7 @@ last reading so the model keeps real time; a counter that goes backwards starts 
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
@@ -20,6 +21,9 @@ from .exported import Exported
 from .frames import SYNTHETIC_DECLARATION, Info, Sample
 
 
+LARGEST_GAPS = 10  # gaps the summary lists, largest first; `gap_count` counts them all
+
+
 @dataclass
 class StreamStats:
     samples: int = 0  # board samples received
@@ -27,6 +31,9 @@ class StreamStats:
     lost_samples: int = 0
     bad_frames: int = 0
     skipped_bytes: int = 0
+    bad_samples: int = 0  # decoded readings that are not finite numbers in the model's units
+    bad_info: int = 0  # board declarations that could not be used (a damaged rate, scale or units)
+    data_errors: int = 0  # reads whose data could not be processed at all (counted, never fatal)
     resets: int = 0
     reconnects: int = 0
     agreements: int = 0
@@ -42,10 +49,24 @@ class StreamStats:
     device_int8_agreements: int = 0
     device_labelled: int = 0
     device_correct: int = 0
-    gaps: list[dict] = field(default_factory=list)
+    gap_count: int = 0
+    _largest_gaps: list[tuple[int, int, dict]] = field(default_factory=list)  # a min-heap of the largest
+
+    def add_gap(self, gap: dict) -> None:
+        """Count a gap; keep only the LARGEST_GAPS largest (the log has every one)."""
+        self.gap_count += 1
+        entry = (gap["lost"], -self.gap_count, gap)  # ties: the earlier gap stays
+        if len(self._largest_gaps) < LARGEST_GAPS:
+            heapq.heappush(self._largest_gaps, entry)
+        else:
+            heapq.heappushpop(self._largest_gaps, entry)
+
+    @property
+    def largest_gaps(self) -> list[dict]:
+        return [gap for _, _, gap in sorted(self._largest_gaps, reverse=True)]
 
     def as_dict(self, seconds: float) -> dict:
-        summary = {k: v for k, v in asdict(self).items() if k != "gaps"}
+        summary = {k: v for k, v in asdict(self).items() if not k.startswith("_")}
         summary.update({
             "seconds": round(seconds, 3),
             "samples_per_second": self.samples / seconds if seconds > 0 else 0.0,
@@ -54,7 +75,8 @@ class StreamStats:
             "fp32_accuracy": self.fp32_correct / self.labelled if self.labelled else None,
             **(self._decoded() if self.decoding != "none" else {}),
             **(self._device() if self.device_steps else {}),
-            "gaps": self.gaps[:1000],
+            "largest_gaps": self.largest_gaps,
+            "largest_gaps_kept": LARGEST_GAPS,
         })
         return summary
 
@@ -76,9 +98,11 @@ class StreamSession:
     one (engines.py) for comparison; `on_step` gets each step's record."""
 
     def __init__(self, export: Exported, int8, fp32, on_step: Callable[[dict], None],
-                 rate_hz: float | None = None, scale: float | None = None, units: str | None = None):
-        """`rate_hz`, `scale` and `units` describe the board until it declares its own."""
-        self.export = export
+                 rate_hz: float | None = None, scale: float | None = None, units: str | None = None,
+                 on_event: Callable[[str], None] = lambda event: None):
+        """`rate_hz`, `scale` and `units` describe the board until it declares its own; `on_event`
+        hears of every gap, reset and damaged reading (the log keeps them; the summary counts)."""
+        self.export, self.on_event = export, on_event
         self.classes, self.receptive_field = export.classes, export.receptive_field
         self.int8, self.fp32, self.on_step = int8, fp32, on_step
         self.engines = [e for e in (int8, fp32) if e is not None]
@@ -108,6 +132,10 @@ class StreamSession:
             if self.stats.samples == 0:
                 self._check_model_fits_the_board()
             reading = self.board.reading(item.xyz)
+            if reading is None:  # a value the model cannot take: damage, like a bad CRC
+                self.stats.bad_samples += 1
+                self.on_event(f"bad sample (seq {item.seq}): {item.xyz} is not a finite reading in the model's units")
+                continue
             self._track_sequence(item.seq, reading)
             self.stats.samples += 1
             self.pending.append((item.seq, reading, item.label, item.device_class))
@@ -124,11 +152,15 @@ class StreamSession:
             self._predict(seqs[step.sample - first], step, devices[step.sample - first])
 
     def _declare(self, fields: dict[str, str]) -> None:
-        self.board.declare(fields)
+        unusable = self.board.declare(fields)
+        if unusable:
+            self.stats.bad_info += 1
+            self.on_event(f"board info ignored: {', '.join(unusable)}")
         if fields.get("classes"):
             self.board_classes = fields["classes"].split(",")
         key, value = SYNTHETIC_DECLARATION
-        self.board_synthetic = fields.get(key) == value
+        if key in fields:  # an info that says nothing of its data (only a rate, say) changes nothing
+            self.board_synthetic = fields[key] == value
 
     def _check_model_fits_the_board(self) -> None:
         if self.export.synthetic_data and not self.board_synthetic:
@@ -142,6 +174,7 @@ class StreamSession:
             self._flush()
             if self.last_seq is not None:
                 self.stats.resets += 1
+                self.on_event(f"board reset: counter {self.last_seq} -> {seq}; a new stream starts")
             self.stream_index += 1
             self.board.start(xyz)
             for engine in self.engines:
@@ -153,7 +186,8 @@ class StreamSession:
             if lost:
                 self._flush()
                 self.stats.lost_samples += lost
-                self.stats.gaps.append({"after_seq": self.last_seq, "lost": lost, "at_step": self.stats.steps})
+                self.stats.add_gap({"after_seq": self.last_seq, "lost": lost, "at_step": self.stats.steps})
+                self.on_event(f"lost {lost} sample(s) after seq {self.last_seq}")
                 self._hold_through(lost)
         self.last_seq = seq if seq is not None else (self.last_seq or 0) + 1
 

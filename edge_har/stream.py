@@ -16,12 +16,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from rich.console import Console
 
 from .engines import int8_engine, make_engine
 from .exported import Exported
 from .board import ArrivalRate
-from .files import write_json
+from .errors import UserError
+from .files import check_new_file, write_json
 from .frames import Reader, Sample
 from .interrupt import ctrl_c_sets
 from .live_view import LiveView
@@ -49,25 +51,50 @@ class StreamOptions:
     live: bool = True
     reconnect_timeout_s: float = 30.0
     idle_exit_s: float | None = None  # stop once data has flowed and then nothing came for this long
+    force: bool = False  # replace an existing --log or --summary file
+    max_samples: int | None = None  # stop once this many board samples have arrived
+
+
+# What a read's data can raise deep inside a conversion or a backend: counted, never the end of a stream
+DATA_FAULTS = (ArithmeticError, ValueError)
+
+
+def check_options(opts: StreamOptions) -> None:
+    """Every option and destination, before the port is opened."""
+    for name, value in (("--rate", opts.rate_hz), ("--scale", opts.scale), ("--duration", opts.duration),
+                        ("--idle-exit", opts.idle_exit_s)):
+        if value is not None and not (np.isfinite(value) and value > 0):
+            raise UserError(f"{name} must be a positive number, not {value:g}")
+    if opts.max_samples is not None and opts.max_samples < 1:
+        raise UserError(f"--samples must be a positive number of samples, not {opts.max_samples}")
+    if opts.baud <= 0:
+        raise UserError(f"--baud must be a positive number of bits per second, not {opts.baud}")
+    for option, path in (("--log", opts.log), ("--summary", opts.summary)):
+        if path is not None:
+            check_new_file(path, option, force=opts.force)
 
 
 def stream(opts: StreamOptions, console: Console | None = None, stop: Callable[[], bool] = lambda: False) -> dict:
     """Read the port until --duration, `stop()` or Ctrl-C; return (and write) the summary."""
     console = console or Console()
+    check_options(opts)
     export = Exported.open(opts.run)
+    summary_path = opts.summary or export.run_folder / SUMMARY_FILE
+    check_new_file(summary_path, "--summary", force=True)
     int8 = int8_engine(opts.engine, opts.backend, export)
     fp32 = make_engine(opts.engine, "onnx_fp32", export) if opts.compare_fp32 else None
     reader = Reader(opts.fmt, export.readings)
     port = open_port(opts.port, opts.baud)
     log = StepLog(opts.log)
-    session = StreamSession(export, int8, fp32, log.write, opts.rate_hz, opts.scale, opts.units)
+    session = StreamSession(export, int8, fp32, log.write, opts.rate_hz, opts.scale, opts.units, log.event)
     arrivals = ArrivalRate()
     started = last_data = time.monotonic()
     interrupted = threading.Event()
 
     def halt() -> bool:
         return (stop() or interrupted.is_set()
-                or (opts.duration is not None and time.monotonic() - started >= opts.duration))
+                or (opts.duration is not None and time.monotonic() - started >= opts.duration)
+                or (opts.max_samples is not None and session.stats.samples >= opts.max_samples))
 
     try:
         with ctrl_c_sets(interrupted), LiveView(console, opts.live) as view:
@@ -86,21 +113,31 @@ def stream(opts: StreamOptions, console: Console | None = None, stop: Callable[[
                 if data:
                     last_data = time.monotonic()
                 items = reader.feed(data)
-                session.handle(items)
+                _handle(session, items, log)
                 _check_rate(session, arrivals, sum(isinstance(i, Sample) for i in items), console)
                 view.update(session, reader.fmt, time.monotonic(), time.monotonic() - started)
         if interrupted.is_set():
             console.print("Stopped (Ctrl-C).")
-    finally:
+    finally:  # the summary is written however the stream ends (an error, a refusal, Ctrl-C)
         log.close()
         if port is not None:
             port.close()
-    about = {"port": opts.port, "run": str(opts.run), "backend": opts.backend, "engine": opts.engine}
-    summary = {**summarize(session, reader, about, time.monotonic() - started),
-               "estimated_board_rate_hz": arrivals.estimate}
-    write_json(opts.summary or export.run_folder / SUMMARY_FILE, summary)
+        about = {"port": opts.port, "run": str(opts.run), "backend": opts.backend, "engine": opts.engine}
+        summary = {**summarize(session, reader, about, time.monotonic() - started),
+                   "estimated_board_rate_hz": arrivals.estimate}
+        write_json(summary_path, summary)
     print_summary(console, summary)
     return summary
+
+
+def _handle(session: StreamSession, items: list, log: StepLog) -> None:
+    """Hand one read's items to the session; data it cannot process is counted and logged."""
+    try:
+        session.handle(items)
+    except DATA_FAULTS as err:
+        session.stats.data_errors += 1
+        session.pending.clear()
+        log.event(f"data error, read skipped: {type(err).__name__}: {err}")
 
 
 RATE_WARNING = 0.2  # warn when a board's arrival rate is this far (relative) from the rate assumed

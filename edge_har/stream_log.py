@@ -1,4 +1,4 @@
-"""`stream --log`: one CSV row per step, flushed as it goes so an interrupted stream keeps its log."""
+"""`stream --log`: one CSV row per step and per event, flushed as it goes so an interrupted stream keeps its log."""
 
 from __future__ import annotations
 
@@ -6,9 +6,10 @@ import csv
 from pathlib import Path
 
 # t: seconds into the stream; *_decoded: after the causal filter, empty where the export decodes nothing;
-# device: the class the board's own model sent (protocol version 2), empty where it sends none
+# device: the class the board's own model sent (protocol version 2), empty where it sends none;
+# event: a row of its own (the other columns empty) for each gap, reset and damaged reading
 COLUMNS = ("step", "stream", "seq", "t", "x", "y", "z", "true", "int8", "fp32", "int8_decoded", "fp32_decoded",
-           "device")
+           "device", "event")
 
 
 class StepLog:
@@ -21,6 +22,10 @@ class StepLog:
     def write(self, step: dict) -> None:
         if self.writer:
             self.writer.writerow(step)
+
+    def event(self, text: str) -> None:
+        if self.writer:
+            self.writer.writerow({"event": text})
 
     def close(self) -> None:
         if self.file:

@@ -12,11 +12,11 @@ from . import plots
 from .adapt import adaptation_curve, rows_summary
 from .calibration import CALIBRATION_PER_CLASS, WindowSet, sample_windows, spread_windows
 from .config import AdaptConfig, ModelConfig, RunConfig, TrainConfig
-from .data import Dataset, at_rate, keep_classes, load_data, units_of
+from .data import HELD_BACK, Dataset, at_rate, check_cv, held_back_time, keep_classes, load_data, units_of
 from .errors import DataError, UserError
 from .model import config_for_receptive_field, count_params, macs_per_step, macs_per_window
 from .rf_search import Budget, search_receptive_field
-from .files import check_new_folder, staged_dir, write_json
+from .files import MB, check_new_folder, staged_dir, write_json
 from .run import CALIBRATION_FILE, CONFIG_FILE, DECODING_FILE, HOLDOUT_FILE, METRICS_FILE, default_run_dir, save_model
 from .training import Evaluation, FitResult, Fold, cross_validate, evaluate, fit, label_transitions, split_validation
 from .wear import AUTO, choose_wear, dressed
@@ -24,6 +24,7 @@ from .wear import AUTO, choose_wear, dressed
 
 FOLDS_DIR = "folds"  # with --adapt-seconds: each fold's model and replay windows, what adaptation started from
 HOLDOUT_WINDOWS = 2000  # windows spread over the validation subject(s), for export's parity gate
+HELD_BACK_SHARE = 0.2  # of each activity of a lone person's recordings: their validation time
 
 
 @dataclass
@@ -43,12 +44,26 @@ class TrainOptions:
     units: str | None = None  # the data's units (g, m/s2, counts); None: as the data states, or judged from gravity
     adapt_seconds: list[float] | None = None  # per CV fold: adapt to the held-out person on N s of each activity
     adapt: AdaptConfig = field(default_factory=AdaptConfig)
+    force: bool = False  # replace an existing `out` (once the new run is complete)
+
+
+RUN_BYTES = 50 * MB  # room a run needs: models, window sets and plots (a few MB), and folds with --adapt-seconds
+
+
+def check_options(opts: TrainOptions, out: Path) -> None:
+    """Every option and the destination, before the data is loaded and hours of training begin."""
+    check_new_folder(out, force=opts.force, need_bytes=RUN_BYTES)
+    if opts.cv is not None:
+        check_cv(opts.cv)
+    for name, value in (("--sample-rate", opts.sample_rate_hz), ("--rate", opts.rate_hz)):
+        if value is not None and not value > 0:
+            raise UserError(f"{name} must be a positive number of Hz, not {value:g}")
 
 
 def train(opts: TrainOptions, console: Console | None = None) -> Path:
     console = console or Console()
     out = opts.out or default_run_dir()
-    check_new_folder(out)  # before hours of training, not after
+    check_options(opts, out)
     data = _load(opts, console)
     units, why = units_of(data, opts.units)
     console.print(f"Input units: {units} ({why})")
@@ -57,6 +72,8 @@ def train(opts: TrainOptions, console: Console | None = None) -> Path:
     if opts.rf != "auto":
         _check_trainable(data, model_cfg.receptive_field)
     cv, ladder = opts.cv or ("loso" if opts.cv_folds else None), None
+    if len(data.subjects) == 1:
+        data = _one_person(data, cv, opts, console)
     train_cfg, wear, measure = opts.train, None, None
     with training_progress(console) as progress:
         if train_cfg.wear == AUTO:  # for the final model, on all its people (each CV fold chooses on its own)
@@ -87,7 +104,7 @@ def train(opts: TrainOptions, console: Console | None = None) -> Path:
                     progress, label=f"final model (validation {'+'.join(val_subjects)})")
     transitions = label_transitions(data.select(train_subjects))
     validation = evaluate(final.model, data.select(val_subjects), transitions)
-    with staged_dir(out) as folder:
+    with staged_dir(out, replace=opts.force) as folder:
         run_config = RunConfig(model_cfg, final_cfg, data.source, data.synthetic, data.classes,
                                data.sample_rate_hz, cv, opts.rf, cv_folds=opts.cv_folds, input_units=units)
         run_config.save(folder / CONFIG_FILE)
@@ -121,6 +138,23 @@ def _load(opts: TrainOptions, console: Console) -> Dataset:
                       "(simulated people; accuracy on it says nothing about real recordings)")
     console.print(f"Data: {data.describe()}")
     return data
+
+
+def _one_person(data: Dataset, cv: str | None, opts: TrainOptions, console: Console) -> Dataset:
+    """One person's recordings train too: the model validates (and `--wear auto` judges) on a
+    held-back share of the time of each of their activities, and says so: no figure of such a run
+    is on an unseen person."""
+    person = data.subjects[0]
+    if cv or opts.rf == "auto":
+        what = "--rf auto" if opts.rf == "auto" and not cv else f"--cv {cv}"
+        raise UserError(f"{what} holds people out, and {data.source} holds one ({person}): cross-validation needs at "
+                        "least 3 subjects (test, validation, training); record more people (one CSV file each, in one "
+                        f"folder) or train without {what.split()[0]}")
+    split = held_back_time(data, HELD_BACK_SHARE)
+    console.print(f"[bold yellow]One person ({person}) in the data:[/] the model validates on the last "
+                  f"{HELD_BACK_SHARE:.0%} of each of their activities ({split.subjects[1]}); its figures are NOT "
+                  "on an unseen person, only on unseen minutes of this one")
+    return split
 
 
 def _check_adaptation(opts: TrainOptions, data: Dataset) -> None:
@@ -263,6 +297,8 @@ def _report(console: Console, out: Path, metrics: dict, data: Dataset) -> None:
                           f"the rest of their steps {row['mean_accuracy']:.4f} (lowest {row['min_accuracy']:.4f}; "
                           f"unadapted on the same steps {row['unadapted_mean_accuracy']:.4f})")
     final = metrics["final"]
+    lone = any(s.endswith(f":{HELD_BACK}") for s in final["validation_subjects"])
     console.print(f"Final model: validation accuracy {final['validation_accuracy']:.4f}{tag} "
-                  f"on {final['validation_subjects']}")
+                  f"on {final['validation_subjects']}"
+                  + (" (held-back minutes of the one person trained on, NOT an unseen person)" if lone else ""))
     console.print(f"[bold green]Run written to {out}[/]")

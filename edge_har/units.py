@@ -16,6 +16,7 @@ UNITS = ("g", "m/s2", "counts")
 STANDARD_GRAVITY = 9.80665  # m/s2 per g
 _ALIASES = {"g": "g", "m/s2": "m/s2", "m/s^2": "m/s2", "m/s²": "m/s2", "ms2": "m/s2", "mps2": "m/s2",
             "counts": "counts", "raw": "counts"}
+UNIT_NAMES = frozenset(_ALIASES)  # every name `canonical` knows, in lower case
 
 
 def canonical(name: str) -> str:

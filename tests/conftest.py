@@ -86,7 +86,7 @@ def exported_with_magnitude(tmp_path_factory) -> Path:
     return _trained_and_exported(tmp_path_factory.mktemp("export-magnitude") / "run", ModelConfig(0, magnitude=True))
 
 
-def play(options: EmulatorOptions, link) -> tuple[threading.Thread, dict]:
+def play(options: EmulatorOptions, link, stop: Callable[[], bool] = lambda: False) -> tuple[threading.Thread, dict]:
     """Run the emulator in a thread; return it and a dict that receives its report once the
     reader has taken everything it sent (`emulator_done`)."""
     result, ready = {}, threading.Event()
@@ -96,11 +96,11 @@ def play(options: EmulatorOptions, link) -> tuple[threading.Thread, dict]:
         result["done_at"] = time.monotonic()
 
     def target():
-        emulate(options, ready=lambda name: ready.set(), finished=finished)
+        emulate(options, ready=lambda name: ready.set(), stop=stop, finished=finished)
 
     thread = threading.Thread(target=target, daemon=True)
     thread.start()
-    assert ready.wait(10)
+    assert ready.wait(600)
     return thread, result
 
 

@@ -65,9 +65,9 @@ def test_the_firmware_on_the_pc_streams_its_own_classes(exported, recording, tmp
     tty.setraw(slave)
     stream = _stream(os.ttyname(slave), exported, tmp_path / "summary.json")
     _wait_until_open(stream, os.ttyname(slave))
-    device = subprocess.run([str(firmware), str(master)], pass_fds=[master], capture_output=True, text=True, timeout=300)
+    device = subprocess.run([str(firmware), str(master)], pass_fds=[master], capture_output=True, text=True, timeout=1800)
     assert device.returncode == 0, device.stderr
-    out, err = stream.communicate(timeout=600)
+    out, err = stream.communicate(timeout=1800)
     assert stream.returncode == 0, err
     sent = int(re.search(r"sent (\d+) samples", device.stderr).group(1))
     _check(tmp_path / "summary.json", sent)
@@ -93,7 +93,7 @@ def test_the_firmware_on_an_emulated_cortex_m4_streams_its_own_classes(exported_
         _wait_until_open(stream, port)
         with open(port, "wb", buffering=0) as uart:
             uart.write(b"s")  # the firmware starts its replay on any byte
-        _, err = stream.communicate(timeout=600)
+        _, err = stream.communicate(timeout=1800)
         assert stream.returncode == 0, err
     finally:
         qemu.kill()

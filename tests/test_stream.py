@@ -199,14 +199,14 @@ def test_ctrl_c_ends_cleanly_with_the_summary_written(exported, tmp_path):
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     _wait_for_logged_steps(log_path, 30, process)  # a busy machine can take many seconds to import torch
     process.send_signal(signal.SIGINT)
-    out, err = process.communicate(timeout=30)
+    out, err = process.communicate(timeout=600)
     assert process.returncode == 0, err
     assert "Traceback" not in out + err and "Stream summary" in out
     summary = json.loads(summary_path.read_text())
     assert summary["samples"] > 20 and summary["lost_samples"] == 0
 
 
-def _wait_for_logged_steps(log: Path, steps: int, process, timeout_s: float = 120) -> None:
+def _wait_for_logged_steps(log: Path, steps: int, process, timeout_s: float = 1200) -> None:
     deadline = time.monotonic() + timeout_s
     while not (log.exists() and len(log.read_text().splitlines()) > steps):
         assert process.poll() is None, "the stream ended before it logged any steps"
@@ -221,7 +221,7 @@ def test_emulator_ends_when_the_reader_leaves_for_good(exported, tmp_path):
     options = EmulatorOptions(data, link, speed=2, linger_s=0.5)
     board = threading.Thread(target=lambda: result.update(report=emulate(options, ready=lambda name: ready.set())))
     board.start()
-    assert ready.wait(10)
+    assert ready.wait(600)
     log = tmp_path / "steps.csv"
     # Leave after 50 steps, however long a busy machine takes to deliver them.
     summary = stream(StreamOptions(str(link), exported, duration=120, live=False, compare_fp32=False, log=log),
