@@ -11,17 +11,17 @@ DEMO := runs/demo
 TORCH_INDEX ?=
 TORCH_FROM := $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
 
-.PHONY: install demo test test-slow clean
+.PHONY: install demo test test-slow lint clean
 
 install: $(STAMP)
 
 # torch first, pinned; the project's own range then keeps it. Everything: the host runtime, the
-# training install ([train]) and what the tests need ([test]).
+# training install ([train]), what the tests need ([test]) and the linters ([lint]).
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet $(TORCH_FROM) torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e '.[train,test]'
+	$(BIN)/python -m pip install --quiet -e '.[train,test,lint]'
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -40,6 +40,12 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# ruff (rules in pyproject.toml) and the import contracts ([tool.importlinter]: the runtime never
+# imports the training stack, nothing imports the CLI)
+lint: $(STAMP)
+	$(BIN)/ruff check edge_har tests tools
+	$(BIN)/lint-imports
 
 # Real-data trainings that take longer than the default test run (needs ../shared/data).
 test-slow: $(STAMP)

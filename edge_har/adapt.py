@@ -3,7 +3,7 @@
 The network is fine-tuned on the wearer's clips while it keeps replaying the calibration
 windows of its training people (every class, labelled), so that a class the wearer gave few
 seconds of is not forgotten. It is fine-tuned three times from different seeds and the weights
-averaged: a single fine-tuning on a few seconds varies a lot from seed to seed (README).
+averaged: a single fine-tuning on a few seconds varies a lot from seed to seed (docs/adaptation.md).
 Normalization statistics and dropout stay as trained (the model runs in eval mode): a few
 seconds are too few to re-estimate them. The run's own augmentation
 is applied, so an adapted model keeps the invariances the exported one was trained to have.
@@ -90,10 +90,11 @@ def adapt_model(model: TCN, clips: Dataset, replay: WindowSet, train_cfg: TrainC
         raise UserError(f"adaptation needs at least one seed, not {config.seeds}")
     if not clips.labelled_steps():
         raise UserError("no labelled steps of the wearer to adapt on")
-    advance = lambda: None
-    if progress:
-        task = progress.add_task("adapting", total=config.steps * config.seeds, stats="")
-        advance = lambda: progress.advance(task)
+    task = progress.add_task("adapting", total=config.steps * config.seeds, stats="") if progress else None
+
+    def advance() -> None:
+        if progress is not None and task is not None:
+            progress.advance(task)
     tuned = [_fine_tuned(model, clips, replay, train_cfg, replace(config, seed=config.seed + i), advance)
              for i in range(config.seeds)]
     return _soup(tuned)

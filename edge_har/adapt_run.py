@@ -13,8 +13,8 @@ import torch
 from rich.console import Console
 
 from .adapt import adapt_model, wearer_dataset
-from .config import AdaptConfig
 from .calibration import CALIBRATION_PER_CLASS, WindowSet, load_windows, sample_windows
+from .config import AdaptConfig
 from .data import Dataset, at_rate, load_data, units_of
 from .files import check_new_folder, staged_dir, write_json
 from .model import TCN, count_params, macs_per_step, macs_per_window

@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from .adapters import litert_invoke, tflm_input_count
-from .features import MAGNITUDE_EPS, with_magnitude
 from .errors import UserError
+from .features import MAGNITUDE_EPS, with_magnitude
 from .native import quiet_native_output
 
 

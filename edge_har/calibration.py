@@ -26,7 +26,7 @@ class WindowSet:
     labels: np.ndarray  # (N,) int64
     classes: list[str]
 
-    def spread(self, count: int) -> "WindowSet":
+    def spread(self, count: int) -> WindowSet:
         """`count` of the windows, evenly spread over the set (all of them where it holds fewer)."""
         picks = np.linspace(0, len(self.windows) - 1, num=min(count, len(self.windows))).astype(int)
         return WindowSet(self.windows[picks], self.labels[picks], self.classes)

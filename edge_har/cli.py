@@ -191,7 +191,8 @@ def train(
     """Train a causal TCN that labels every time step; optionally cross-validate and choose R."""
     require_training_stack("train")
     from .rf_search import Budget
-    from .train_run import TrainOptions, train as run_training
+    from .train_run import TrainOptions
+    from .train_run import train as run_training
 
     if roll_axis not in (None, "x", "y", "z", "none"):
         raise UserError(f"--roll-axis must be x, y, z or none, not {roll_axis!r}")
@@ -239,7 +240,8 @@ def adapt(
     """Fine-tune a run to one wearer on a few labelled seconds of them, replaying its training people's windows so
     that no class is forgotten; writes a new run (its parent named in metrics.json) to export, check and stream."""
     require_training_stack("adapt")
-    from .adapt_run import AdaptOptions, adapt as run_adapt
+    from .adapt_run import AdaptOptions
+    from .adapt_run import adapt as run_adapt
 
     config = replace(ADAPT, steps=steps, lr=lr, moves=moves, seeds=seeds, seed=seed)
     run_adapt(AdaptOptions(run, data, out, config, sample_rate, units), console)
@@ -267,7 +269,8 @@ def export(
     qat: Annotated[bool, typer.Option(
         help="Quantization-aware fine-tuning (about a minute on a CPU) of the weights the int8-activation models "
              "are made from, distilled from fp32 with int8 simulated; the fp32 models stay the run's. "
-             "It narrows int8's losses without closing them where fp32's top two classes lie close (README).")] = False,
+             "It narrows int8's losses without closing them where fp32's top two classes lie close "
+             "(docs/int8-int16.md).")] = False,
     decode: Annotated[str, typer.Option(
         help="Decoding over time that the deployed model runs after every backend (parity and stream apply it): "
              "forward, a causal filter whose switching needs sustained evidence, with transitions from how long "
@@ -280,7 +283,8 @@ def export(
     """Write RUN/export/: the window models (model_fp32.onnx, model_int8.onnx, model_int8.tflite, model_int8.h/.cc),
     the step models (step_fp32.onnx, step_int8.onnx, step_int8.tflite, step_int8.h/.cc) and export.json."""
     require_training_stack("export")
-    from .export import ExportOptions, export as run_export
+    from .export import ExportOptions
+    from .export import export as run_export
     from .qat import QatConfig
 
     run_export(ExportOptions(run, int8, calibration, min_agreement, activations, QatConfig() if qat else None, decode,
@@ -335,7 +339,8 @@ def parity(
              "to it.")] = None,
 ):
     """Per-step accuracy of every backend (PyTorch, ONNX fp32/int8, LiteRT int8, TFLite-Micro int8) and agreement."""
-    from .parity import ParityOptions, parity as run_parity
+    from .parity import ParityOptions
+    from .parity import parity as run_parity
 
     run_parity(ParityOptions(run, data, _names(subjects), tflm_steps, min_agreement, max_drop / 100, out, engine,
                              sample_rate), console)
@@ -371,7 +376,8 @@ def emulate(
 ):
     """Emulate a board on a pseudo-terminal: prints its path, then plays a recording as serial frames."""
     from .data import at_rate, load_data
-    from .emulator import EmulatorOptions, Faults, check_link, emulate as run_emulator
+    from .emulator import EmulatorOptions, Faults, check_link
+    from .emulator import emulate as run_emulator
 
     if fmt not in ("binary", "text"):
         raise UserError(f"--format must be binary or text, not {fmt!r}")
@@ -422,7 +428,8 @@ def stream(
     force: Annotated[bool, typer.Option(help="Replace an existing --log or --summary file.")] = False,
 ):
     """Stream live accelerometer frames into the int8 model, one prediction per sample, with a live view."""
-    from .stream import StreamOptions, stream as run_stream
+    from .stream import StreamOptions
+    from .stream import stream as run_stream
 
     run_stream(StreamOptions(port, model, baud, backend, engine, fmt, rate, scale, units, duration, compare_fp32, log,
                              summary, idle_exit_s=idle_exit, force=force, max_samples=samples), console)

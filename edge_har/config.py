@@ -77,7 +77,7 @@ class AdaptConfig:
     lr: float = 1e-3
     moves: str = "all"  # which parameters move: the head, the last block and the head, or all
     # Fine-tunings from seeds seed, seed + 1, ..., whose weights are averaged (a model soup): one
-    # fine-tuning on a few seconds is a lottery (one seed left a held-out person at 0.72, README).
+    # fine-tuning on a few seconds is a lottery (one seed left a held-out person at 0.72, docs/adaptation.md).
     seeds: int = 3
     seed: int = 0
 
@@ -102,7 +102,7 @@ class RunConfig:
         path.write_text(json.dumps(asdict(self), indent=2))
 
     @classmethod
-    def load(cls, path: Path) -> "RunConfig":
+    def load(cls, path: Path) -> RunConfig:
         raw = json.loads(path.read_text())
         raw["model"] = model_config_from_dict(raw["model"])
         raw["train"] = dataclass_from_dict(TrainConfig, raw["train"])

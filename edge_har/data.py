@@ -49,7 +49,7 @@ class Dataset:
     def subjects(self) -> list[str]:
         return list(dict.fromkeys(r.subject for r in self.recordings))
 
-    def select(self, subjects: list[str]) -> "Dataset":
+    def select(self, subjects: list[str]) -> Dataset:
         wanted = set(subjects)
         unknown = wanted - set(self.subjects)
         if unknown:

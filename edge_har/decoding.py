@@ -22,7 +22,7 @@ import numpy as np
 from .data import UNLABELED
 
 DECODE_CHOICES = ("forward", "none")
-DEFAULT_DECODE = "none"  # measured: no better on held-out people, and later (README)
+DEFAULT_DECODE = "none"  # measured: no better on held-out people, and later (docs/accuracy.md)
 FLOOR = 1e-6  # no class is ever impossible: a filter that rules one out can never return to it
 
 

@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .backends import (LiteRTBackend, LiteRTStepBackend, OnnxBackend, OnnxStepBackend, TflmBackend,
-                       TflmStepBackend)
+from .backends import LiteRTBackend, LiteRTStepBackend, OnnxBackend, OnnxStepBackend, TflmBackend, TflmStepBackend
 from .errors import UserError
-from .exported import (FP32_ONNX, INT8_ONNX, INT8_TFLITE, STEP_FP32_ONNX, STEP_INT8_ONNX, STEP_INT8_TFLITE,
-                       Exported)
+from .exported import FP32_ONNX, INT8_ONNX, INT8_TFLITE, STEP_FP32_ONNX, STEP_INT8_ONNX, STEP_INT8_TFLITE, Exported
 
 ENGINES = ("rolling", "step")
 INT8_BACKENDS = ("onnx_int8", "litert_int8", "tflm_int8")

@@ -19,16 +19,16 @@ from rich.console import Console
 from rich.progress import Progress
 
 from .backends import LiteRTBackend, OnnxBackend, TflmBackend, tflm_arena_bytes
-from .calibration import WindowSet, load_windows
-from .deploy import WindowModel, folded_window_model, tflite_input
-from .errors import GateFailure, UserError
-from .exported import DECODER_HEADER, EXPORT_DIR, EXPORT_JSON, FP32_ONNX, INT8_ONNX, INT8_TFLITE, STEP_INT8_TFLITE
-from .files import MB, check_destination, staged_dir, transient_file, write_json
 from .c_engine import EngineError, write_engine
-from .device_cost import BENCH_SAMPLES, cortex_m4_cost, missing_tools
+from .calibration import WindowSet, load_windows
 from .config import EXPORT_MIN_AGREEMENT, PARITY_MIN_AGREEMENT
 from .decoder_c import decoder_header
 from .decoding import DECODE_CHOICES, DEFAULT_DECODE, Transitions
+from .deploy import WindowModel, folded_window_model, tflite_input
+from .device_cost import BENCH_SAMPLES, cortex_m4_cost, missing_tools
+from .errors import GateFailure, UserError
+from .exported import DECODER_HEADER, EXPORT_DIR, EXPORT_JSON, FP32_ONNX, INT8_ONNX, INT8_TFLITE, STEP_INT8_TFLITE
+from .files import MB, check_destination, staged_dir, transient_file, write_json
 from .metrics import agreement
 from .model import TCN, count_params, macs_per_step, macs_per_window
 from .qat import QatConfig, quantization_aware_tcn
@@ -36,6 +36,7 @@ from .quantize import ACTIVATIONS
 from .run import CALIBRATION_FILE, DECODING_FILE, HOLDOUT_FILE, Run
 from .step_export import export_step_models
 from .torch_backends import TorchBackend
+
 ONNX_TOLERANCE = 1e-4  # max abs logit difference, ONNX Runtime fp32 against PyTorch
 INPUT_NAME, OUTPUT_NAME = "accel", "logits"
 
@@ -56,7 +57,7 @@ class ExportOptions:
     # Activations int8 or int16 (weights are int8 either way); auto: int8, then int16 where int8 agrees
     # with fp32 on fewer than max(min_agreement, PARITY_MIN_AGREEMENT) of the held-out steps. int8
     # logits tie where fp32's top two differ by less than one step of theirs; one validation person
-    # cannot show that the next person has no such near-ties, so int16 is the default (README).
+    # cannot show that the next person has no such near-ties, so int16 is the default (docs/int8-int16.md).
     activations: str = "int16"
     # Quantization-aware fine-tuning (qat.py) of the weights the int8-activation models are made from;
     # None: post-training quantization only.

@@ -32,7 +32,7 @@ class Exported:
     report: dict
 
     @classmethod
-    def open(cls, run_folder: str | Path) -> "Exported":
+    def open(cls, run_folder: str | Path) -> Exported:
         run_folder = Path(run_folder)
         path = run_folder / EXPORT_DIR / EXPORT_JSON
         if not run_folder.is_dir():

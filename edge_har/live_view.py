@@ -19,7 +19,7 @@ class LiveView:
         self.live = Live(console=console, refresh_per_second=8) if enabled else None
         self.shown_at = float("-inf")
 
-    def __enter__(self) -> "LiveView":
+    def __enter__(self) -> LiveView:
         if self.live:
             self.live.__enter__()
         return self

@@ -4,7 +4,7 @@ A device worn upright has one axis near the vertical (the one the mean gravity l
 Its small tilt away from that axis points somewhere around it: the tilt's azimuth. Turning the
 device about the vertical between recordings (a waist clip worn facing in, then out) leaves the
 tilt's size and moves its azimuth by up to 180 degrees; a model that tells postures apart by
-which way the device leans then reads them swapped (README, "Adapting to one wearer").
+which way the device leans then reads them swapped (docs/adaptation.md).
 
 `wear_turns` measures, for each recording and each activity, how far the tilt's azimuth has moved
 from the same activity in the subject's first recording. `turned_back` undoes a half-turn about

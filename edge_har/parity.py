@@ -23,16 +23,16 @@ from rich.progress import Progress
 from rich.table import Table
 
 from . import plots
+from .c_backend import C_ENGINE, CStepBackend, c_compiler
+from .config import PARITY_MIN_AGREEMENT
 from .data import UNLABELED, Dataset, at_rate, load_data
 from .decoding import ForwardFilter, Transitions, softmax
-from .c_backend import C_ENGINE, CStepBackend, c_compiler
 from .engines import INT8_BACKENDS, check_engine, step_backend, window_backend
 from .errors import DataError, GateFailure
 from .exported import Exported
 from .features import pad_start
 from .files import check_destination, write_json
 from .install import TRAIN_INSTALL, has_training_stack
-from .config import PARITY_MIN_AGREEMENT
 from .metrics import agreement, confusion_matrix, summarize
 from .run_files import MODEL_FILE
 

@@ -7,7 +7,7 @@ temperature 4), which carry fp32's whole ranking of the classes rather than its 
 The run's fp32 model is not touched: it stays what every int8 model is judged against. Each
 int8 path then quantizes the tuned weights with its own calibration, as it would the run's.
 
-Measured (README): it does not close int8's gap where fp32's top two logits lie closer than one
+Measured (docs/int8-int16.md): it does not close int8's gap where fp32's top two logits lie closer than one
 int8 step (int16 activations do), which is why `export` uses it only on request.
 """
 

@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .adapters import final_annotation, litert_activation_qspecs, litert_op_names
+from .adapters import litert_op_names
+from .converter_adapters import final_annotation, litert_activation_qspecs
 from .native import quiet_native_output
 
 ACTIVATIONS = ("int8", "int16")

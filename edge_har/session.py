@@ -20,7 +20,6 @@ from .errors import UserError
 from .exported import Exported
 from .frames import SYNTHETIC_DECLARATION, Info, Sample
 
-
 LARGEST_GAPS = 10  # gaps the summary lists, largest first; `gap_count` counts them all
 
 

@@ -22,12 +22,13 @@ from rich.console import Console
 from .backends import LiteRTStepBackend, TflmStepBackend, tflm_arena_bytes
 from .calibration import WindowSet
 from .deploy import folded_window_model, tflite_input
-from .files import transient_file
 from .exported import STEP_FP32_ONNX, STEP_INT8_ONNX, STEP_INT8_TFLITE
+from .files import transient_file
 from .metrics import agreement
 from .model import TCN
 from .step_model import StepTCN, folded_step_model, stream_states
 from .torch_backends import TorchBackend
+
 STEP_TOLERANCE = 1e-4  # max abs logit difference, fp32 step model against the fp32 window model
 TFLM_CHECK_WINDOWS = 300  # held-out windows streamed through TFLite-Micro (2R - 1 steps each)
 

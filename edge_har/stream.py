@@ -19,10 +19,10 @@ from pathlib import Path
 import numpy as np
 from rich.console import Console
 
-from .engines import int8_engine, make_engine
-from .exported import Exported
 from .board import ArrivalRate
+from .engines import int8_engine, make_engine
 from .errors import UserError
+from .exported import Exported
 from .files import check_new_file, write_json
 from .frames import Reader, Sample
 from .interrupt import ctrl_c_sets

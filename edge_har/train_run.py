@@ -14,13 +14,12 @@ from .calibration import CALIBRATION_PER_CLASS, WindowSet, sample_windows, sprea
 from .config import AdaptConfig, ModelConfig, RunConfig, TrainConfig
 from .data import HELD_BACK, Dataset, at_rate, check_cv, held_back_time, keep_classes, load_data, units_of
 from .errors import DataError, UserError
+from .files import MB, check_new_folder, staged_dir, write_json
 from .model import config_for_receptive_field, count_params, macs_per_step, macs_per_window
 from .rf_search import Budget, search_receptive_field
-from .files import MB, check_new_folder, staged_dir, write_json
 from .run import CALIBRATION_FILE, CONFIG_FILE, DECODING_FILE, HOLDOUT_FILE, METRICS_FILE, default_run_dir, save_model
 from .training import Evaluation, FitResult, Fold, cross_validate, evaluate, fit, label_transitions, split_validation
 from .wear import AUTO, choose_wear, dressed
-
 
 FOLDS_DIR = "folds"  # with --adapt-seconds: each fold's model and replay windows, what adaptation started from
 HOLDOUT_WINDOWS = 2000  # windows spread over the validation subject(s), for export's parity gate

@@ -13,15 +13,14 @@ from rich.progress import Progress
 from torch.nn import functional as F
 
 from .config import ModelConfig, TrainConfig
-from .decoding import ForwardFilter, Transitions, change_delays, softmax, transitions_from_labels
 from .data import UNLABELED, Dataset, subject_folds
+from .decoding import ForwardFilter, Transitions, change_delays, softmax, transitions_from_labels
 from .errors import UserError
-from .metrics import confusion_matrix, summarize
 from .features import pad_start
+from .metrics import confusion_matrix, summarize
 from .model import TCN, predict_logits
 from .rotation import random_rotations, rotation_matrices
 from .wear import AUTO, choose_wear, dressed
-
 
 # The identity and the three half-turns about the device's axes: how a flat device can sit in a
 # pocket or on a strap (screen in or out, top up or down) while its long axis keeps its meaning.

@@ -10,12 +10,12 @@ import onnx
 import pytest
 
 from edge_har.backends import LiteRTBackend, OnnxBackend, TflmBackend
-from edge_har.torch_backends import TorchBackend
 from edge_har.calibration import load_windows
 from edge_har.deploy import folded_window_model
 from edge_har.export import ExportOptions, export
 from edge_har.qat import QatConfig
 from edge_har.run import Run
+from edge_har.torch_backends import TorchBackend
 
 from .conftest import CHECK_WINDOWS, run_copy
 from .test_cli import edge_har

@@ -8,12 +8,12 @@ import shutil
 import numpy as np
 import pytest
 
-from edge_har.torch_backends import TorchBackend
 from edge_har.config import ModelConfig
 from edge_har.deploy import folded_window_model
 from edge_har.export import ExportOptions, export
 from edge_har.model import TCN, predict_logits
 from edge_har.parity import ParityOptions, parity, rolling_windows
+from edge_har.torch_backends import TorchBackend
 
 from .conftest import CHECK_WINDOWS, run_copy, write_csv
 from .test_cli import edge_har

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from pathlib import Path
@@ -230,3 +231,29 @@ def test_emulator_ends_when_the_reader_leaves_for_good(exported, tmp_path):
     assert not board.is_alive() and result["report"].reader_left
     assert 50 <= summary["samples"] <= result["report"].sent < len(data.recordings[0])
     assert not link.exists()  # the port went away with the emulator, as a board's device node does
+
+
+def test_a_board_behind_a_tcp_serial_server_streams_through_a_pyserial_url(exported, tmp_path):
+    """A Wi-Fi serial bridge or a serial server prints the board's lines over TCP (loopback here)."""
+    data = load_data(None).select(["sim6"])
+    recording = data.recordings[0]
+    lines = b"# data=synthetic\n" + b"".join(b"%.5f,%.5f,%.5f,%s\n" % (*x, data.classes[y].encode())
+                                            for x, y in zip(recording.x[:600], recording.y[:600]))
+    server, streamed = socket.create_server(("127.0.0.1", 0)), threading.Event()
+
+    def bridge():
+        connection, _ = server.accept()
+        connection.sendall(lines)
+        streamed.wait()
+        connection.close()
+
+    thread = threading.Thread(target=bridge, daemon=True)
+    thread.start()
+    url = f"socket://127.0.0.1:{server.getsockname()[1]}"
+    try:
+        summary = stream(StreamOptions(url, exported, live=False, max_samples=600, summary=tmp_path / "s.json"), QUIET)
+    finally:
+        streamed.set()
+        server.close()
+    assert summary["port"] == url and summary["format"] == "text"
+    assert summary["samples"] == 600 and summary["bad_frames"] == 0 and summary["int8_accuracy"] is not None

@@ -88,7 +88,10 @@ def percentile_onnx_agreement(run: Path, folder: Path, windows: np.ndarray, r: i
 
 def row(name: str, path: str, report: dict, acc: dict, timing: dict) -> str:
     window, step = report["agreement_with_fp32"], report["step"]["agreement_with_fp32"]
-    change = lambda key: f"{100 * (acc[key] - acc['fp32']):+.2f}"
+
+    def change(key: str) -> str:
+        return f"{100 * (acc[key] - acc['fp32']):+.2f}"
+
     return (f"| {name} | {path} | {window['onnx_int8']:.4f} / {window['tflite_int8']:.4f} / "
             f"{window['tflm_int8']:.4f} | {step['onnx_int8']:.4f} / {step['tflite_int8']:.4f} / {step['tflm_int8']:.4f} "
             f"| {acc['fp32']:.4f} | {change('onnx')} / {change('litert')} | {change('step_onnx')} / "

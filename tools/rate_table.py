@@ -29,7 +29,8 @@ BOARDS = [(None, None), (25, None), (52, None), (100, None), (104, None), (None,
 def streamed(run: Path, data, units: str | None, folder: Path, declare: bool = True) -> dict:
     link, ready = folder / "tty", threading.Event()
     board = threading.Thread(target=emulate, daemon=True, kwargs={
-        "opts": EmulatorOptions(data, link, speed=0, units=units, declare=declare, linger_s=1), "ready": lambda name: ready.set()})
+        "opts": EmulatorOptions(data, link, speed=0, units=units, declare=declare, linger_s=1),
+        "ready": lambda name: ready.set()})
     board.start()
     ready.wait(30)
     summary = stream(StreamOptions(str(link), run, live=False, idle_exit_s=1.0, duration=1800,
