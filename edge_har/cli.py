@@ -13,12 +13,12 @@ from rich.console import Console
 from rich.markup import escape
 from typer.exceptions import TyperException
 
-from .config import EXPORT_MIN_AGREEMENT, PARITY_MIN_AGREEMENT, AdaptConfig, ModelConfig, TrainConfig
-from .decoding import DEFAULT_DECODE
-from .errors import GateFailure, UserError
-from .files import disk_error
-from .install import require_training_stack
-from .interrupt import sigterm_interrupts
+from .core.config import EXPORT_MIN_AGREEMENT, PARITY_MIN_AGREEMENT, AdaptConfig, ModelConfig, TrainConfig
+from .core.decoding import DEFAULT_DECODE
+from .core.errors import GateFailure, UserError
+from .core.files import disk_error
+from .core.install import has_training_stack, require_training_stack
+from .core.interrupt import sigterm_interrupts
 
 app = typer.Typer(
     help="Human-activity recognition from a 3-axis accelerometer to a microcontroller.",
@@ -50,7 +50,7 @@ def _seconds(option: str | None) -> list[float] | None:
 
 def _worn(cfg: TrainConfig, wear: str, by_hand: dict) -> TrainConfig:
     """The augmentation of a named way of wearing; flags given by hand override it (wear: None)."""
-    from .wear import AUTO, WEARS, dressed
+    from .train.wear import AUTO, WEARS, dressed
 
     if wear not in (AUTO, *WEARS):
         raise UserError(f"--wear must be auto or one of {', '.join(WEARS)}, not {wear!r}")
@@ -190,9 +190,9 @@ def train(
 ):
     """Train a causal TCN that labels every time step; optionally cross-validate and choose R."""
     require_training_stack("train")
-    from .rf_search import Budget
-    from .train_run import TrainOptions
-    from .train_run import train as run_training
+    from .train.rf_search import Budget
+    from .train.train_command import TrainOptions
+    from .train.train_command import train as run_training
 
     if roll_axis not in (None, "x", "y", "z", "none"):
         raise UserError(f"--roll-axis must be x, y, z or none, not {roll_axis!r}")
@@ -240,8 +240,8 @@ def adapt(
     """Fine-tune a run to one wearer on a few labelled seconds of them, replaying its training people's windows so
     that no class is forgotten; writes a new run (its parent named in metrics.json) to export, check and stream."""
     require_training_stack("adapt")
-    from .adapt_run import AdaptOptions
-    from .adapt_run import adapt as run_adapt
+    from .train.adapt_command import AdaptOptions
+    from .train.adapt_command import adapt as run_adapt
 
     config = replace(ADAPT, steps=steps, lr=lr, moves=moves, seeds=seeds, seed=seed)
     run_adapt(AdaptOptions(run, data, out, config, sample_rate, units), console)
@@ -283,9 +283,9 @@ def export(
     """Write RUN/export/: the window models (model_fp32.onnx, model_int8.onnx, model_int8.tflite, model_int8.h/.cc),
     the step models (step_fp32.onnx, step_int8.onnx, step_int8.tflite, step_int8.h/.cc) and export.json."""
     require_training_stack("export")
-    from .export import ExportOptions
-    from .export import export as run_export
-    from .qat import QatConfig
+    from .export.exporter import ExportOptions
+    from .export.exporter import export as run_export
+    from .export.qat import QatConfig
 
     run_export(ExportOptions(run, int8, calibration, min_agreement, activations, QatConfig() if qat else None, decode,
                              check_windows), console)
@@ -303,10 +303,10 @@ def calibrate(
 ):
     """Make a calibration set (R-long raw windows across subjects and classes) from any data source."""
     require_training_stack("calibrate")
-    from .calibration import sample_windows
-    from .data import load_data
-    from .files import check_new_file
-    from .run import Run
+    from .core.files import check_new_file
+    from .data.calibration import sample_windows
+    from .data.loading import load_data
+    from .model.run_folder import Run
 
     check_new_file(out, force=force)
     model_run = Run(run)
@@ -339,11 +339,14 @@ def parity(
              "to it.")] = None,
 ):
     """Per-step accuracy of every backend (PyTorch, ONNX fp32/int8, LiteRT int8, TFLite-Micro int8) and agreement."""
-    from .parity import ParityOptions
-    from .parity import parity as run_parity
+    from .eval.parity import ParityOptions
+    from .eval.parity import parity as run_parity
 
+    reference = None
+    if has_training_stack():  # the PyTorch model as the fp32 reference; the host install compares with ONNX fp32
+        from .model.torch_backends import pytorch_reference as reference
     run_parity(ParityOptions(run, data, _names(subjects), tflm_steps, min_agreement, max_drop / 100, out, engine,
-                             sample_rate), console)
+                             sample_rate, reference), console)
 
 
 @app.command()
@@ -375,9 +378,10 @@ def emulate(
     seed: Annotated[int, typer.Option(help="Seed for the faults and the synthetic data.")] = 0,
 ):
     """Emulate a board on a pseudo-terminal: prints its path, then plays a recording as serial frames."""
-    from .data import at_rate, load_data
-    from .emulator import EmulatorOptions, Faults, check_link
-    from .emulator import emulate as run_emulator
+    from .data.dataset import at_rate
+    from .data.loading import load_data
+    from .device.emulator import EmulatorOptions, Faults, check_link
+    from .device.emulator import emulate as run_emulator
 
     if fmt not in ("binary", "text"):
         raise UserError(f"--format must be binary or text, not {fmt!r}")
@@ -428,8 +432,8 @@ def stream(
     force: Annotated[bool, typer.Option(help="Replace an existing --log or --summary file.")] = False,
 ):
     """Stream live accelerometer frames into the int8 model, one prediction per sample, with a live view."""
-    from .stream import StreamOptions
-    from .stream import stream as run_stream
+    from .runtime.stream import StreamOptions
+    from .runtime.stream import stream as run_stream
 
     run_stream(StreamOptions(port, model, baud, backend, engine, fmt, rate, scale, units, duration, compare_fp32, log,
                              summary, idle_exit_s=idle_exit, force=force, max_samples=samples), console)
@@ -449,7 +453,7 @@ def record(
     force: Annotated[bool, typer.Option(help="Replace an existing --out file.")] = False,
 ):
     """Capture a board's stream into the CSV format that `edge-har train --data` reads."""
-    from .record import record as run_record
+    from .link.record import record as run_record
 
     rows = run_record(port, label, out, duration, baud, rate, scale, force)
     console.print(f"Wrote {rows} samples labelled {label!r} to {out}")
@@ -469,7 +473,7 @@ def firmware(
 ):
     """Build the example firmware: a recording replayed as a sensor driver delivers it, the C step engine on every
     sample, and each sample sent with the device's class (PROTOCOL.md version 2) for `edge-har stream` to check."""
-    from .firmware import make_firmware
+    from .device.firmware import make_firmware
 
     for binary in make_firmware(run, data, subject, out, _names(target), sample_rate):
         console.print(f"Built {binary}")

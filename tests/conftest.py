@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edge_har.config import ModelConfig, TrainConfig
-from edge_har.emulator import EmulatorOptions, emulate
-from edge_har.export import ExportOptions, export
-from edge_har.train_run import TrainOptions, train
+from edge_har.core.config import ModelConfig, TrainConfig
+from edge_har.device.emulator import EmulatorOptions, emulate
+from edge_har.export.exporter import ExportOptions, export
+from edge_har.train.train_command import TrainOptions, train
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 

@@ -9,13 +9,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edge_har.adapt import first_seconds, spread_seconds, wearer_dataset
-from edge_har.adapt_run import AdaptOptions, adapt
-from edge_har.data import UNLABELED, Dataset, Recording, load_data
-from edge_har.export import ExportOptions, export
-from edge_har.run import Run
-from edge_har.synthetic import synthetic_dataset
-from edge_har.training import evaluate
+from edge_har.core.labels import UNLABELED
+from edge_har.data.dataset import Dataset, Recording
+from edge_har.data.loading import load_data
+from edge_har.data.synthetic import synthetic_dataset
+from edge_har.export.exporter import ExportOptions, export
+from edge_har.model.run_folder import Run
+from edge_har.train.adapt_command import AdaptOptions, adapt
+from edge_har.train.adaptation import first_seconds, spread_seconds, wearer_dataset
+from edge_har.train.training import evaluate
 
 from .conftest import CHECK_WINDOWS, run_copy, write_csv
 from .test_cli import TINY, _assert_clean_failure, edge_har

@@ -9,11 +9,12 @@ import numpy as np
 import pytest
 from rich.console import Console
 
-from edge_har.board import ArrivalRate, BoardInput
-from edge_har.data import at_rate, load_data
-from edge_har.emulator import EmulatorOptions, Terminal
-from edge_har.errors import DataError, UserError
-from edge_har.stream import StreamOptions, stream
+from edge_har.core.errors import DataError, UserError
+from edge_har.data.dataset import at_rate
+from edge_har.data.loading import load_data
+from edge_har.device.emulator import EmulatorOptions, Terminal
+from edge_har.link.board import ArrivalRate, BoardInput
+from edge_har.runtime.stream import StreamOptions, stream
 
 from .conftest import emulator_done, play, write_csv
 from .test_cli import _assert_clean_failure, edge_har

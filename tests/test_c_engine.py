@@ -9,12 +9,12 @@ import json
 import numpy as np
 import pytest
 
-from edge_har.backends import TflmStepBackend
-from edge_har.c_backend import CStepBackend, c_compiler
-from edge_har.c_engine import EngineError, quantize_multiplier, read_graph, trace
-from edge_har.data import load_data
-from edge_har.decoding import ForwardFilter, Transitions, softmax
-from edge_har.device_cost import missing_tools
+from edge_har.codegen.step_engine import EngineError, quantize_multiplier, read_graph, trace
+from edge_har.core.decoding import ForwardFilter, Transitions, softmax
+from edge_har.data.loading import load_data
+from edge_har.device.c_backend import CStepBackend, c_compiler
+from edge_har.device.cost import missing_tools
+from edge_har.runtime.backends import TflmStepBackend
 
 needs_compiler = pytest.mark.skipif(c_compiler() is None, reason="no C compiler ($CC, cc or gcc) on this machine")
 

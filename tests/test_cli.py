@@ -125,7 +125,7 @@ def test_failed_search_leaves_no_run_behind(tmp_path):
 
 
 def test_wear_auto_chooses_on_held_out_training_people_in_every_fold(tmp_path):
-    from edge_har.wear import WEARS
+    from edge_har.train.wear import WEARS
 
     out = tmp_path / "run"
     tiny_auto = [arg for arg in TINY if arg not in ("--wear", "rolled")]

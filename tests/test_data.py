@@ -6,8 +6,10 @@ import numpy as np
 import pytest
 import scipy.io
 
-from edge_har.data import UNLABELED, keep_classes, load_data, subject_folds
-from edge_har.errors import DataError
+from edge_har.core.errors import DataError
+from edge_har.core.labels import UNLABELED
+from edge_har.data.dataset import keep_classes, subject_folds
+from edge_har.data.loading import load_data
 
 from .conftest import write_csv
 

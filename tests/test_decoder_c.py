@@ -11,10 +11,10 @@ import subprocess
 import numpy as np
 import pytest
 
-from edge_har.backends import LiteRTBackend
-from edge_har.data import load_data
-from edge_har.decoding import ForwardFilter, Transitions, softmax
-from edge_har.parity import rolling_windows
+from edge_har.core.decoding import ForwardFilter, Transitions, softmax
+from edge_har.data.loading import load_data
+from edge_har.eval.parity import rolling_windows
+from edge_har.runtime.backends import LiteRTBackend
 
 CC = os.environ.get("CC", "gcc")
 HARNESS = r"""

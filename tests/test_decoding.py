@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from edge_har.data import UNLABELED
-from edge_har.decoding import ForwardFilter, Transitions, change_delays, transitions_from_labels
+from edge_har.core.decoding import ForwardFilter, Transitions, change_delays, transitions_from_labels
+from edge_har.core.labels import UNLABELED
 
 
 def _labels(*runs: tuple[int, int]) -> np.ndarray:

@@ -9,13 +9,13 @@ import numpy as np
 import onnx
 import pytest
 
-from edge_har.backends import LiteRTBackend, OnnxBackend, TflmBackend
-from edge_har.calibration import load_windows
-from edge_har.deploy import folded_window_model
-from edge_har.export import ExportOptions, export
-from edge_har.qat import QatConfig
-from edge_har.run import Run
-from edge_har.torch_backends import TorchBackend
+from edge_har.data.calibration import load_windows
+from edge_har.export.exporter import ExportOptions, export
+from edge_har.export.qat import QatConfig
+from edge_har.model.folding import folded_window_model
+from edge_har.model.run_folder import Run
+from edge_har.model.torch_backends import TorchBackend
+from edge_har.runtime.backends import LiteRTBackend, OnnxBackend, TflmBackend
 
 from .conftest import CHECK_WINDOWS, run_copy
 from .test_cli import edge_har
@@ -210,9 +210,11 @@ def test_tflite_takes_the_magnitude_channel_that_firmware_appends(exported_with_
 
 @pytest.mark.slow  # the same model as above
 def test_a_magnitude_model_streams_through_every_int8_step_model(exported_with_magnitude):
-    from edge_har.parity import ParityOptions, parity
+    from edge_har.eval.parity import ParityOptions, parity
+    from edge_har.model.torch_backends import pytorch_reference
 
-    report = parity(ParityOptions(exported_with_magnitude, subjects=["sim6"], engine="step", min_agreement=0,
+    report = parity(ParityOptions(exported_with_magnitude, reference=pytorch_reference,
+                                  subjects=["sim6"], engine="step", min_agreement=0,
                                   max_drop=1, out=exported_with_magnitude / "parity-step"))
     assert report["backends"]["onnx_fp32"]["max_abs_logit_difference_vs_fp32"] <= 1e-4
     for name in ("onnx_int8", "litert_int8", "tflm_int8"):

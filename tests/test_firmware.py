@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from edge_har.c_backend import c_compiler
-from edge_har.data import load_data
-from edge_har.firmware import ARM_GCC, MPS2_TARGET, PC_TARGET, build, write_recording
+from edge_har.data.loading import load_data
+from edge_har.device.c_backend import c_compiler
+from edge_har.device.firmware import ARM_GCC, MPS2_TARGET, PC_TARGET, build, write_recording
 
 from .test_cli import EDGE_HAR
 

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from edge_har.frames import FrameDecoder, Info, Sample, TextDecoder, crc16, detect_format, encode_info, encode_sample
+from edge_har.link.frames import FrameDecoder, Info, Sample, TextDecoder, crc16, detect_format, encode_info, encode_sample
 
 FIRMWARE = Path(__file__).resolve().parents[1] / "firmware_host"
 

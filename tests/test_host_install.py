@@ -10,8 +10,8 @@ import sys
 import time
 from pathlib import Path
 
-from edge_har.adapters import problems
-from edge_har.converter_adapters import converter_problems
+from edge_har.export.converter_adapters import converter_problems
+from edge_har.runtime.adapters import problems
 
 TRAINING_ONLY = ("torch", "torchao", "litert_torch", "jax", "jaxlib", "onnx", "onnxscript")
 HOST = f"""

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from edge_har.config import ModelConfig, model_config_from_dict
-from edge_har.errors import UserError
-from edge_har.features import pad_start, with_magnitude
-from edge_har.model import TCN, config_for_receptive_field, count_params, predict_logits
+from edge_har.core.config import ModelConfig, model_config_from_dict
+from edge_har.core.errors import UserError
+from edge_har.core.features import pad_start, with_magnitude
+from edge_har.model.tcn import TCN, config_for_receptive_field, count_params, predict_logits
 
 
 def _random_model(config: ModelConfig, seed: int = 0) -> TCN:

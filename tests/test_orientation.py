@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from edge_har.data import UNLABELED, Dataset, Recording
-from edge_har.errors import UserError
-from edge_har.orientation import turned_back, vertical_axis, wear_turns
-from edge_har.rotation import rotation_matrices
+from edge_har.core.errors import UserError
+from edge_har.core.labels import UNLABELED
+from edge_har.core.rotation import rotation_matrices
+from edge_har.data.dataset import Dataset, Recording
+from edge_har.data.orientation import turned_back, vertical_axis, wear_turns
 
 # Mean gravity per activity of an upright device: near +x, each leaning its own way.
 LEANS = np.array([[1.0, -0.2, 0.05], [0.95, 0.3, 0.1], [0.9, -0.1, -0.35]])

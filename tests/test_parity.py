@@ -8,12 +8,12 @@ import shutil
 import numpy as np
 import pytest
 
-from edge_har.config import ModelConfig
-from edge_har.deploy import folded_window_model
-from edge_har.export import ExportOptions, export
-from edge_har.model import TCN, predict_logits
-from edge_har.parity import ParityOptions, parity, rolling_windows
-from edge_har.torch_backends import TorchBackend
+from edge_har.core.config import ModelConfig
+from edge_har.eval.parity import ParityOptions, parity, rolling_windows
+from edge_har.export.exporter import ExportOptions, export
+from edge_har.model.folding import folded_window_model
+from edge_har.model.tcn import TCN, predict_logits
+from edge_har.model.torch_backends import TorchBackend, pytorch_reference
 
 from .conftest import CHECK_WINDOWS, run_copy, write_csv
 from .test_cli import edge_har
@@ -31,7 +31,8 @@ def test_rolling_buffer_equals_one_full_sequence_pass():
 
 
 def test_parity_report_on_a_held_out_subject(exported, tmp_path):
-    report = parity(ParityOptions(exported, subjects=["sim6"], tflm_steps=300, min_agreement=0.0, max_drop=1.0,
+    report = parity(ParityOptions(exported, reference=pytorch_reference,
+                                  subjects=["sim6"], tflm_steps=300, min_agreement=0.0, max_drop=1.0,
                                   out=tmp_path))
     written = json.loads((tmp_path / "parity.json").read_text())
     assert written["backends"].keys() == report["backends"].keys() == {
@@ -60,7 +61,8 @@ def test_an_export_without_decoding_is_judged_on_raw_classes_only(exported, tmp_
     shutil.copytree(exported / "export", copy / "export")
     path = copy / "export" / "export.json"
     path.write_text(json.dumps({**json.loads(path.read_text()), "decoding": {"method": "none"}}))
-    report = parity(ParityOptions(copy, subjects=["sim6"], tflm_steps=50, min_agreement=0.0, max_drop=1.0,
+    report = parity(ParityOptions(copy, reference=pytorch_reference,
+                                  subjects=["sim6"], tflm_steps=50, min_agreement=0.0, max_drop=1.0,
                                   out=tmp_path))
     assert report["decoding"] == "none" and not [e for e in report["backends"].values() if "decoded" in e]
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from edge_har.train_run import TrainOptions, train
+from edge_har.train.train_command import TrainOptions, train
 
 pytestmark = pytest.mark.slow
 
@@ -20,8 +20,9 @@ def test_humanactivity_loso_accuracy(humanactivity_train, tmp_path):
 
 
 def test_int8_parity_on_a_held_out_person(humanactivity_train, tmp_path):
-    from edge_har.export import ExportOptions, export
-    from edge_har.parity import ParityOptions, parity
+    from edge_har.eval.parity import ParityOptions, parity
+    from edge_har.export.exporter import ExportOptions, export
+    from edge_har.model.torch_backends import pytorch_reference
 
     others = [f"person{i}" for i in range(2, 7)]
     out = train(TrainOptions(data=str(humanactivity_train), out=tmp_path / "run", subjects=others))
@@ -29,7 +30,8 @@ def test_int8_parity_on_a_held_out_person(humanactivity_train, tmp_path):
     assert report["file_bytes"]["model_int8.tflite"] * 3 <= report["file_bytes"]["model_fp32.onnx"]
     assert report["tflite_int8"]["tflm_arena_bytes"] <= 32 * 1024
     for engine in ("rolling", "step"):
-        result = parity(ParityOptions(out, data=str(humanactivity_train), subjects=["person1"], engine=engine,
+        result = parity(ParityOptions(out, reference=pytorch_reference,
+                                      data=str(humanactivity_train), subjects=["person1"], engine=engine,
                                       out=tmp_path / engine))
         for name in ("onnx_int8", "litert_int8", "tflm_int8"):
             assert result["backends"][name]["agreement_with_fp32"] >= 0.995

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from edge_har.resample import StreamResampler, ratio, resample, resample_labels
+from edge_har.core.resample import StreamResampler, ratio, resample, resample_labels
 
 
 def _stream(x: np.ndarray, from_hz: float, to_hz: float, burst: int = 1) -> tuple[np.ndarray, StreamResampler]:

@@ -8,15 +8,15 @@ import numpy as np
 import pytest
 import torch
 
-from edge_har.backends import LiteRTStepBackend, OnnxStepBackend, TflmStepBackend
-from edge_har.c_backend import c_compiler
-from edge_har.config import ModelConfig
-from edge_har.data import load_data
-from edge_har.exported import EXPORT_DIR, EXPORT_JSON, STEP_FP32_ONNX, STEP_INT8_ONNX, STEP_INT8_TFLITE, Exported
-from edge_har.model import TCN, macs_per_step, macs_per_window, predict_logits
-from edge_har.run import Run
-from edge_har.step_model import StepTCN
-from edge_har.torch_backends import TorchStepBackend
+from edge_har.core.config import ModelConfig
+from edge_har.data.loading import load_data
+from edge_har.device.c_backend import c_compiler
+from edge_har.model.run_folder import Run
+from edge_har.model.step import StepTCN
+from edge_har.model.tcn import TCN, macs_per_step, macs_per_window, predict_logits
+from edge_har.model.torch_backends import TorchStepBackend
+from edge_har.runtime.backends import LiteRTStepBackend, OnnxStepBackend, TflmStepBackend
+from edge_har.runtime.export_folder import EXPORT_DIR, EXPORT_JSON, STEP_FP32_ONNX, STEP_INT8_ONNX, STEP_INT8_TFLITE, Exported
 
 from .test_cli import edge_har
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
+import shutil
 import socket
 import threading
 import time
@@ -11,11 +14,12 @@ import numpy as np
 import pytest
 from rich.console import Console
 
-from edge_har.data import load_data
-from edge_har.emulator import EmulatorOptions, Faults, emulate
-from edge_har.engines import RollingBuffer
-from edge_har.parity import ParityOptions, parity
-from edge_har.stream import StreamOptions, stream
+from edge_har.data.loading import load_data
+from edge_har.device.emulator import EmulatorOptions, Faults, emulate
+from edge_har.eval.parity import ParityOptions, parity
+from edge_har.model.torch_backends import pytorch_reference
+from edge_har.runtime.engines import RollingBuffer
+from edge_har.runtime.stream import StreamOptions, stream
 
 from .conftest import emulator_done
 from .conftest import play as _play
@@ -43,7 +47,8 @@ def test_stream_equals_offline_parity(exported, tmp_path):
     steps = len(data.recordings[0])
     assert summary["samples"] == summary["labelled"] == steps
     assert summary["lost_samples"] == summary["bad_frames"] == summary["resets"] == 0
-    offline = parity(ParityOptions(exported, subjects=["sim6"], tflm_steps=10, min_agreement=0, max_drop=1,
+    offline = parity(ParityOptions(exported, reference=pytorch_reference,
+                                   subjects=["sim6"], tflm_steps=10, min_agreement=0, max_drop=1,
                                    out=tmp_path))
     litert = offline["backends"]["litert_int8"]
     assert summary["int8_accuracy"] == pytest.approx(litert["accuracy"], abs=1e-12)
@@ -65,7 +70,8 @@ def test_step_engine_stream_equals_offline_step_parity(exported, tmp_path):
                                    summary=tmp_path / "summary.json"), QUIET, stop=emulator_done(result))
     thread.join(5)
     assert summary["engine"] == "step" and summary["samples"] == len(data.recordings[0])
-    offline = parity(ParityOptions(exported, subjects=["sim6"], engine="step", min_agreement=0, max_drop=1,
+    offline = parity(ParityOptions(exported, reference=pytorch_reference,
+                                   subjects=["sim6"], engine="step", min_agreement=0, max_drop=1,
                                    out=tmp_path))
     assert summary["int8_accuracy"] == pytest.approx(offline["backends"]["litert_int8"]["accuracy"], abs=1e-12)
     assert summary["fp32_accuracy"] == pytest.approx(offline["backends"]["onnx_fp32"]["accuracy"], abs=1e-12)
@@ -94,8 +100,8 @@ def test_a_slow_reader_gets_every_frame_sent_across_a_pulled_cable(tmp_path):
     is slow on purpose: 20 frames per read, a pause between reads."""
     from serial import SerialException
 
-    from edge_har.frames import FrameDecoder
-    from edge_har.port import open_port, reopen
+    from edge_har.link.frames import FrameDecoder
+    from edge_har.link.port import open_port, reopen
 
     data = load_data(None).select(["sim1"])
     data.recordings[0].x, data.recordings[0].y = data.recordings[0].x[:4000], data.recordings[0].y[:4000]
@@ -173,7 +179,7 @@ def test_record_writes_a_trainable_csv(tmp_path):
     data.recordings[0].y = data.recordings[0].y[:300]
     link = tmp_path / "tty"
     thread, result = _play(EmulatorOptions(data, link, speed=0, labels=False), link)
-    from edge_har.record import record
+    from edge_har.link.record import record
 
     rows = record(str(link), "Walking", tmp_path / "me.csv", duration=3)
     thread.join(5)
@@ -234,26 +240,33 @@ def test_emulator_ends_when_the_reader_leaves_for_good(exported, tmp_path):
 
 
 def test_a_board_behind_a_tcp_serial_server_streams_through_a_pyserial_url(exported, tmp_path):
-    """A Wi-Fi serial bridge or a serial server prints the board's lines over TCP (loopback here)."""
+    """A Wi-Fi serial bridge or a serial server prints a board's lines over TCP (loopback here), from
+    before the host connects until it leaves; like a serial port, pyserial's socket drops what
+    arrived before it finished opening, so the board sends no info the host must see."""
+    run = tmp_path / "run"
+    shutil.copytree(exported, run)
+    report = run / "export" / "export.json"
+    report.write_text(json.dumps({**json.loads(report.read_text()), "synthetic_data": False}))  # a board's readings
     data = load_data(None).select(["sim6"])
     recording = data.recordings[0]
-    lines = b"# data=synthetic\n" + b"".join(b"%.5f,%.5f,%.5f,%s\n" % (*x, data.classes[y].encode())
-                                            for x, y in zip(recording.x[:600], recording.y[:600]))
+    lines = b"".join(b"%.5f,%.5f,%.5f,%s\n" % (*x, data.classes[y].encode())
+                     for x, y in zip(recording.x[:200], recording.y[:200]))
     server, streamed = socket.create_server(("127.0.0.1", 0)), threading.Event()
 
     def bridge():
         connection, _ = server.accept()
-        connection.sendall(lines)
-        streamed.wait()
-        connection.close()
+        with connection, contextlib.suppress(OSError):  # OSError: the host has left
+            while not streamed.is_set():
+                connection.sendall(lines)
 
     thread = threading.Thread(target=bridge, daemon=True)
     thread.start()
     url = f"socket://127.0.0.1:{server.getsockname()[1]}"
     try:
-        summary = stream(StreamOptions(url, exported, live=False, max_samples=600, summary=tmp_path / "s.json"), QUIET)
+        summary = stream(StreamOptions(url, run, live=False, max_samples=600, summary=tmp_path / "s.json"), QUIET)
     finally:
         streamed.set()
         server.close()
     assert summary["port"] == url and summary["format"] == "text"
-    assert summary["samples"] == 600 and summary["bad_frames"] == 0 and summary["int8_accuracy"] is not None
+    assert summary["samples"] >= 600 and summary["bad_frames"] <= 1  # the first line may be cut by the open
+    assert summary["int8_accuracy"] is not None

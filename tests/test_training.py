@@ -8,12 +8,13 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from edge_har.config import ModelConfig, TrainConfig
-from edge_har.data import UNLABELED
-from edge_har.errors import UserError
-from edge_har.rf_search import Budget, _choose
-from edge_har.synthetic import CLASSES, synthetic_dataset
-from edge_har.training import WindowSampler, cross_validate, fit, split_validation
+from edge_har.core.config import ModelConfig, TrainConfig
+from edge_har.core.errors import UserError
+from edge_har.core.labels import UNLABELED
+from edge_har.data.synthetic import CLASSES, synthetic_dataset
+from edge_har.train.cross_validation import cross_validate, split_validation
+from edge_har.train.rf_search import Budget, _choose
+from edge_har.train.training import WindowSampler, fit
 
 SMALL_MODEL = ModelConfig(num_classes=5, filters=16, kernel_size=3, blocks=3)
 QUICK = TrainConfig(epochs=10, steps_per_epoch=30, batch_size=16, window=128, patience=10)
@@ -118,7 +119,7 @@ def test_rf_budget_skips_rungs():
 
 
 def test_time_warped_windows_keep_labels_aligned():
-    from edge_har.data import Dataset, Recording
+    from edge_har.data.dataset import Dataset, Recording
 
     labels = np.repeat(np.arange(5), 40)  # blocks of 40 steps per class
     x = np.stack([labels, np.zeros(200), np.zeros(200)], axis=1).astype(np.float32)
@@ -136,7 +137,7 @@ def test_time_warped_windows_keep_labels_aligned():
 
 
 def test_wear_auto_breaks_a_tie_towards_the_wear_that_covers_more():
-    from edge_har.wear import TIE, most_general_of_the_best
+    from edge_har.train.wear import TIE, most_general_of_the_best
 
     assert most_general_of_the_best({"rolled": 0.987, "fixed": 0.989, "any": 0.942}) == "rolled"
     assert most_general_of_the_best({"rolled": 0.660, "fixed": 0.872, "any": 0.601}) == "fixed"

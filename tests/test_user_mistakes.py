@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edge_har.data import load_data
+from edge_har.data.loading import load_data
 
 from .conftest import CHECK_WINDOWS, play, run_copy, write_csv
 from .test_cli import TINY, _assert_clean_failure, edge_har
@@ -82,7 +82,7 @@ def test_a_synthetic_model_on_real_data_is_refused(exported, tmp_path):
 
 
 def test_a_synthetic_model_refuses_a_real_board(exported, tmp_path):
-    from edge_har.emulator import EmulatorOptions
+    from edge_har.device.emulator import EmulatorOptions
 
     data = load_data(None).select(["sim6"])
     data.synthetic = False  # a board playing real readings declares nothing about synthetic data

@@ -19,14 +19,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rich.console import Console
 
-from edge_har.data import load_data
-from edge_har.emulator import EmulatorOptions, Terminal
-from edge_har.engines import int8_engine, make_engine
-from edge_har.errors import UserError
-from edge_har.exported import Exported
-from edge_har.frames import FrameDecoder, Info, Reader, Sample, TextDecoder, encode_info, encode_sample
-from edge_har.session import LARGEST_GAPS, StreamSession
-from edge_har.stream import StreamOptions, stream
+from edge_har.core.errors import UserError
+from edge_har.data.loading import load_data
+from edge_har.device.emulator import EmulatorOptions, Terminal
+from edge_har.link.frames import FrameDecoder, Info, Reader, Sample, TextDecoder, encode_info, encode_sample
+from edge_har.runtime.engines import int8_engine, make_engine
+from edge_har.runtime.export_folder import Exported
+from edge_har.runtime.session import LARGEST_GAPS, StreamSession
+from edge_har.runtime.stream import StreamOptions, stream
 
 from .conftest import play, write_csv
 from .test_cli import EDGE_HAR, SUBPROCESS_LIMIT_S, TINY, _assert_clean_failure, edge_har
@@ -65,7 +65,7 @@ def test_one_persons_csv_trains_and_says_its_figures_are_not_on_an_unseen_person
 
 
 def test_one_persons_time_is_split_within_every_activity():
-    from edge_har.data import held_back_time
+    from edge_har.data.dataset import held_back_time
 
     data = load_data(None).select(["sim2"])
     split = held_back_time(data, 0.2)

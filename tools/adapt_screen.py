@@ -35,15 +35,16 @@ import torch
 from rich.console import Console
 from rich.table import Table
 
-from edge_har.adapt import MOVES, adaptation_curve, first_seconds, spread_seconds
-from edge_har.calibration import load_windows
-from edge_har.config import AdaptConfig, RunConfig, TrainConfig, dataclass_from_dict
-from edge_har.data import at_rate, keep_classes, load_data
-from edge_har.features import pad_start
-from edge_har.model import TCN
-from edge_har.orientation import turned_back, wear_turns
-from edge_har.run import CALIBRATION_FILE, CONFIG_FILE, Run
-from edge_har.training import evaluate
+from edge_har.core.config import AdaptConfig, RunConfig, TrainConfig, dataclass_from_dict
+from edge_har.core.features import pad_start
+from edge_har.data.calibration import load_windows
+from edge_har.data.dataset import at_rate, keep_classes
+from edge_har.data.loading import load_data
+from edge_har.data.orientation import turned_back, wear_turns
+from edge_har.model.run_folder import CALIBRATION_FILE, CONFIG_FILE, Run
+from edge_har.model.tcn import TCN
+from edge_har.train.adaptation import MOVES, adaptation_curve, first_seconds, spread_seconds
+from edge_har.train.training import evaluate
 
 
 @torch.no_grad()

@@ -17,9 +17,10 @@ import argparse
 import json
 from pathlib import Path
 
-from edge_har.data import at_rate, load_data
-from edge_har.device_cost import cortex_m4_cost, missing_tools
-from edge_har.exported import Exported
+from edge_har.data.dataset import at_rate
+from edge_har.data.loading import load_data
+from edge_har.device.cost import cortex_m4_cost, missing_tools
+from edge_har.runtime.export_folder import Exported
 
 
 def main() -> None:

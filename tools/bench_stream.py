@@ -30,12 +30,12 @@ from pathlib import Path
 import numpy as np
 from rich.console import Console
 
-from edge_har.data import load_data
-from edge_har.emulator import EmulatorOptions, emulate
-from edge_har.engines import make_engine
-from edge_har.exported import Exported
-from edge_har.resample import StreamResampler
-from edge_har.stream import StreamOptions, stream
+from edge_har.core.resample import StreamResampler
+from edge_har.data.loading import load_data
+from edge_har.device.emulator import EmulatorOptions, emulate
+from edge_har.runtime.engines import make_engine
+from edge_har.runtime.export_folder import Exported
+from edge_har.runtime.stream import StreamOptions, stream
 
 TARGET = 1000.0
 BOARD_RATES = (104, 25)

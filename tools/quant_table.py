@@ -26,13 +26,13 @@ from pathlib import Path
 import numpy as np
 from rich.console import Console
 
-from edge_har.backends import LiteRTBackend, LiteRTStepBackend, OnnxBackend, TflmStepBackend
-from edge_har.calibration import load_windows
-from edge_har.export import ExportOptions, export
-from edge_har.qat import QatConfig
-from edge_har.quantize import quantize_onnx
-from edge_har.run import CALIBRATION_FILE, DECODING_FILE, HOLDOUT_FILE, Run
-from edge_har.step_export import last_step_logits, onnx_last_step_logits
+from edge_har.data.calibration import load_windows
+from edge_har.export.exporter import ExportOptions, export
+from edge_har.export.qat import QatConfig
+from edge_har.export.quantize import quantize_onnx
+from edge_har.export.step_models import last_step_logits, onnx_last_step_logits
+from edge_har.model.run_folder import CALIBRATION_FILE, DECODING_FILE, HOLDOUT_FILE, Run
+from edge_har.runtime.backends import LiteRTBackend, LiteRTStepBackend, OnnxBackend, TflmStepBackend
 
 RUN_FILES = ("model.pt", "config.json", "metrics.json", CALIBRATION_FILE, HOLDOUT_FILE, DECODING_FILE)
 PATHS = {"int8": ExportOptions(Path(), activations="int8", min_agreement=0.0),

@@ -19,9 +19,10 @@ from pathlib import Path
 
 from rich.console import Console
 
-from edge_har.data import at_rate, load_data
-from edge_har.emulator import EmulatorOptions, emulate
-from edge_har.stream import StreamOptions, stream
+from edge_har.data.dataset import at_rate
+from edge_har.data.loading import load_data
+from edge_har.device.emulator import EmulatorOptions, emulate
+from edge_har.runtime.stream import StreamOptions, stream
 
 BOARDS = [(None, None), (25, None), (52, None), (100, None), (104, None), (None, "m/s2")]  # (rate, units)
 

@@ -16,8 +16,9 @@ import argparse
 from rich.console import Console
 from rich.table import Table
 
-from edge_har.data import keep_classes, load_data
-from edge_har.orientation import TURNED_DEG, vertical_axis, wear_turns
+from edge_har.data.dataset import keep_classes
+from edge_har.data.loading import load_data
+from edge_har.data.orientation import TURNED_DEG, vertical_axis, wear_turns
 
 
 def main() -> None:

@@ -1,0 +1,89 @@
+"""The example firmware (firmware_host/device/): a held-out recording as the flash image it
+replays, and the build for the PC and for a Cortex-M4 (QEMU's mps2-an386) with the C step engine
+of an export. Host side only: numpy, make and the compilers."""
+
+from __future__ import annotations
+
+import math
+import shutil
+import subprocess
+from importlib.resources import files
+from pathlib import Path
+
+import numpy as np
+
+from ..core.errors import UserError
+from ..core.labels import UNLABELED
+from ..data.dataset import at_rate, units_of
+from ..data.loading import load_data
+from ..link.frames import SYNTHETIC_DECLARATION
+from ..runtime.export_folder import Exported
+
+FIRMWARE = Path(str(files("edge_har.firmware_host")))  # firmware_host/, shipped inside the package
+RECORDING_H = "recording.h"
+PC_TARGET, MPS2_TARGET = "device_pc", "device_mps2.elf"
+ARM_GCC = "arm-none-eabi-gcc"
+
+
+def count_scale(x: np.ndarray) -> float:
+    """Model units per int16 count: a power of two, so that count * scale is exact in float32 on
+    the device and in double on the host, and both quantize the same reading."""
+    largest = float(np.abs(x).max()) or 1.0
+    return 2.0 ** math.ceil(math.log2(largest / 32000))
+
+
+def write_recording(x: np.ndarray, labels: np.ndarray, classes: list[str], rate_hz: float | None,
+                    units: str | None, folder: Path, synthetic: bool = False) -> Path:
+    """recording.h: the readings as int16 counts and their labels, in flash, and the info frame
+    (which declares a recording from the built-in synthetic set as such, as the emulator does)."""
+    scale = count_scale(x)
+    counts = np.rint(x / scale).astype(np.int16)
+    info = " ".join([*([f"rate_hz={rate_hz:g}"] if rate_hz else []), f"scale={scale!r}",
+                     *([f"units={units}"] if units else []), f"classes={','.join(classes)}",
+                     *(["=".join(SYNTHETIC_DECLARATION)] if synthetic else [])])
+    if len(info) > 255:
+        raise UserError(f"the info frame ({len(info)} bytes) holds at most 255: too many or too long class names")
+    rows = ",\n".join(f"  {{{a}, {b}, {c}}}" for a, b, c in counts.tolist())
+    label_bytes = ", ".join(str(255 if y == UNLABELED else int(y)) for y in labels)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / RECORDING_H
+    path.write_text(
+        "/* A recording replayed by the example firmware (edge-har; regenerate, do not edit). */\n"
+        "#include <stdint.h>\n"
+        f"#define kEhRecordingSamples {len(counts)}u\n"
+        f"static const float kEhRecordingScale = {scale!r}f;\n"
+        f'static const char kEhInfo[] = "{info}";\n'
+        f"static const int16_t kEhRecording[{len(counts)}][3] = {{\n{rows}\n}};\n"
+        f"static const uint8_t kEhRecordingLabels[{len(counts)}] = {{{label_bytes}}};\n")
+    return path
+
+
+def build(export_folder: Path, recording_folder: Path, build_folder: Path, target: str) -> Path:
+    """make the firmware for `target` (device_pc or device_mps2.elf); returns the binary."""
+    if target == MPS2_TARGET and shutil.which(ARM_GCC) is None:
+        raise UserError(f"{ARM_GCC} is not installed: `apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi`")
+    if not (export_folder / "step_engine.c").is_file():
+        raise UserError(f"{export_folder}: no C step engine; export again with `--int8`")
+    subprocess.run(["make", "-s", "-C", str(FIRMWARE), f"BUILD={build_folder.resolve()}",
+                    f"ENGINE={export_folder.resolve()}", f"RECORDING={recording_folder.resolve()}",
+                    str(build_folder.resolve() / target)], check=True, capture_output=True, text=True)
+    return build_folder / target
+
+
+TARGETS = {"pc": PC_TARGET, "mps2": MPS2_TARGET}
+
+
+def make_firmware(run: Path, data: str | None, subject: str, out: Path, targets: list[str],
+                  sample_rate_hz: float | None = None) -> list[Path]:
+    """recording.h from one subject's first recording, at the model's rate, and the firmware built
+    for each target (pc, mps2) into `out`."""
+    unknown = sorted(set(targets) - set(TARGETS))
+    if unknown:
+        raise UserError(f"unknown target(s) {unknown}; choose from {', '.join(TARGETS)}")
+    export = Exported.open(run)
+    dataset, _ = at_rate(load_data(data, sample_rate_hz).select([subject]), export.sample_rate_hz)
+    recording = dataset.recordings[0]
+    classes = dataset.classes
+    write_recording(recording.x, recording.y, classes, export.sample_rate_hz, units_of(dataset)[0], out,
+                    synthetic=dataset.synthetic)
+    return [build(export.folder, out, out, TARGETS[target]) for target in targets]

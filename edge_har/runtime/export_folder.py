@@ -1,0 +1,118 @@
+"""An export folder (RUN/export/) as the runtime reads it: its file names and `export.json`.
+
+Stream, parity and the engines read exports through this module only, so running an exported
+model never imports the exporter, nor torch. Anything missing or damaged is a UserError that
+names the folder and the command that makes it again.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from ..core.decoding import Transitions
+from ..core.errors import UserError
+from ..core.run_files import METRICS_FILE
+
+EXPORT_DIR = "export"
+EXPORT_JSON = "export.json"
+FP32_ONNX, INT8_ONNX, INT8_TFLITE = "model_fp32.onnx", "model_int8.onnx", "model_int8.tflite"
+STEP_FP32_ONNX, STEP_INT8_ONNX, STEP_INT8_TFLITE = "step_fp32.onnx", "step_int8.onnx", "step_int8.tflite"
+DECODER_HEADER = "decoder.h"  # the causal decoder for firmware (decoder_c.py)
+REQUIRED_KEYS = ("classes", "receptive_field", "sample_rate_hz", "input_shape")  # in every export.json
+
+
+@dataclass(frozen=True)
+class Exported:
+    """A finished export: `folder` is RUN/export, `report` its export.json."""
+
+    folder: Path
+    report: dict
+
+    @classmethod
+    def open(cls, run_folder: str | Path) -> Exported:
+        run_folder = Path(run_folder)
+        path = run_folder / EXPORT_DIR / EXPORT_JSON
+        if not run_folder.is_dir():
+            raise UserError(f"{run_folder}: no such run folder")
+        if not path.is_file():
+            raise UserError(f"{run_folder}: no export; run `edge-har export {run_folder} --int8` first")
+        again = f"run `edge-har export {run_folder} --int8` again"
+        try:
+            report = json.loads(path.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise UserError(f"{path}: damaged (not JSON); {again}") from None
+        missing = [key for key in REQUIRED_KEYS if key not in report] if isinstance(report, dict) else REQUIRED_KEYS
+        if missing:
+            raise UserError(f"{path}: not an edge-har export report (no {', '.join(missing)}); {again}")
+        return cls(path.parent, report)
+
+    @property
+    def run_folder(self) -> Path:
+        return self.folder.parent
+
+    @property
+    def classes(self) -> list[str]:
+        return self.report["classes"]
+
+    @property
+    def receptive_field(self) -> int:
+        return int(self.report["receptive_field"])
+
+    @property
+    def sample_rate_hz(self) -> float | None:
+        return self.report["sample_rate_hz"]
+
+    @property
+    def input_units(self) -> str | None:
+        """g, m/s2 or counts; None for exports made before units were recorded."""
+        units = self.report.get("input_units")
+        return units if units in ("g", "m/s2", "counts") else None
+
+    @property
+    def readings(self) -> int:
+        """Values per sample the board sends (the axes; |a|, if used, is computed from them)."""
+        return int(self.report["input_shape"][-1])
+
+    @cached_property
+    def synthetic_data(self) -> bool:
+        """Whether the model was trained on the built-in synthetic data (exports made before
+        export.json said so are looked up in the run's metrics.json)."""
+        if "synthetic_data" in self.report:
+            return bool(self.report["synthetic_data"])
+        try:
+            return bool(json.loads((self.run_folder / METRICS_FILE).read_text()).get("synthetic_data", False))
+        except (OSError, json.JSONDecodeError):
+            return False
+
+    def transitions(self) -> Transitions | None:
+        """The decoder's transitions, or None where the export decodes nothing (or predates decoding)."""
+        decoding = self.report.get("decoding", {"method": "none"})
+        return Transitions.from_dict(decoding["transitions"]) if decoding["method"] == "forward" else None
+
+    def require_int8(self, engine: str = "rolling") -> None:
+        """Refuse an export without the int8 models an engine needs, with the command that makes them."""
+        again = f"run `edge-har export {self.run_folder} --int8`"
+        if "tflite_int8" not in self.report:
+            raise UserError(f"{self.folder}: exported without --int8, so there is no int8 model; {again}")
+        if engine == "step" and "tflite_int8" not in self.report.get("step", {}):
+            raise UserError(f"{self.folder}: no int8 step model (exported before step models existed); {again}")
+
+    def path(self, name: str) -> Path:
+        """A model file of the export, refused in one line when it is missing or is not the size
+        export wrote (cut short by a full disk or a copy that broke off)."""
+        path = self.folder / name
+        again = f"run `edge-har export {self.run_folder} --int8` again"
+        if not path.is_file():
+            raise UserError(f"{path}: missing from the export; {again}")
+        expected = self.report.get("file_bytes", {}).get(name)
+        if expected is not None and path.stat().st_size != expected:
+            raise UserError(f"{path}: damaged ({path.stat().st_size} bytes where the export wrote {expected}); {again}")
+        return path
+
+    def tflm_arena(self, engine: str) -> int:
+        """The TFLite-Micro arena that export measured for the window or step model."""
+        section = self.report["step"] if engine == "step" else self.report
+        return int(section["tflite_int8"]["tflm_arena_bytes"])

@@ -1,0 +1,86 @@
+"""Choosing the smallest receptive field R that still does the job.
+
+R is what a device must buffer and compute, so `--rf auto` walks a ladder of TCN shapes from
+small R upward, cross-validates each one that fits the budget, and keeps the smallest R whose
+accuracy is within a tolerance of the best rung (and meets the target, when one is given).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from rich.progress import Progress
+
+from ..core.config import ModelConfig, TrainConfig
+from ..data.dataset import Dataset
+from ..model.tcn import TCN, count_params, macs_per_step
+from .cross_validation import cross_validate
+from .training import Evaluation
+
+# (kernel size, blocks): R = 13, 29, 61, 121, 249 with two convs per block.
+DEFAULT_LADDER = [(3, 2), (3, 3), (3, 4), (5, 4), (5, 5)]
+
+
+@dataclass
+class Budget:
+    tolerance: float = 0.005  # accuracy points as a fraction: 0.005 is half a point
+    target_accuracy: float | None = None
+    max_params: int | None = None
+    max_macs: int | None = None
+
+    def over(self, params: int, macs: int) -> str | None:
+        if self.max_params is not None and params > self.max_params:
+            return f"{params} params > --max-params {self.max_params}"
+        if self.max_macs is not None and macs > self.max_macs:
+            return f"{macs} MACs per step > --max-macs {self.max_macs}"
+        return None
+
+
+@dataclass
+class SearchResult:
+    ladder: list[dict]
+    chosen: ModelConfig | None
+    cv: dict | None  # the chosen rung's cross-validation report
+    pooled: Evaluation | None
+    reason: str
+
+
+def search_receptive_field(data: Dataset, base: ModelConfig, cfg: TrainConfig, cv: str, budget: Budget,
+                           progress: Progress | None = None,
+                           ladder: list[tuple[int, int]] = DEFAULT_LADDER,
+                           only: list[str] | None = None) -> SearchResult:
+    rows, results = [], {}
+    for kernel_size, blocks in sorted(ladder, key=lambda kb: replace(base, kernel_size=kb[0], blocks=kb[1]).receptive_field):
+        config = replace(base, kernel_size=kernel_size, blocks=blocks)
+        row = {"receptive_field": config.receptive_field, "kernel_size": kernel_size, "blocks": blocks,
+               "filters": config.filters, "params": count_params(TCN(config)), "macs_per_step": macs_per_step(config)}
+        skipped = budget.over(row["params"], row["macs_per_step"])
+        if skipped:
+            rows.append({**row, "accuracy": None, "min_fold_accuracy": None, "skipped": skipped})
+            continue
+        report, pooled = cross_validate(data, config, cfg, cv, progress, only)
+        rows.append({**row, "accuracy": report["mean_accuracy"], "min_fold_accuracy": report["min_accuracy"],
+                     "macro_f1": report["mean_macro_f1"]})
+        results[config.receptive_field] = (config, report, pooled)
+    return _choose(rows, results, budget)
+
+
+def _choose(rows: list[dict], results: dict, budget: Budget) -> SearchResult:
+    tried = [r for r in rows if r["accuracy"] is not None]
+    if not tried:
+        return SearchResult(rows, None, None, None, "every rung of the ladder is over the budget")
+    best = max(r["accuracy"] for r in tried)
+    floor = best - budget.tolerance
+    if budget.target_accuracy is not None:
+        floor = max(floor, budget.target_accuracy)
+    good = [r for r in tried if r["accuracy"] >= floor]
+    if not good:
+        return SearchResult(rows, None, None, None,
+                            f"no rung reaches the target accuracy {budget.target_accuracy} (best {best:.4f})")
+    pick = min(good, key=lambda r: r["receptive_field"])
+    for r in rows:
+        r["chosen"] = r is pick
+    config, report, pooled = results[pick["receptive_field"]]
+    reason = (f"smallest R within {budget.tolerance * 100:g} points of the best ({best:.4f})"
+              + (f" and at least the target {budget.target_accuracy}" if budget.target_accuracy is not None else ""))
+    return SearchResult(rows, config, report, pooled, reason)

@@ -1,0 +1,314 @@
+"""`edge-har train` as a function: data in, a finished run directory out."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from ..core.config import AdaptConfig, ModelConfig, RunConfig, TrainConfig
+from ..core.errors import DataError, UserError
+from ..core.files import MB, check_new_folder, staged_dir, write_json
+from ..data.calibration import CALIBRATION_PER_CLASS, WindowSet, sample_windows, spread_windows
+from ..data.dataset import HELD_BACK, Dataset, at_rate, check_cv, held_back_time, keep_classes, units_of
+from ..data.loading import load_data
+from ..eval import plots
+from ..model.run_folder import (
+    CALIBRATION_FILE,
+    CONFIG_FILE,
+    DECODING_FILE,
+    HOLDOUT_FILE,
+    METRICS_FILE,
+    default_run_dir,
+    save_model,
+)
+from ..model.tcn import config_for_receptive_field, count_params, macs_per_step, macs_per_window
+from .adaptation import adaptation_curve, rows_summary
+from .cross_validation import Fold, cross_validate, split_validation
+from .rf_search import Budget, search_receptive_field
+from .training import Evaluation, FitResult, evaluate, fit, label_transitions
+from .wear import AUTO, dressed
+from .wear_trials import choose_wear
+
+FOLDS_DIR = "folds"  # with --adapt-seconds: each fold's model and replay windows, what adaptation started from
+HOLDOUT_WINDOWS = 2000  # windows spread over the validation subject(s), for export's parity gate
+HELD_BACK_SHARE = 0.2  # of each activity of a lone person's recordings: their validation time
+
+
+@dataclass
+class TrainOptions:
+    data: str | None = None
+    out: Path | None = None
+    model: ModelConfig = field(default_factory=lambda: ModelConfig(num_classes=0))
+    train: TrainConfig = field(default_factory=TrainConfig)
+    cv: str | None = None
+    cv_folds: list[str] | None = None  # run only the folds holding out these subjects
+    rf: str | None = None  # None: the model options as given; "auto": search; "N": that R
+    budget: Budget = field(default_factory=Budget)
+    classes: list[str] | None = None
+    subjects: list[str] | None = None  # train on these only (leave the others out entirely)
+    sample_rate_hz: float | None = None  # the rate of data that does not state one
+    rate_hz: float | None = None  # the model's rate; None: the rate of most of the data
+    units: str | None = None  # the data's units (g, m/s2, counts); None: as the data states, or judged from gravity
+    adapt_seconds: list[float] | None = None  # per CV fold: adapt to the held-out person on N s of each activity
+    adapt: AdaptConfig = field(default_factory=AdaptConfig)
+    force: bool = False  # replace an existing `out` (once the new run is complete)
+
+
+RUN_BYTES = 50 * MB  # room a run needs: models, window sets and plots (a few MB), and folds with --adapt-seconds
+
+
+def check_options(opts: TrainOptions, out: Path) -> None:
+    """Every option and the destination, before the data is loaded and hours of training begin."""
+    check_new_folder(out, force=opts.force, need_bytes=RUN_BYTES)
+    if opts.cv is not None:
+        check_cv(opts.cv)
+    for name, value in (("--sample-rate", opts.sample_rate_hz), ("--rate", opts.rate_hz)):
+        if value is not None and not value > 0:
+            raise UserError(f"{name} must be a positive number of Hz, not {value:g}")
+
+
+def train(opts: TrainOptions, console: Console | None = None) -> Path:
+    console = console or Console()
+    out = opts.out or default_run_dir()
+    check_options(opts, out)
+    data = _load(opts, console)
+    units, why = units_of(data, opts.units)
+    console.print(f"Input units: {units} ({why})")
+    model_cfg = _model_config(opts, len(data.classes))
+    _check_adaptation(opts, data)
+    if opts.rf != "auto":
+        _check_trainable(data, model_cfg.receptive_field)
+    cv, ladder = opts.cv or ("loso" if opts.cv_folds else None), None
+    if len(data.subjects) == 1:
+        data = _one_person(data, cv, opts, console)
+    train_cfg, wear, measure = opts.train, None, None
+    with training_progress(console) as progress:
+        if train_cfg.wear == AUTO:  # for the final model, on all its people (each CV fold chooses on its own)
+            wear = choose_wear(data, model_cfg, train_cfg, progress, label="final model: ")
+            console.print(wear.describe())
+        final_cfg = dressed(train_cfg, wear.chosen) if wear else train_cfg
+        if opts.rf == "auto":
+            cv = cv or "loso"
+            console.print(f"Searching the receptive-field ladder with {cv} cross-validation"
+                          + (f" and --wear {wear.chosen} (chosen once, before the ladder)" if wear else ""))
+            search = search_receptive_field(data, model_cfg, final_cfg, cv, opts.budget, progress,
+                                            only=opts.cv_folds)
+            if search.chosen is None:
+                raise UserError(f"--rf auto: {search.reason}")
+            console.print(f"Chose R = {search.chosen.receptive_field}: {search.reason}")
+            model_cfg, cv_report, pooled, ladder = search.chosen, search.cv, search.pooled, search
+            _check_trainable(data, model_cfg.receptive_field)
+        elif cv:
+            measure = _AdaptationProtocol(opts.adapt_seconds, opts.adapt, progress) if opts.adapt_seconds else None
+            cv_report, pooled = cross_validate(data, model_cfg, train_cfg, cv, progress, opts.cv_folds, measure)
+            if measure:
+                cv_report["adapted"] = rows_summary(cv_report["folds"])
+                cv_report["adaptation"] = asdict(opts.adapt)
+        else:
+            cv_report = pooled = None
+        train_subjects, val_subjects = split_validation(data.subjects, [], final_cfg.val_subjects)
+        final = fit(data.select(train_subjects), data.select(val_subjects), model_cfg, final_cfg,
+                    progress, label=f"final model (validation {'+'.join(val_subjects)})")
+    transitions = label_transitions(data.select(train_subjects))
+    validation = evaluate(final.model, data.select(val_subjects), transitions)
+    with staged_dir(out, replace=opts.force) as folder:
+        run_config = RunConfig(model_cfg, final_cfg, data.source, data.synthetic, data.classes,
+                               data.sample_rate_hz, cv, opts.rf, cv_folds=opts.cv_folds, input_units=units)
+        run_config.save(folder / CONFIG_FILE)
+        save_model(folder, final.model, data.classes, data.sample_rate_hz)
+        write_json(folder / DECODING_FILE, {"transitions": transitions.as_dict(), "classes": data.classes,
+                                            "from_labels_of": train_subjects})
+        r = final.model.receptive_field
+        sample_windows(data.select(train_subjects), r, CALIBRATION_PER_CLASS, opts.train.seed).save(folder / CALIBRATION_FILE)
+        spread_windows(data.select(val_subjects), r, HOLDOUT_WINDOWS).save(folder / HOLDOUT_FILE)
+        if measure:
+            measure.save(folder / FOLDS_DIR, data)
+        metrics = {**_metrics(data, final, validation, cv_report, ladder), "input_units": units,
+                   "wear": wear.as_dict() if wear else {"chosen": final_cfg.wear}}
+        write_json(folder / METRICS_FILE, metrics)
+        _plots(folder, data, final, validation, pooled, ladder)
+    _report(console, out, metrics, data)
+    return out
+
+
+def _load(opts: TrainOptions, console: Console) -> Dataset:
+    data = load_data(opts.data, opts.sample_rate_hz, seed=opts.train.seed)
+    if opts.subjects:
+        data = data.select(opts.subjects)
+    if opts.classes:
+        data = keep_classes(data, opts.classes)
+    data, notes = at_rate(data, opts.rate_hz)
+    for note in notes:
+        console.print(f"[bold]Rate:[/] {note}")
+    if data.synthetic:
+        console.print("[bold yellow]No --data given: using the built-in SYNTHETIC dataset[/] "
+                      "(simulated people; accuracy on it says nothing about real recordings)")
+    console.print(f"Data: {data.describe()}")
+    return data
+
+
+def _one_person(data: Dataset, cv: str | None, opts: TrainOptions, console: Console) -> Dataset:
+    """One person's recordings train too: the model validates (and `--wear auto` judges) on a
+    held-back share of the time of each of their activities, and says so: no figure of such a run
+    is on an unseen person."""
+    person = data.subjects[0]
+    if cv or opts.rf == "auto":
+        what = "--rf auto" if opts.rf == "auto" and not cv else f"--cv {cv}"
+        raise UserError(f"{what} holds people out, and {data.source} holds one ({person}): cross-validation needs at "
+                        "least 3 subjects (test, validation, training); record more people (one CSV file each, in one "
+                        f"folder) or train without {what.split()[0]}")
+    split = held_back_time(data, HELD_BACK_SHARE)
+    console.print(f"[bold yellow]One person ({person}) in the data:[/] the model validates on the last "
+                  f"{HELD_BACK_SHARE:.0%} of each of their activities ({split.subjects[1]}); its figures are NOT "
+                  "on an unseen person, only on unseen minutes of this one")
+    return split
+
+
+def _check_adaptation(opts: TrainOptions, data: Dataset) -> None:
+    """--adapt-seconds needs cross-validation (the held-out people) and a rate to count seconds in."""
+    if not opts.adapt_seconds:
+        return
+    if not (opts.cv or opts.cv_folds) or opts.rf == "auto":
+        raise UserError("--adapt-seconds measures adaptation to each held-out person: give --cv (and a fixed R, "
+                        "not --rf auto)")
+    if any(s <= 0 for s in opts.adapt_seconds):
+        raise UserError(f"--adapt-seconds must be positive numbers of seconds, not {opts.adapt_seconds}")
+    if not data.sample_rate_hz:
+        raise UserError(f"{data.source} states no sample rate, so seconds cannot be counted for --adapt-seconds: "
+                        "declare it with --sample-rate HZ")
+
+
+class _AdaptationProtocol:
+    """Adapts each fold's model to each of its held-out people, replaying the fold's own calibration
+    windows (what its run would ship), and keeps the folds to save beside the run."""
+
+    def __init__(self, seconds: list[float], config: AdaptConfig, progress: Progress):
+        self.seconds, self.config, self.progress = seconds, config, progress
+        self.folds: dict[int, tuple[Fold, WindowSet]] = {}
+
+    def __call__(self, fold: Fold, person: Dataset) -> dict:
+        if fold.number not in self.folds:
+            replay = sample_windows(fold.train, fold.model.receptive_field, CALIBRATION_PER_CLASS, fold.config.seed)
+            self.folds[fold.number] = (fold, replay)
+        replay = self.folds[fold.number][1]
+        return {"adapted": adaptation_curve(fold.model, person, self.seconds, replay, fold.config, self.config,
+                                            self.progress)}
+
+    def save(self, folder: Path, data: Dataset) -> None:
+        for number, (fold, replay) in self.folds.items():
+            where = folder / f"fold-{number}"
+            where.mkdir(parents=True)
+            save_model(where, fold.model, data.classes, data.sample_rate_hz)
+            replay.save(where / CALIBRATION_FILE)
+            write_json(where / "fold.json", {"test_subjects": fold.test, "train_subjects": fold.train.subjects,
+                                             "train_config": asdict(fold.config)})
+
+
+def _check_trainable(data: Dataset, receptive_field: int) -> None:
+    """Refuse data a model cannot learn from, instead of training on it and reporting 1.000."""
+    if len(data.classes) < 2:
+        raise DataError(f"{data.source}: only one class ({', '.join(data.classes)}); a classifier needs at least two "
+                        "(record each activity, e.g. `edge-har record --label NAME`, into one folder)")
+    short = [f"{r.subject} ({len(r)})" for r in data.recordings if len(r) < receptive_field]
+    if short:
+        rate = data.sample_rate_hz
+        need = f"{receptive_field} samples" + (f", {receptive_field / rate:.1f} s" if rate else "")
+        raise DataError(f"{data.source}: recording(s) shorter than the receptive field R = {receptive_field} "
+                        f"({need}): {', '.join(short[:5])}; record longer or choose a smaller --rf")
+
+
+def _model_config(opts: TrainOptions, num_classes: int) -> ModelConfig:
+    config = replace(opts.model, num_classes=num_classes)
+    if opts.rf not in (None, "auto"):
+        if not opts.rf.isdigit():
+            raise UserError(f"--rf must be 'auto' or a number of samples, not {opts.rf!r}")
+        kernel_size, blocks = config_for_receptive_field(int(opts.rf))
+        config = replace(config, kernel_size=kernel_size, blocks=blocks)
+    return config
+
+
+def training_progress(console: Console) -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    TextColumn("{task.fields[stats]}"), console=console)
+
+
+def _metrics(data: Dataset, final: FitResult, validation: Evaluation, cv_report: dict | None, search) -> dict:
+    config = final.model.config
+    metrics = {
+        "receptive_field": final.model.receptive_field,
+        "classes": data.classes,
+        "sample_rate_hz": data.sample_rate_hz,
+        "params": count_params(final.model),
+        "macs_per_step": macs_per_step(config),
+        "macs_per_window": macs_per_window(config),
+        "model": asdict(config),
+        "data_source": data.source,
+        "synthetic_data": data.synthetic,
+        "subjects": data.subjects,
+        "final": {
+            "validation_subjects": final.val_subjects,
+            "validation_accuracy": validation.summary["accuracy"],
+            "validation_macro_f1": validation.summary["macro_f1"],
+            **{f"validation_{name}": value for name, value in validation.decoding.items()},
+            "best_epoch": final.best_epoch,
+            "epochs_run": len(final.history),
+            "train_seconds": round(final.seconds, 1),
+            "device": final.device,
+            "history": final.history,
+        },
+    }
+    if cv_report:
+        metrics["cv"] = cv_report
+    if search:
+        metrics["rf_search"] = {"ladder": search.ladder, "reason": search.reason}
+    return metrics
+
+
+def _plots(folder: Path, data: Dataset, final: FitResult, validation: Evaluation,
+           pooled: Evaluation | None, search) -> None:
+    held_out = pooled or validation
+    scope = "held-out subjects (cross-validation)" if pooled else f"validation subject(s) {final.val_subjects}"
+    tag = " [SYNTHETIC data]" if data.synthetic else ""
+    plots.training_curves(final.history, folder / "training_curves.png", f"final model{tag}")
+    plots.confusion(held_out.confusion, data.classes, folder / "confusion.png", f"{scope}{tag}")
+    subject = next(iter(held_out.predictions))
+    recording = data.select([subject]).recordings[0]
+    plots.timeline(recording.y, held_out.predictions[subject][0], data.classes, folder / "timeline.png",
+                   f"{subject}, held out: predicted vs true{tag}", data.sample_rate_hz)
+    if search:
+        plots.rf_ladder(search.ladder, folder / "rf_ladder.png", f"receptive-field ladder{tag}")
+
+
+def _delay(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}"
+
+
+def _report(console: Console, out: Path, metrics: dict, data: Dataset) -> None:
+    tag = " (SYNTHETIC data)" if data.synthetic else ""
+    console.print(f"R = {metrics['receptive_field']}, {metrics['params']} params, "
+                  f"{metrics['macs_per_step']} MACs per step")
+    if "cv" in metrics:
+        cv = metrics["cv"]
+        folds = ", ".join(f"{f['test_subject']} {f['accuracy']:.3f}" for f in cv["folds"])
+        scope = f", only the folds holding out {', '.join(cv['only_folds_holding_out'])}" \
+            if "only_folds_holding_out" in cv else ""
+        console.print(f"Cross-validation ({cv['scheme']}{scope}){tag}: mean per-step accuracy "
+                      f"{cv['mean_accuracy']:.4f}, lowest {cv['min_accuracy']:.4f}; {folds}")
+        delays = cv["change_delay_mean_over_folds"]
+        console.print(f"Decoded over time (forward filter): mean accuracy {cv['decoded_mean_accuracy']:.4f}, "
+                      f"macro-F1 {cv['decoded_mean_macro_f1']:.4f} (raw {cv['mean_macro_f1']:.4f}); delay after a "
+                      f"change of activity, mean {_delay(delays['decoded']['mean'])} (raw {_delay(delays['raw']['mean'])}) "
+                      f"{delays['unit']}{'' if delays['unit'] == 's' else ' (the data states no sample rate: --sample-rate)'}")
+        for row in cv.get("adapted", []):
+            console.print(f"Adapted on {row['seconds']:g} s of each activity of the held-out person: mean accuracy on "
+                          f"the rest of their steps {row['mean_accuracy']:.4f} (lowest {row['min_accuracy']:.4f}; "
+                          f"unadapted on the same steps {row['unadapted_mean_accuracy']:.4f})")
+    final = metrics["final"]
+    lone = any(s.endswith(f":{HELD_BACK}") for s in final["validation_subjects"])
+    console.print(f"Final model: validation accuracy {final['validation_accuracy']:.4f}{tag} "
+                  f"on {final['validation_subjects']}"
+                  + (" (held-back minutes of the one person trained on, NOT an unseen person)" if lone else ""))
+    console.print(f"[bold green]Run written to {out}[/]")

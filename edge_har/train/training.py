@@ -1,0 +1,196 @@
+"""Fitting one TCN on random training windows, and evaluating it per time step."""
+
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from rich.progress import Progress
+from torch.nn import functional as F
+
+from ..core.config import ModelConfig, TrainConfig
+from ..core.decoding import ForwardFilter, Transitions, change_delays, softmax, transitions_from_labels
+from ..core.errors import UserError
+from ..core.features import pad_start
+from ..core.labels import UNLABELED
+from ..core.metrics import confusion_matrix, summarize
+from ..data.augmentation import augment
+from ..data.dataset import Dataset
+from ..model.tcn import TCN, predict_logits
+
+
+@dataclass
+class FitResult:
+    model: TCN
+    history: list[dict]
+    best_epoch: int
+    seconds: float
+    val_subjects: list[str]
+    device: str
+
+
+@dataclass
+class Evaluation:
+    summary: dict
+    confusion: np.ndarray
+    predictions: dict[str, list[np.ndarray]] = field(default_factory=dict)  # subject -> per recording
+    decoding: dict = field(default_factory=dict)  # decoded figures and change delays, where decoded
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise UserError("--device cuda was asked for, but torch sees no CUDA GPU here")
+    if name not in ("cpu", "cuda"):
+        raise UserError(f"--device must be auto, cpu or cuda, not {name!r}")
+    return torch.device(name)
+
+
+def normalization(data: Dataset, rotation_invariant: bool, magnitude: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Feature statistics from training data. Under random rotations the axes are interchangeable,
+    so every axis gets a zero mean and one common scale (the RMS value); |a| gets its own."""
+    x = np.concatenate([r.x for r in data.recordings]).astype(np.float64)
+    if rotation_invariant:
+        mean, std = np.zeros(x.shape[1]), np.full(x.shape[1], np.sqrt((x**2).mean()))
+    else:
+        mean, std = x.mean(axis=0), x.std(axis=0) + 1e-6
+    if magnitude:
+        length = np.linalg.norm(x, axis=1)
+        mean, std = np.append(mean, length.mean()), np.append(std, length.std() + 1e-6)
+    return mean, std
+
+
+class WindowSampler:
+    """Random training windows across subjects: R - 1 steps of context plus `window` labelled
+    outputs, drawn from recordings padded by the start-of-stream rule."""
+
+    def __init__(self, data: Dataset, receptive_field: int, cfg: TrainConfig, rng: np.random.Generator):
+        self.cfg, self.rng, self.r = cfg, rng, receptive_field
+        self.inputs = [pad_start(rec.x, receptive_field) for rec in data.recordings]
+        self.labels = [np.concatenate([np.full(receptive_field - 1, UNLABELED), rec.y]) for rec in data.recordings]
+        weights = np.array([(y != UNLABELED).sum() for y in self.labels], dtype=np.float64)
+        self.weights = weights / weights.sum()
+
+    def batch(self) -> tuple[np.ndarray, np.ndarray]:
+        xs, ys = zip(*(self._window(i) for i in
+                       self.rng.choice(len(self.inputs), size=self.cfg.batch_size, p=self.weights)))
+        return augment(np.stack(xs), self.cfg, self.rng), np.stack(ys)
+
+    def _window(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        """One window, played back at a random speed (time warp: people move at their own pace)."""
+        span = self.cfg.window + self.r - 1
+        speed = 1 + self.cfg.time_warp * self.rng.uniform(-1, 1)
+        need = int(np.ceil((span - 1) * speed)) + 1
+        x, y = self.inputs[i], self.labels[i]
+        if len(x) < need:  # a recording shorter than the window
+            x = np.pad(x, ((need - len(x), 0), (0, 0)), mode="edge")
+            y = np.pad(y, (need - len(y), 0), constant_values=UNLABELED)
+        end = self.rng.integers(need, len(x) + 1)
+        at = (end - 1) - (span - 1 - np.arange(span)) * speed
+        start = int(np.floor(at[0]))
+        grid = np.arange(start, end)
+        warped = np.stack([np.interp(at, grid, x[start:end, c]) for c in range(x.shape[1])], axis=1)
+        return warped, y[np.rint(at[self.r - 1:]).astype(np.int64)]
+
+
+def fit(train: Dataset, val: Dataset, model_cfg: ModelConfig, cfg: TrainConfig,
+        progress: Progress | None = None, label: str = "training") -> FitResult:
+    """Adam with gradient clipping; keeps the epoch with the best validation accuracy."""
+    torch.manual_seed(cfg.seed)
+    rng = np.random.default_rng(cfg.seed)
+    device = resolve_device(cfg.device)
+    mean, std = normalization(train, rotation_invariant=cfg.rotate_deg > 0 or cfg.flip_axes or bool(cfg.roll_axis),
+                              magnitude=model_cfg.magnitude)
+    model = TCN(model_cfg, mean, std).to(device)
+    sampler = WindowSampler(train, model.receptive_field, cfg, rng)
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, cfg.epochs * cfg.steps_per_epoch)
+    task = progress.add_task(label, total=cfg.epochs * cfg.steps_per_epoch, stats="") if progress else None
+    history, best, best_state, started = [], -1.0, None, time.perf_counter()
+    for epoch in range(1, cfg.epochs + 1):
+        loss, acc = _train_epoch(model, sampler, optimizer, schedule, cfg, device, progress, task)
+        val_acc = evaluate(model, val).summary["accuracy"]
+        history.append({"epoch": epoch, "loss": loss, "train_accuracy": acc, "val_accuracy": val_acc})
+        if progress:
+            progress.update(task, stats=f"loss {loss:.3f} train {acc:.3f} val {val_acc:.3f}")
+        if val_acc > best:
+            best, best_state = val_acc, copy.deepcopy(model.state_dict())
+        if epoch - _best_epoch(history) >= cfg.patience:
+            break
+    if progress:
+        progress.update(task, completed=cfg.epochs * cfg.steps_per_epoch)
+    model.load_state_dict(best_state)
+    model.eval()
+    return FitResult(model.cpu(), history, _best_epoch(history), time.perf_counter() - started,
+                     val.subjects, str(device))
+
+
+def _best_epoch(history: list[dict]) -> int:
+    return max(history, key=lambda h: (h["val_accuracy"], -h["epoch"]))["epoch"]
+
+
+def _train_epoch(model, sampler, optimizer, schedule, cfg, device, progress, task) -> tuple[float, float]:
+    model.train()
+    losses, hits, counted = [], 0, 0
+    for _ in range(cfg.steps_per_epoch):
+        x, y = sampler.batch()
+        x, y = torch.from_numpy(x).to(device), torch.from_numpy(y).to(device)
+        logits = model(x)
+        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1), ignore_index=UNLABELED)
+        optimizer.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+        optimizer.step()
+        schedule.step()
+        labelled = y != UNLABELED
+        hits += int((logits.argmax(-1) == y)[labelled].sum())
+        counted += int(labelled.sum())
+        losses.append(loss.item())
+        if progress:
+            progress.advance(task)
+    return float(np.mean(losses)), hits / max(counted, 1)
+
+
+def evaluate(model: TCN, data: Dataset, transitions: Transitions | None = None) -> Evaluation:
+    """Per-step metrics over labelled steps, with every recording's predicted classes; with
+    `transitions`, the same for the causally decoded classes, and how late each follows a change."""
+    classes = model.config.num_classes
+    confusion = np.zeros((classes, classes), dtype=np.int64)
+    decoded_confusion = np.zeros_like(confusion)
+    predictions: dict[str, list[np.ndarray]] = {}
+    delays: dict[str, list[np.ndarray]] = {"raw": [], "decoded": []}
+    for rec in data.recordings:
+        logits = predict_logits(model, rec.x)
+        pred = logits.argmax(axis=1)
+        predictions.setdefault(rec.subject, []).append(pred)
+        confusion += confusion_matrix(rec.y, pred, classes)
+        if transitions is not None:
+            decoded = ForwardFilter(transitions).run(softmax(logits))
+            decoded_confusion += confusion_matrix(rec.y, decoded, classes)
+            delays["raw"].append(change_delays(rec.y, pred))
+            delays["decoded"].append(change_delays(rec.y, decoded))
+    evaluation = Evaluation(summarize(confusion, data.classes), confusion, predictions)
+    if transitions is not None:
+        summary = summarize(decoded_confusion, data.classes)
+        evaluation.decoding = {"decoded": {"accuracy": summary["accuracy"], "macro_f1": summary["macro_f1"]},
+                               "change_delay": {name: _delay_summary(np.concatenate(found), data.sample_rate_hz)
+                                                        for name, found in delays.items()}}
+    return evaluation
+
+
+def _delay_summary(delays: np.ndarray, rate_hz: float | None) -> dict:
+    """Mean and 90th percentile, in seconds (in steps where the rate is unknown)."""
+    scale = 1.0 / rate_hz if rate_hz else 1.0
+    if not len(delays):
+        return {"changes": 0, "mean": None, "p90": None, "unit": "s" if rate_hz else "steps"}
+    return {"changes": len(delays), "mean": float(delays.mean() * scale),
+            "p90": float(np.percentile(delays, 90) * scale), "unit": "s" if rate_hz else "steps"}
+
+
+def label_transitions(data: Dataset) -> Transitions:
+    """The decoder's transitions, from `data`'s labels (its training people)."""
+    return transitions_from_labels([rec.y for rec in data.recordings], len(data.classes))

@@ -1,0 +1,48 @@
+"""`--wear auto`: short trials of each way of wearing, kept by accuracy on people held out of the
+trial (the training people only: inside each cross-validation fold, that fold's)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+from rich.progress import Progress
+
+from ..core.config import ModelConfig, TrainConfig
+from ..data.dataset import Dataset
+from .training import evaluate, fit
+from .wear import MIN_TRIAL_EPOCHS, TIE, TRIAL_EPOCH_SHARE, WEARS, dressed, most_general_of_the_best
+
+
+@dataclass
+class WearChoice:
+    chosen: str
+    accuracy: dict[str, float]  # validation accuracy of each trial
+    validation_subjects: list[str]
+
+    def describe(self) -> str:
+        scores = ", ".join(f"{name} {value:.3f}" for name, value in self.accuracy.items())
+        return (f"--wear auto chose '{self.chosen}' ({WEARS[self.chosen].description}); short trials, validation "
+                f"accuracy on {', '.join(self.validation_subjects)}: {scores} (within {TIE:g} of the best is a tie, "
+                "won by the wear that covers more orientations)")
+
+    def as_dict(self) -> dict:
+        return {"chosen": self.chosen, "trial_accuracy": self.accuracy, "validation_subjects": self.validation_subjects}
+
+
+def choose_wear(data: Dataset, model_cfg: ModelConfig, cfg: TrainConfig, progress: Progress | None = None,
+                label: str = "") -> WearChoice:
+    """Train each way of wearing briefly on some of `data`'s subjects and keep the one with the
+    best mean accuracy over the others (a third of them, at least one); ties (within TIE) go to
+    the more general wear."""
+    subjects = data.subjects
+    held = max(1, len(subjects) // 3)
+    train_subjects, val_subjects = subjects[:-held], subjects[-held:]
+    trial = replace(cfg, epochs=min(cfg.epochs, max(MIN_TRIAL_EPOCHS, cfg.epochs // TRIAL_EPOCH_SHARE)))
+    accuracy = {}
+    for name in WEARS:
+        result = fit(data.select(train_subjects), data.select(val_subjects), model_cfg, dressed(trial, name), progress,
+                     label=f"{label}wear trial '{name}'")
+        accuracy[name] = float(np.mean([evaluate(result.model, data.select([s])).summary["accuracy"]
+                                        for s in val_subjects]))
+    return WearChoice(most_general_of_the_best(accuracy), accuracy, val_subjects)

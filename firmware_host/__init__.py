@@ -1,0 +1,1 @@
+"""The device side's C sources (the frame encoder, the example firmware), shipped as package data."""
