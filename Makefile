@@ -41,10 +41,12 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
-# ruff (rules in pyproject.toml) and the import contracts ([tool.importlinter]: the runtime never
-# imports the training stack, nothing imports the CLI)
+# ruff and mypy (their rules in pyproject.toml) and the import contracts ([tool.importlinter]: what
+# runs an exported model never imports the training stack, core imports no other layer, nothing
+# imports the CLI, no cycles between layers)
 lint: $(STAMP)
 	$(BIN)/ruff check edge_har tests tools
+	$(BIN)/mypy
 	$(BIN)/lint-imports
 
 # Real-data trainings that take longer than the default test run (needs ../shared/data).

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import functools
 import sys
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Literal, Optional
 
 import typer
 from rich.console import Console
@@ -43,7 +44,7 @@ def _names(option: str | None) -> list[str] | None:
 def _seconds(option: str | None) -> list[float] | None:
     """A comma-separated list of seconds (None when not given)."""
     try:
-        return [float(n) for n in _names(option)] if option else None
+        return [float(n) for n in option.split(",")] if option else None
     except ValueError:
         raise UserError(f"--adapt-seconds takes comma-separated numbers of seconds, e.g. 10,30,60; not {option!r}") from None
 
@@ -60,7 +61,8 @@ def _worn(cfg: TrainConfig, wear: str, by_hand: dict) -> TrainConfig:
 
 def _by_hand(roll_axis: str | None, flip_axes: bool | None, rotate_deg: float | None) -> dict:
     """The augmentation flags a user gave (roll axis 'none': no roll)."""
-    given = {name: value for name, value in (("flip_axes", flip_axes), ("rotate_deg", rotate_deg)) if value is not None}
+    flags = (("flip_axes", flip_axes), ("rotate_deg", rotate_deg))
+    given: dict[str, object] = {name: value for name, value in flags if value is not None}
     if roll_axis is not None:
         given["roll_axis"] = None if roll_axis == "none" else roll_axis
     return given
@@ -198,9 +200,10 @@ def train(
         raise UserError(f"--roll-axis must be x, y, z or none, not {roll_axis!r}")
     if norm not in ("batch", "layer"):
         raise UserError(f"--norm must be 'batch' or 'layer', not {norm!r}")
+    norm_kind: Literal["batch", "layer"] = "batch" if norm == "batch" else "layer"
     options = TrainOptions(
         data=data, out=out, cv=cv, rf=rf, cv_folds=_names(cv_folds),
-        model=ModelConfig(0, filters=filters, kernel_size=kernel_size, blocks=blocks, dropout=dropout, norm=norm,
+        model=ModelConfig(0, filters=filters, kernel_size=kernel_size, blocks=blocks, dropout=dropout, norm=norm_kind,
                           magnitude=magnitude),
         train=_worn(TrainConfig(epochs=epochs, steps_per_epoch=steps_per_epoch, batch_size=batch_size, lr=lr,
                                 patience=patience, scale_jitter=scale_jitter, time_warp=time_warp, seed=seed,
@@ -342,9 +345,11 @@ def parity(
     from .eval.parity import ParityOptions
     from .eval.parity import parity as run_parity
 
-    reference = None
+    reference: Callable[[Path, str], object] | None = None
     if has_training_stack():  # the PyTorch model as the fp32 reference; the host install compares with ONNX fp32
-        from .model.torch_backends import pytorch_reference as reference
+        from .model.torch_backends import pytorch_reference
+
+        reference = pytorch_reference
     run_parity(ParityOptions(run, data, _names(subjects), tflm_steps, min_agreement, max_drop / 100, out, engine,
                              sample_rate, reference), console)
 
@@ -389,7 +394,7 @@ def emulate(
         check_link(link)
     dataset = load_data(data, seed=seed)
     if subjects:
-        dataset = dataset.select(_names(subjects))
+        dataset = dataset.select(_names(subjects) or [])
     dataset, notes = at_rate(dataset, rate)
     for note in [*notes, *(["Playing the built-in SYNTHETIC dataset"] if dataset.synthetic else [])]:
         errors.print(note)
@@ -475,7 +480,7 @@ def firmware(
     sample, and each sample sent with the device's class (PROTOCOL.md version 2) for `edge-har stream` to check."""
     from .device.firmware import make_firmware
 
-    for binary in make_firmware(run, data, subject, out, _names(target), sample_rate):
+    for binary in make_firmware(run, data, subject, out, _names(target) or [], sample_rate):
         console.print(f"Built {binary}")
     console.print("PC: `FIRMWARE FD` writes frames to a file descriptor (the master side of a pseudo-terminal). "
                   "Cortex-M4: `qemu-system-arm -M mps2-an386 -nographic -monitor none -serial pty -kernel "

@@ -46,7 +46,7 @@ def transitions_from_labels(labels: list[np.ndarray], num_classes: int) -> Trans
     a class is left for any other alike. The order activities follow one another in a recording
     protocol (HumanActivity's is one fixed script) says nothing about a wearer's day, so it is
     not learned. Unlabelled steps end a run; a class without runs gets the typical length."""
-    lengths = [[] for _ in range(num_classes)]
+    lengths: list[list[int]] = [[] for _ in range(num_classes)]
     counts = np.zeros(num_classes)
     for y in labels:
         for label, length in _runs(y):

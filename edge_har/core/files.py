@@ -60,7 +60,7 @@ def _check_writable(folder: Path, path: Path, option: str) -> None:
         with tempfile.NamedTemporaryFile(dir=folder, prefix=".edge-har-probe-"):
             pass
     except OSError as err:
-        why = DISK_ERRORS.get(err.errno, err.strerror)
+        why = DISK_ERRORS.get(err.errno or 0, err.strerror)
         raise UserError(f"{path}: cannot write in {folder} ({why}); choose another {option}") from None
 
 

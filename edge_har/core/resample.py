@@ -87,8 +87,8 @@ class StreamResampler:
             self.plan.append(self.by_phase[phases])
         self.history = np.zeros((4 * self.width, channels), dtype=np.float32)  # the latest inputs, up to `end`
         # the window that ends at each position, as a ready view (the buffer never moves)
-        self.windows = [self.history[end - self.width:end] if end >= self.width else None
-                        for end in range(len(self.history) + 1)]
+        # a view of the last `width` inputs for each end position (ends below `width` never come)
+        self.windows = [self.history[max(end - self.width, 0):end] for end in range(len(self.history) + 1)]
         self.completed_by = [np.zeros(len(taps), dtype=np.int64) for taps in self.plan]
         self.channels = channels
         self.reset(np.zeros(channels, dtype=np.float32))

@@ -57,20 +57,20 @@ class Dataset:
 
     def describe(self) -> str:
         kind = "SYNTHETIC built-in data" if self.synthetic else self.source
-        rates = sorted({self.rate_of(r) for r in self.recordings if self.rate_of(r)})
-        rate = ("mixed rates " + ", ".join(f"{r:g}" for r in rates) + " Hz" if len(rates) > 1
-                else f"{rates[0]:g} Hz" if rates else "sample rate unknown")
+        rates = sorted({rate for r in self.recordings if (rate := self.rate_of(r))})
+        rate_text = ("mixed rates " + ", ".join(f"{r:g}" for r in rates) + " Hz" if len(rates) > 1
+                     else f"{rates[0]:g} Hz" if rates else "sample rate unknown")
         steps = sum(len(r) for r in self.recordings)
         return (f"{kind}: {len(self.subjects)} subjects, {len(self.recordings)} recordings, "
-                f"{steps} steps ({self.labelled_steps()} labelled), {len(self.classes)} classes, {rate}")
+                f"{steps} steps ({self.labelled_steps()} labelled), {len(self.classes)} classes, {rate_text}")
 
 
 def at_rate(data: Dataset, rate_hz: float | None = None) -> tuple[Dataset, list[str]]:
     """Every recording at one rate, `rate_hz` or else the rate of most of the data, converted
     with the anti-aliasing polyphase filter (labels by nearest step); and what was converted."""
-    known = [r for r in data.recordings if data.rate_of(r)]
-    unknown = [r.subject for r in data.recordings if not data.rate_of(r)]
-    if not known and rate_hz is None:
+    rates = {id(r): rate for r in data.recordings if (rate := data.rate_of(r))}
+    unknown = [r.subject for r in data.recordings if id(r) not in rates]
+    if not rates and rate_hz is None:
         return data, []
     if unknown:
         target = f"to {rate_hz:g} Hz" if rate_hz else "beside recordings whose rate is known"
@@ -78,12 +78,13 @@ def at_rate(data: Dataset, rate_hz: float | None = None) -> tuple[Dataset, list[
                         f"converted {target}; declare it with --sample-rate HZ (or give each CSV a `t` column in seconds)")
     if rate_hz is None:
         steps: dict[float, int] = {}
-        for r in known:
-            steps[data.rate_of(r)] = steps.get(data.rate_of(r), 0) + len(r)
-        rate_hz = max(steps, key=steps.get)
-    recordings, converted = [], {}
+        for r in data.recordings:
+            steps[rates[id(r)]] = steps.get(rates[id(r)], 0) + len(r)
+        rate_hz = max(steps, key=lambda rate: steps[rate])
+    recordings: list[Recording] = []
+    converted: dict[float, int] = {}
     for r in data.recordings:
-        source = data.rate_of(r)
+        source = rates[id(r)]
         if abs(source / rate_hz - 1) <= SAME_RATE:
             recordings.append(replace(r, rate_hz=rate_hz))
             continue

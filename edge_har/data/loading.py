@@ -128,7 +128,7 @@ def _load_mat(path: Path) -> Dataset:
     if len(cells_x) != len(cells_y):
         raise DataError(f"{path}: {len(cells_x)} sequences in {xkey} but {len(cells_y)} in {ykey}")
     prefix = "person" if xkey == "XTrain" else "test"
-    parts = []
+    parts: list[tuple[str, list[tuple[np.ndarray, np.ndarray]], float | None]] = []
     for i, (cx, cy) in enumerate(zip(cells_x, cells_y), start=1):
         where = f"{path}: {xkey}{{{i}}}"
         x = _mat_signal(cx, where)

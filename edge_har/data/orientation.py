@@ -93,6 +93,6 @@ def turned_back(data: Dataset, keys: list[str]) -> Dataset:
     unknown = sorted(set(keys) - set(known))
     if unknown:
         raise UserError(f"no recording {', '.join(unknown)}; recordings are named subject:index, e.g. {known[0]}")
-    half_turn = rotation_matrices(np.eye(3)[vertical_axis(data)], np.pi).astype(np.float32)
+    half_turn = rotation_matrices(np.eye(3)[vertical_axis(data)], np.array(np.pi)).astype(np.float32)
     return replace(data, recordings=[replace(r, x=r.x @ half_turn.T) if key in keys else r
                                      for key, r in zip(known, data.recordings)])

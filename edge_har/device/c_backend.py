@@ -13,7 +13,10 @@ from pathlib import Path
 import numpy as np
 
 from ..codegen.step_engine import ENGINE_C
-from ..runtime.backends import _StepBackend
+from ..runtime.backends import StepBackend
+
+# As firmware_host/Makefile builds the device side: a warning in generated C is a bug in the generator
+HOST_FLAGS = ("-std=c99", "-O2", "-Wall", "-Wextra", "-Werror")
 
 C_ENGINE = "c_int8"
 
@@ -26,7 +29,7 @@ def c_compiler() -> str | None:
     return None
 
 
-class CStepBackend(_StepBackend):
+class CStepBackend(StepBackend):
     """step_engine.c, built here; it quantizes each reading itself, as firmware would."""
 
     name = C_ENGINE
@@ -37,8 +40,8 @@ class CStepBackend(_StepBackend):
             raise RuntimeError("no C compiler on this machine (set $CC, or install gcc)")
         with tempfile.TemporaryDirectory() as scratch:
             library = Path(scratch) / "libedge_har_engine.so"
-            subprocess.run([compiler, "-std=c99", "-O2", "-shared", "-fPIC", "-I", str(export_folder), "-o",
-                            str(library), str(export_folder / ENGINE_C), "-lm"], check=True, capture_output=True)
+            subprocess.run([compiler, *HOST_FLAGS, "-shared", "-fPIC", "-I", str(export_folder), "-o", str(library),
+                            str(export_folder / ENGINE_C), "-lm"], check=True, capture_output=True)
             self.library = ctypes.CDLL(str(library))  # stays mapped once the file is gone
         self.engine = ctypes.create_string_buffer(self.library.edge_har_engine_bytes())
         self.reading = (ctypes.c_float * 3)()
@@ -60,11 +63,11 @@ class CStepBackend(_StepBackend):
     def step(self, sample: np.ndarray) -> np.ndarray:
         self._quantize(sample)
         self.library.edge_har_engine_step(self.engine, self.sample, self.logits)
-        return np.frombuffer(self.logits, dtype=self.dtype) * self.scale + self.offset
+        return np.ctypeslib.as_array(self.logits) * self.scale + self.offset
 
     def integer_logits(self) -> np.ndarray:
         """The last step's integer logits (int8, or int16 in a 16x8 model), as the engine returned them."""
-        return np.frombuffer(self.logits, dtype=self.dtype).copy()
+        return np.ctypeslib.as_array(self.logits).copy()
 
     def decoded_class(self) -> int:
         """The last step's class after the engine's own decoder (an export that decodes)."""

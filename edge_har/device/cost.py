@@ -63,7 +63,14 @@ def _bench_line(elf: Path) -> dict[str, int]:
                              "-icount", "shift=0", "-kernel", str(elf)], stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
     lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(line) for line in qemu.stdout], daemon=True).start()
+    output = qemu.stdout
+    assert output is not None  # stdout=PIPE
+
+    def forward() -> None:
+        for line in output:
+            lines.put(line)
+
+    threading.Thread(target=forward, daemon=True).start()
     try:
         while True:
             line = lines.get(timeout=QEMU_SECONDS)

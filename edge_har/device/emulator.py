@@ -355,8 +355,8 @@ def _info_bytes(info: dict, fmt: str) -> bytes:
 
 def _sample_bytes(seq: int, x: np.ndarray, label: int | None, scale: float, fmt: str, classes: list[str]) -> bytes:
     if fmt == "binary":
-        counts = np.clip(np.rint(x / scale), -INT16_MAX - 1, INT16_MAX).astype(int)
-        return encode_sample(seq, *counts.tolist(), label)
+        cx, cy, cz = np.clip(np.rint(x / scale), -INT16_MAX - 1, INT16_MAX).astype(int).tolist()
+        return encode_sample(seq, cx, cy, cz, label)
     values = ",".join(repr(float(v)) for v in np.asarray(x, dtype=np.float32))
     return (values + (f",{classes[label]}" if label is not None else "") + "\n").encode("ascii")
 
@@ -374,7 +374,7 @@ def _corrupt(frame: bytes, probability: float, rng: np.random.Generator, report:
     return bytes(damaged)
 
 
-def _pace(started: float, index: int, rate: float, speed: float) -> None:
+def _pace(started: float, index: float, rate: float, speed: float) -> None:
     if speed <= 0:
         return
     due = started + index / (rate * speed)

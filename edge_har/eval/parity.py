@@ -149,8 +149,9 @@ def _collect(export: Exported, data: Dataset, backends: dict, tflm_steps: int, c
     r = export.receptive_field
     total = sum(len(rec) for rec in data.recordings)
     sample = set(np.linspace(0, total - 1, num=min(tflm_steps, total)).astype(int).tolist())
-    pred = {name: [] for name in backends}
-    logits = {name: [] for name in backends if name != "tflm_int8"}  # TFLite-Micro's steps are not contiguous
+    pred: dict[str, list[np.ndarray]] = {name: [] for name in backends}
+    # TFLite-Micro's steps are not contiguous: no logits kept for it
+    logits: dict[str, list[np.ndarray]] = {name: [] for name in backends if name != "tflm_int8"}
     true, tflm_index, offset = [], [], 0
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("backends x recordings", total=len(data.recordings) * len(backends))
@@ -174,9 +175,9 @@ def _collect(export: Exported, data: Dataset, backends: dict, tflm_steps: int, c
 def _collect_step(data: Dataset, backends: dict, console: Console) -> dict:
     """Every step model streamed through every whole recording, against the fp32 reference."""
     reference = next(iter(backends))
-    pred = {name: [] for name in backends}
-    kept = {name: [] for name in backends}
-    true, largest_difference = [], 0.0
+    pred: dict[str, list[np.ndarray]] = {name: [] for name in backends}
+    kept: dict[str, list[np.ndarray]] = {name: [] for name in backends}
+    truths, largest_difference = [], 0.0
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("step models x recordings", total=len(data.recordings) * len(backends))
         for rec in data.recordings:
@@ -188,8 +189,8 @@ def _collect_step(data: Dataset, backends: dict, console: Console) -> dict:
                 progress.advance(task)
             if reference != ONNX_FP32:
                 largest_difference = max(largest_difference, float(np.abs(logits[ONNX_FP32] - logits[reference]).max()))
-            true.append(rec.y)
-    true = np.concatenate(true)
+            truths.append(rec.y)
+    true = np.concatenate(truths)
     collected = {"true": true, "tflm_index": np.arange(len(true)), "reference": reference,
                  "pred": {name: np.concatenate(p) for name, p in pred.items()}, "logits": kept}
     if reference != ONNX_FP32:

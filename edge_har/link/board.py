@@ -49,7 +49,7 @@ class BoardInput:
     def declare(self, fields: dict[str, str]) -> list[str]:
         """What an info frame or `# key=value` line says about the board; returns what it could
         not use (a damaged declaration is ignored and reported, like a bad frame)."""
-        unusable = []
+        unusable: list[str] = []
         scale = _number(fields, "scale", lambda v: v != 0 and abs(v) < MAX_SCALE, unusable)
         rate = _number(fields, "rate_hz", lambda v: MIN_RATE_HZ <= v <= MAX_RATE_HZ, unusable)
         if scale is not None:
@@ -83,8 +83,9 @@ class BoardInput:
         """A new stream begins with `first` (a reading in model units)."""
         self.inputs = self.outputs = self.labels_from = 0
         self.labels = []
-        self.converter = StreamResampler(self.rate_hz, self.model_rate_hz, len(first)) if self.converting else None
-        if self.converter:
+        self.converter = None
+        if self.converting and self.rate_hz and self.model_rate_hz:
+            self.converter = StreamResampler(self.rate_hz, self.model_rate_hz, len(first))
             self.converter.reset(first)
 
     def steps(self, readings: np.ndarray, labels: list) -> list[Step]:
@@ -95,24 +96,26 @@ class BoardInput:
             period = 1 / self.rate_hz if self.rate_hz else None
             return [Step(values, label, None if period is None else (first + i) * period, first + i)
                     for i, (values, label) in enumerate(zip(readings, labels))]
+        converter, rate, model_rate = self.converter, self.rate_hz, self.model_rate_hz
+        assert rate and model_rate, "a converter runs between two known rates (start)"
         self.labels.extend(labels)
-        outputs, completed_by = self.converter.push(readings)
+        outputs, completed_by = converter.push(readings)
         steps = []
         for values, by in zip(outputs, completed_by.tolist()):
-            t = self.outputs / self.model_rate_hz - self.converter.delay_s  # the time this output stands for
-            steps.append(Step(values, self._label_at(t), t, first + by))
+            t = self.outputs / model_rate - converter.delay_s  # the time this output stands for
+            steps.append(Step(values, self._label_at(t, rate), t, first + by))
             self.outputs += 1
-        self._forget_old_labels()
+        self._forget_old_labels(converter.delay_s * rate)
         return steps
 
-    def _label_at(self, t: float):
+    def _label_at(self, t: float, rate: float):
         """The label of the board sample nearest time t, among those kept."""
-        index = min(max(round(t * self.rate_hz), 0), self.inputs - 1) - self.labels_from
+        index = min(max(round(t * rate), 0), self.inputs - 1) - self.labels_from
         return self.labels[index] if 0 <= index < len(self.labels) else None
 
-    def _forget_old_labels(self) -> None:
+    def _forget_old_labels(self, delay_samples: float) -> None:
         """Keep the labels the filter's delay reaches back to (and a little more)."""
-        excess = len(self.labels) - (int(np.ceil(self.converter.delay_s * self.rate_hz)) + 2)
+        excess = len(self.labels) - (int(np.ceil(delay_samples)) + 2)
         if excess > 0:
             del self.labels[:excess]
             self.labels_from += excess

@@ -101,6 +101,7 @@ class FrameDecoder:
             if len(self._buffer) < 2:
                 return items
             kind = bytes(self._buffer[:2])
+            item: Sample | Info | None
             if kind == SAMPLE_SYNC:
                 item, need = self._sample()
             elif kind == INFO_SYNC:
@@ -173,13 +174,13 @@ class TextDecoder:
     def feed(self, data: bytes) -> list[Sample | Info]:
         lines = (self._partial + data).split(b"\n")
         self._partial = lines.pop()
-        items = []
+        items: list[Sample | Info] = []
         for raw in lines:
             item = self._parse(raw.strip())
             if item is None:
                 self.stats.bad_crc += 1  # a malformed line: the text form's damaged frame
                 self.stats.skipped_bytes += len(raw) + 1
-            elif item != "":
+            elif not isinstance(item, str):  # "": a blank or header line
                 items.append(item)
                 self.stats.frames += 1
                 self._readings_started |= isinstance(item, Sample)
@@ -200,9 +201,10 @@ class TextDecoder:
         if len(parts) not in (3, 4):
             return None
         try:
-            xyz = tuple(float(p) for p in parts[:3])
+            x, y, z = (float(p) for p in parts[:3])
         except ValueError:
             return None
+        xyz = (x, y, z)
         if not all(abs(v) < float("inf") for v in xyz):
             return None
         return Sample(None, xyz, parts[3] if len(parts) == 4 else None)

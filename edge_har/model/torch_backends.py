@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..runtime.backends import _StepBackend
+from ..runtime.backends import StepBackend
 from .folding import WindowModel, folded_window_model
 from .run_folder import Run
 from .step import StepTCN
@@ -26,7 +26,7 @@ class TorchBackend:
                                for i in range(0, len(windows), self.batch)])
 
 
-class TorchStepBackend(_StepBackend):
+class TorchStepBackend(StepBackend):
     name = "pytorch_fp32"
 
     def __init__(self, model: StepTCN):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -153,10 +154,19 @@ class TflmBackend:
         return outputs
 
 
-class _StepBackend:
-    """The start-of-stream rule for every step backend: R - 1 copies of the first sample."""
+class StepBackend(ABC):
+    """What every step backend does: `clear` its states, `step` one sample to that step's logits;
+    and the start-of-stream rule they share: R - 1 copies of the first sample."""
 
     receptive_field: int
+
+    @abstractmethod
+    def clear(self) -> None:
+        """Every state to zero."""
+
+    @abstractmethod
+    def step(self, sample: np.ndarray) -> np.ndarray:
+        """One sample in, that step's logits out; the states move on."""
 
     def reset(self, first: np.ndarray) -> None:
         self.clear()
@@ -169,7 +179,7 @@ class _StepBackend:
         return np.stack([self.step(sample) for sample in x])
 
 
-class OnnxStepBackend(_StepBackend):
+class OnnxStepBackend(StepBackend):
     """fp32 or int8 QDQ. QDQ keeps float tensors at its inputs and outputs, so a QDQ state
     output is already on its int8 grid and goes back in as it is."""
 
@@ -192,7 +202,7 @@ class OnnxStepBackend(_StepBackend):
         return logits[0]
 
 
-class LiteRTStepBackend(_StepBackend):
+class LiteRTStepBackend(StepBackend):
     name = "litert_int8"
 
     def __init__(self, path: Path, receptive_field: int):
@@ -213,7 +223,7 @@ class LiteRTStepBackend(_StepBackend):
         return self.io.dequantize(self.runtime.outputs[0][0])
 
 
-class TflmStepBackend(_StepBackend):
+class TflmStepBackend(StepBackend):
     name = "tflm_int8"
 
     def __init__(self, path: Path, arena_bytes: int, receptive_field: int):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
@@ -24,7 +26,7 @@ class LiveView:
             self.live.__enter__()
         return self
 
-    def __exit__(self, *exc) -> bool:
+    def __exit__(self, *exc) -> Literal[False]:
         if self.live:
             self.live.__exit__(*exc)
             if not self.console.is_terminal:

@@ -147,7 +147,7 @@ class StreamSession:
         seqs, readings, labels, devices = zip(*self.pending)
         self.pending = []
         first = self.board.inputs
-        for step in self.board.steps(np.stack(readings), labels):
+        for step in self.board.steps(np.stack(readings), list(labels)):
             self._predict(seqs[step.sample - first], step, devices[step.sample - first])
 
     def _declare(self, fields: dict[str, str]) -> None:
@@ -193,6 +193,7 @@ class StreamSession:
     def _hold_through(self, lost: int) -> None:
         """Keep real time across lost samples: the last reading, held, goes through the rate
         converter; the engines take the last R model steps of it (older ones leave no trace)."""
+        assert self.last_xyz is not None, "a gap is seen only after a first reading"
         held = self.board.steps(np.tile(self.last_xyz, (lost, 1)), [None] * lost)
         for step in held[-self.receptive_field:]:
             for engine in self.engines:
