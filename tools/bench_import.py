@@ -1,5 +1,6 @@
 """How long Python takes to import what `edge-har stream` runs on (the CLI and the stream loop),
-in this working tree and in another commit, measured in one run, interleaved.
+its peak memory and which heavy libraries (torch, pandas, matplotlib, scipy) come along, in this
+working tree and in another commit, measured in one run, interleaved.
 
     .venv/bin/python tools/bench_import.py --against b51a39c
 
@@ -18,18 +19,23 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 BEFORE_HOST_SPLIT = "b51a39c"  # the last commit whose stream imported torch
-PROBE = ("import time; started = time.perf_counter(); import edge_har.cli, edge_har.stream; "
-         "elapsed = time.perf_counter() - started; import sys, edge_har; "
-         "print(elapsed, 'torch' in sys.modules, edge_har.__file__)")
+HEAVY = ("torch", "pandas", "matplotlib", "scipy")
+# The stream loop's module, wherever the tree keeps it (edge_har/stream.py before the layer subpackages)
+PROBE = ("import time, importlib.util; started = time.perf_counter(); import edge_har.cli; "
+         "importlib.import_module('edge_har.runtime.stream' if importlib.util.find_spec('edge_har.runtime') "
+         "else 'edge_har.stream'); elapsed = time.perf_counter() - started; import sys, resource, edge_har; "
+         f"print(elapsed, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "
+         f"','.join(m for m in {HEAVY!r} if m in sys.modules) or '-', edge_har.__file__)")
 
 
-def import_once(tree: Path) -> tuple[float, bool]:
-    """Seconds to import, and whether torch came along; run from `tree`, so its edge_har is the one loaded."""
+def import_once(tree: Path) -> tuple[float, int, str]:
+    """Seconds to import, peak memory (KiB) and which heavy libraries came along; run from `tree`,
+    so its edge_har is the one loaded."""
     out = subprocess.run([sys.executable, "-c", PROBE], cwd=tree, capture_output=True, text=True, check=True).stdout
-    seconds, torch_loaded, origin = out.split()
+    seconds, peak_kib, heavy, origin = out.split()
     if not Path(origin).resolve().is_relative_to(tree.resolve()):
         raise RuntimeError(f"imported {origin}, not the tree at {tree}")
-    return float(seconds), torch_loaded == "True"
+    return float(seconds), int(peak_kib), heavy
 
 
 def main() -> None:
@@ -42,17 +48,19 @@ def main() -> None:
         subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "--quiet", str(other), args.against],
                        check=True)
         try:
-            times = {"this tree": [], args.against: []}
+            times: dict[str, list[float]] = {"this tree": [], args.against: []}
+            memory: dict[str, list[int]] = {"this tree": [], args.against: []}
             loads = {}
             for _ in range(args.repeats):
                 for name, tree in (("this tree", ROOT), (args.against, other)):
-                    seconds, loads[name] = import_once(tree)
+                    seconds, peak_kib, loads[name] = import_once(tree)
                     times[name].append(seconds)
+                    memory[name].append(peak_kib)
         finally:
             subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(other)], check=True)
     for name, values in times.items():
-        print(f"{name}: median {statistics.median(values):.3f} s, fastest {min(values):.3f} s "
-              f"over {args.repeats} imports (torch loaded: {loads[name]})")
+        print(f"{name}: median {statistics.median(values):.3f} s, fastest {min(values):.3f} s over {args.repeats} "
+              f"imports; peak memory {statistics.median(memory[name]) / 1024:.0f} MB; loaded: {loads[name]}")
     ratio = statistics.median(times[args.against]) / statistics.median(times["this tree"])
     print(f"ratio {args.against} / this tree: {ratio:.1f}x")
 

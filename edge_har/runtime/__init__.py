@@ -24,13 +24,13 @@ from .export_folder import (
     STEP_INT8_TFLITE,
     Exported,
 )
-from .session import LARGEST_GAPS, StreamSession
+from .session import LARGEST_GAPS, StepRecord, StreamSession
 from .stream import StreamOptions, stream
 
 __all__ = [
     "DECODER_HEADER", "EXPORT_DIR", "EXPORT_JSON", "Exported", "FP32_ONNX", "INT8_BACKENDS", "INT8_ONNX",
     "INT8_TFLITE", "LARGEST_GAPS", "LiteRTBackend", "LiteRTStepBackend", "OnnxBackend", "OnnxStepBackend",
-    "RollingBuffer", "STEP_FP32_ONNX", "STEP_INT8_ONNX", "STEP_INT8_TFLITE", "StreamOptions", "StreamSession",
+    "RollingBuffer", "STEP_FP32_ONNX", "STEP_INT8_ONNX", "STEP_INT8_TFLITE", "StepRecord", "StreamOptions", "StreamSession",
     "TflmBackend", "TflmStepBackend", "check", "check_engine", "int8_engine", "litert_op_names",
     "make_engine", "problems", "step_backend", "stream", "tflm_arena_bytes", "window_backend"
 ]

@@ -44,17 +44,17 @@ def render(session: StreamSession, fmt: str | None, seconds: float) -> Group:
     stats, latest = session.stats, session.latest
     summary = stats.as_dict(seconds)
     head = Table.grid(padding=(0, 2))
-    activity = session.classes[latest.get("int8_decoded", latest["int8"])] if latest else "waiting for data"
+    activity = session.classes[latest.shown] if latest else "waiting for data"
     head.add_row("[bold]activity[/]", f"[bold cyan]{activity}[/]")
-    if latest and "int8_decoded" in latest:
-        head.add_row("this step alone", session.classes[latest["int8"]])
+    if latest and latest.int8_decoded is not None:
+        head.add_row("this step alone", session.classes[latest.int8])
     head.add_row("format", fmt or "detecting")
     head.add_row("samples/s", f"{summary['samples_per_second']:.0f} ({stats.samples} samples)")
     head.add_row("lost samples", f"{stats.lost_samples}  (bad frames {stats.bad_frames}, resets {stats.resets}, "
                                  f"reconnects {stats.reconnects})")
-    if latest and latest.get("device") is not None:
-        host = f"host fp32 {session.classes[latest['fp32']]}" if latest["fp32"] is not None else ""
-        head.add_row("device says", f"{session.classes[latest['device']]}   {host}")
+    if latest and latest.device is not None:
+        host = f"host fp32 {session.classes[latest.fp32]}" if latest.fp32 is not None else ""
+        head.add_row("device says", f"{session.classes[latest.device]}   {host}")
     if summary["int8_fp32_agreement"] is not None and session.fp32:
         head.add_row("int8 vs fp32", f"{summary['int8_fp32_agreement']:.4f} agreement")
     if summary.get("device_fp32_agreement") is not None and session.fp32:
@@ -66,6 +66,6 @@ def render(session: StreamSession, fmt: str | None, seconds: float) -> Group:
         head.add_row("decoded accuracy", f"int8 {summary['decoded_int8_accuracy']:.4f}")
     bars = Table.grid(padding=(0, 1))
     if latest:
-        for name, p in zip(session.classes, latest["probabilities"]):
+        for name, p in zip(session.classes, latest.probabilities):
             bars.add_row(name, "#" * int(round(p * 30)), f"{p:.2f}")
     return Group(head, bars)

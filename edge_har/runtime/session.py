@@ -20,6 +20,35 @@ from ..link.board import BoardInput, Step
 from ..link.frames import SYNTHETIC_DECLARATION, Info, Sample
 from .export_folder import Exported
 
+
+@dataclass(frozen=True)
+class StepRecord:
+    """One model step of a stream: what the log writes, the live view shows and `on_step` gets.
+    Classes are indices into the export's classes; `true` is None on unlabelled steps, `fp32`
+    without the fp32 comparison, `device` where the board sends no class of its own, and the
+    decoded classes where the export decodes nothing."""
+
+    step: int
+    stream: int  # which stream of the session (a board reset starts the next)
+    seq: int | None  # the board's counter (None for text lines)
+    t: float | None  # seconds into the stream (None where no rate is known)
+    x: float
+    y: float
+    z: float
+    true: int | None
+    int8: int
+    fp32: int | None
+    device: int | None
+    probabilities: np.ndarray  # int8's, over the classes
+    int8_decoded: int | None = None
+    fp32_decoded: int | None = None
+
+    @property
+    def shown(self) -> int:
+        """The class a user sees: after the causal filter where the export has one."""
+        return self.int8 if self.int8_decoded is None else self.int8_decoded
+
+
 LARGEST_GAPS = 10  # gaps the summary lists, largest first; `gap_count` counts them all
 
 
@@ -96,7 +125,7 @@ class StreamSession:
     """Turns decoded items into per-step predictions with an int8 engine and, optionally, an fp32
     one (engines.py) for comparison; `on_step` gets each step's record."""
 
-    def __init__(self, export: Exported, int8, fp32, on_step: Callable[[dict], None],
+    def __init__(self, export: Exported, int8, fp32, on_step: Callable[[StepRecord], None],
                  rate_hz: float | None = None, scale: float | None = None, units: str | None = None,
                  on_event: Callable[[str], None] = lambda event: None):
         """`rate_hz`, `scale` and `units` describe the board until it declares its own; `on_event`
@@ -118,7 +147,7 @@ class StreamSession:
         self.stats.decoding = "forward" if self.decoders else "none"
         self.last_seq: int | None = None
         self.stream_index = -1
-        self.latest: dict = {}
+        self.latest: StepRecord | None = None
 
     def handle(self, items: list[Sample | Info]) -> None:
         """Items in the order they arrived. Board samples wait in `pending` and go through the rate
@@ -213,10 +242,9 @@ class StreamSession:
             stats.int8_correct += int(int8_class == true)
             stats.fp32_correct += int(fp32_class == true) if fp32_class is not None else 0
         x, y, z = step.values.tolist()
-        self.latest = {"step": stats.steps - 1, "stream": self.stream_index, "seq": seq,
-                       "t": None if step.t is None else round(step.t, 4), "x": x, "y": y, "z": z, "true": true,
-                       "int8": int8_class, "fp32": fp32_class, "device": device, "probabilities": probs,
-                       **self._decode(probs, fp32_probs, true)}
+        self.latest = StepRecord(stats.steps - 1, self.stream_index, seq, None if step.t is None else round(step.t, 4),
+                                 x, y, z, true, int8_class, fp32_class, device, probs,
+                                 *self._decode(probs, fp32_probs, true))
         if device is not None:
             self._count_device(device, int8_class, fp32_class, true)
         self.on_step(self.latest)
@@ -230,10 +258,11 @@ class StreamSession:
             stats.device_labelled += 1
             stats.device_correct += int(device == true)
 
-    def _decode(self, probs: np.ndarray, fp32_probs: np.ndarray | None, true: int | None) -> dict:
-        """Each engine's class after its causal filter, counted like the raw ones."""
+    def _decode(self, probs: np.ndarray, fp32_probs: np.ndarray | None,
+                true: int | None) -> tuple[int | None, int | None]:
+        """Each engine's class after its causal filter (int8's, fp32's), counted like the raw ones."""
         if not self.decoders:
-            return {}
+            return None, None
         int8 = self.decoders["int8"].step(probs)
         fp32 = self.decoders["fp32"].step(fp32_probs) if fp32_probs is not None else None
         stats = self.stats
@@ -241,7 +270,7 @@ class StreamSession:
         if true is not None:
             stats.int8_decoded_correct += int(int8 == true)
             stats.fp32_decoded_correct += int(fp32 == true) if fp32 is not None else 0
-        return {"int8_decoded": int8, "fp32_decoded": fp32}
+        return int8, fp32
 
     def _true_class(self, label: int | str | None) -> int | None:
         if label is None:

@@ -5,11 +5,14 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+from .session import StepRecord
+
 # t: seconds into the stream; *_decoded: after the causal filter, empty where the export decodes nothing;
 # device: the class the board's own model sent (protocol version 2), empty where it sends none;
 # event: a row of its own (the other columns empty) for each gap, reset and damaged reading
 COLUMNS = ("step", "stream", "seq", "t", "x", "y", "z", "true", "int8", "fp32", "int8_decoded", "fp32_decoded",
            "device", "event")
+STEP_COLUMNS = COLUMNS[:-1]  # a step's row; an event's has only `event`
 
 
 class StepLog:
@@ -19,9 +22,9 @@ class StepLog:
         if self.writer:
             self.writer.writeheader()
 
-    def write(self, step: dict) -> None:
+    def write(self, step: StepRecord) -> None:
         if self.writer:
-            self.writer.writerow(step)
+            self.writer.writerow({name: getattr(step, name) for name in STEP_COLUMNS})
 
     def event(self, text: str) -> None:
         if self.writer:
