@@ -130,14 +130,20 @@ class FrameDecoder:
             return None, False
         if len(self._buffer) < size:
             return None, True
-        frame = bytes(self._buffer[:size])
-        body, (crc,) = frame[2:-2], struct.unpack("<H", frame[-2:])
-        if crc != crc16(body):
+        body = self._checked_body(size)
+        if body is None:
             return None, False
         flags, seq, x, y, z, label, *device = (_SAMPLE_BODY if size == SAMPLE_FRAME_BYTES else _DEVICE_BODY).unpack(body)
         del self._buffer[:size]
         device_class = device[0] if device and device[0] != NO_LABEL else None
         return Sample(seq, (float(x), float(y), float(z)), label if flags & HAS_LABEL else None, device_class), False
+
+    def _checked_body(self, size: int) -> bytes | None:
+        """The body of the `size`-byte frame at the buffer's start (between sync and CRC), or None
+        where its CRC does not match."""
+        frame = bytes(self._buffer[:size])
+        body, (crc,) = frame[2:-2], struct.unpack("<H", frame[-2:])
+        return body if crc == crc16(body) else None
 
     def _info(self) -> tuple[Info | None, bool]:
         if len(self._buffer) < 3:
@@ -148,9 +154,8 @@ class FrameDecoder:
             return None, False  # (waiting for its length would hold back the frames behind it)
         if len(self._buffer) < size:
             return None, True
-        frame = bytes(self._buffer[:size])
-        body, (crc,) = frame[2:-2], struct.unpack("<H", frame[-2:])
-        if crc != crc16(body):
+        body = self._checked_body(size)
+        if body is None:
             return None, False
         try:
             fields = parse_info_text(body[1:].decode("ascii"))
