@@ -194,7 +194,7 @@ def test_an_export_report_of_the_wrong_shape_is_named(exported, tmp_path, conten
     shutil.copytree(exported, run)
     (run / "export" / "export.json").write_text(content)
     result = edge_har("stream", "--port", "/dev/null", "--model", str(run))
-    _assert_clean_failure(result, "not an edge-har export report")
+    _assert_clean_failure(result, "not an edge-har export.json")
 
 
 # The emulator never destroys a file, and leaves no link behind

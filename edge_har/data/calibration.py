@@ -7,6 +7,7 @@ sensor units, each window ending at a labelled step and padded by the start-of-s
 
 from __future__ import annotations
 
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,8 +76,9 @@ def load_windows(path: Path, receptive_field: int, channels: int = 3) -> WindowS
         windows = np.asarray(content["windows"])
         labels = np.asarray(content["labels"]) if "labels" in content else np.full(len(windows), UNLABELED)
         classes = [str(c) for c in content["classes"]] if "classes" in content else []
-    except (OSError, ValueError, KeyError) as err:
-        raise UserError(f"{path}: not a calibration set (.npz with a 'windows' array): {err}") from None
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:  # each a damaged or foreign file
+        raise UserError(f"{path}: not a readable window set (.npz with a 'windows' array: {err}); make a calibration "
+                        "set with `edge-har calibrate`, or train the run again for its own") from None
     if windows.ndim != 3 or windows.shape[1:] != (receptive_field, channels):
         raise UserError(f"{path}: windows have shape {windows.shape}; this model needs (N, {receptive_field}, {channels})")
     if not np.isfinite(windows).all():

@@ -23,8 +23,9 @@ from ..codegen.step_engine import EngineError, write_engine
 from ..core.config import EXPORT_MIN_AGREEMENT, PARITY_MIN_AGREEMENT
 from ..core.decoding import DECODE_CHOICES, DEFAULT_DECODE, Transitions
 from ..core.errors import GateFailure, UserError
-from ..core.files import MB, check_destination, staged_dir, transient_file, write_json
+from ..core.files import MB, check_destination, staged_dir, transient_file
 from ..core.metrics import agreement
+from ..core.reports import EXPORT, write_report
 from ..data.calibration import WindowSet, load_windows
 from ..device.cost import BENCH_SAMPLES, cortex_m4_cost, missing_tools
 from ..model.folding import WindowModel, folded_window_model, tflite_input
@@ -107,7 +108,7 @@ def export(opts: ExportOptions, console: Console | None = None) -> Path:
             console.print("Exporting the step model (one new column per layer per sample)")
             report["step"] = export_step_models(run.model, folder, calibration, holdout, False, console)
         _write_sizes(report, folder)
-        write_json(folder / EXPORT_JSON, report)
+        write_report(folder / EXPORT_JSON, report, EXPORT)
     out = run.folder / EXPORT_DIR
     _print_summary(console, report, out)
     _gate(report)

@@ -9,7 +9,6 @@ interrupted training never leaves a folder that looks finished.
 
 from __future__ import annotations
 
-import json
 import pickle
 import re
 import zipfile
@@ -21,6 +20,7 @@ import torch
 
 from ..core.config import RunConfig, model_config_from_dict
 from ..core.errors import UserError
+from ..core.reports import METRICS, read_report
 from ..core.run_files import CALIBRATION_FILE, CONFIG_FILE, DECODING_FILE, HOLDOUT_FILE, METRICS_FILE, MODEL_FILE  # noqa: F401 (re-exported)
 from .tcn import TCN
 
@@ -53,12 +53,14 @@ class Run:
             self.sample_rate_hz: float | None = saved["sample_rate_hz"]
             self.model = TCN(model_config_from_dict(saved["model_config"]))
             self.model.load_state_dict(_named_layers(saved["state_dict"]))
-        except (EOFError, RuntimeError, KeyError, TypeError, ValueError, pickle.UnpicklingError,
-                zipfile.BadZipFile) as err:
+        except (EOFError, OSError, RuntimeError, KeyError, TypeError, ValueError, pickle.UnpicklingError,
+                zipfile.BadZipFile) as err:  # (OSError: torch's zip reader on a file cut short)
             reason = "empty" if path.stat().st_size == 0 else f"{type(err).__name__}: {str(err).splitlines()[0][:120]}"
             raise UserError(f"{path}: not a readable edge-har model ({reason}); it may be truncated or from another "
                             "tool: train the run again with `edge-har train`") from None
         self.model.eval()
+        # read now, so that a damaged one is found before any work, not at the end of an export
+        self.metrics = read_report(self.folder / METRICS_FILE, METRICS, "train the run again with `edge-har train`")
 
     @property
     def receptive_field(self) -> int:
@@ -68,9 +70,6 @@ class Run:
     def config(self) -> RunConfig:
         return RunConfig.load(self.folder / CONFIG_FILE)
 
-    @property
-    def metrics(self) -> dict:
-        return json.loads((self.folder / METRICS_FILE).read_text())
 
 
 def _named_layers(state: dict) -> dict:

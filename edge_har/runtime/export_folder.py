@@ -7,13 +7,13 @@ names the folder and the command that makes it again.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
 from ..core.decoding import Transitions
 from ..core.errors import UserError
+from ..core.reports import EXPORT, METRICS, read_report
 from ..core.run_files import METRICS_FILE
 
 EXPORT_DIR = "export"
@@ -21,7 +21,6 @@ EXPORT_JSON = "export.json"
 FP32_ONNX, INT8_ONNX, INT8_TFLITE = "model_fp32.onnx", "model_int8.onnx", "model_int8.tflite"
 STEP_FP32_ONNX, STEP_INT8_ONNX, STEP_INT8_TFLITE = "step_fp32.onnx", "step_int8.onnx", "step_int8.tflite"
 DECODER_HEADER = "decoder.h"  # the causal decoder for firmware (decoder_c.py)
-REQUIRED_KEYS = ("classes", "receptive_field", "sample_rate_hz", "input_shape")  # in every export.json
 
 
 @dataclass(frozen=True)
@@ -39,15 +38,7 @@ class Exported:
             raise UserError(f"{run_folder}: no such run folder")
         if not path.is_file():
             raise UserError(f"{run_folder}: no export; run `edge-har export {run_folder} --int8` first")
-        again = f"run `edge-har export {run_folder} --int8` again"
-        try:
-            report = json.loads(path.read_text())
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            raise UserError(f"{path}: damaged (not JSON); {again}") from None
-        missing = [key for key in REQUIRED_KEYS if key not in report] if isinstance(report, dict) else REQUIRED_KEYS
-        if missing:
-            raise UserError(f"{path}: not an edge-har export report (no {', '.join(missing)}); {again}")
-        return cls(path.parent, report)
+        return cls(path.parent, read_report(path, EXPORT, f"run `edge-har export {run_folder} --int8` again"))
 
     @property
     def run_folder(self) -> Path:
@@ -68,8 +59,7 @@ class Exported:
     @property
     def input_units(self) -> str | None:
         """g, m/s2 or counts; None for exports made before units were recorded."""
-        units = self.report.get("input_units")
-        return units if units in ("g", "m/s2", "counts") else None
+        return self.report["input_units"]
 
     @property
     def readings(self) -> int:
@@ -80,16 +70,16 @@ class Exported:
     def synthetic_data(self) -> bool:
         """Whether the model was trained on the built-in synthetic data (exports made before
         export.json said so are looked up in the run's metrics.json)."""
-        if "synthetic_data" in self.report:
-            return bool(self.report["synthetic_data"])
+        if self.report["synthetic_data"] is not None:
+            return self.report["synthetic_data"]
         try:
-            return bool(json.loads((self.run_folder / METRICS_FILE).read_text()).get("synthetic_data", False))
-        except (OSError, json.JSONDecodeError):
+            return bool(read_report(self.run_folder / METRICS_FILE, METRICS, "").get("synthetic_data", False))
+        except UserError:  # no readable metrics.json beside the export: nothing says synthetic
             return False
 
     def transitions(self) -> Transitions | None:
         """The decoder's transitions, or None where the export decodes nothing (or predates decoding)."""
-        decoding = self.report.get("decoding", {"method": "none"})
+        decoding = self.report["decoding"]
         return Transitions.from_dict(decoding["transitions"]) if decoding["method"] == "forward" else None
 
     def require_int8(self, engine: str = "rolling") -> None:

@@ -13,7 +13,8 @@ import torch
 from rich.console import Console
 
 from ..core.config import AdaptConfig
-from ..core.files import check_new_folder, staged_dir, write_json
+from ..core.files import check_new_folder, staged_dir
+from ..core.reports import METRICS, write_report
 from ..core.units import factor
 from ..data.calibration import CALIBRATION_PER_CLASS, WindowSet, load_windows, sample_windows
 from ..data.dataset import Dataset, at_rate, units_of
@@ -55,7 +56,7 @@ def adapt(opts: AdaptOptions, console: Console | None = None) -> Path:
         shutil.copyfile(parent.folder / DECODING_FILE, folder / DECODING_FILE)
         shutil.copyfile(parent.folder / HOLDOUT_FILE, folder / HOLDOUT_FILE)
         _with_wearer(replay, wearer, parent.receptive_field, config.train.seed).save(folder / CALIBRATION_FILE)
-        write_json(folder / METRICS_FILE, metrics)
+        write_report(folder / METRICS_FILE, metrics, METRICS)
     adaptation = metrics["adaptation"]
     console.print(f"Adapted in {took:.1f} s on {adaptation['labelled_steps']} labelled steps of the wearer; on those "
                   f"steps {adaptation['wearer_accuracy']['before']:.4f} -> {adaptation['wearer_accuracy']['after']:.4f} "

@@ -11,6 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from ..core.config import AdaptConfig, ModelConfig, RunConfig, TrainConfig
 from ..core.errors import DataError, UserError
 from ..core.files import MB, check_new_folder, staged_dir, write_json
+from ..core.reports import METRICS, write_report
 from ..data.calibration import CALIBRATION_PER_CLASS, WindowSet, sample_windows, spread_windows
 from ..data.dataset import HELD_BACK, Dataset, at_rate, check_cv, held_back_time, keep_classes, units_of
 from ..data.loading import load_data
@@ -128,7 +129,7 @@ def train(opts: TrainOptions, console: Console | None = None) -> Path:
             measure.save(folder / FOLDS_DIR, data)
         metrics = {**_metrics(data, final, validation, cv_report, ladder), "input_units": units,
                    "wear": wear.as_dict() if wear else {"chosen": final_cfg.wear}}
-        write_json(folder / METRICS_FILE, metrics)
+        write_report(folder / METRICS_FILE, metrics, METRICS)
         _plots(folder, data, final, validation, pooled, ladder)
     _report(console, out, metrics, data)
     return out
