@@ -278,9 +278,7 @@ def emulate(opts: EmulatorOptions, ready: Callable[[str], None] = print,
     if data.synthetic:
         declared[SYNTHETIC_DECLARATION[0]] = SYNTHETIC_DECLARATION[1]
     info = _info_bytes(declared, opts.fmt)
-    if opts.link is not None:
-        check_link(opts.link)
-    terminal = Terminal(opts.link, info)
+    terminal = Terminal(opts.link, info)  # (which checks the link before making it)
     report, index, seq, offline = EmulatorReport(), 0, 0, 0
     try:
         ready(terminal.name)

@@ -86,6 +86,7 @@ def export(opts: ExportOptions, console: Console | None = None) -> Path:
     if opts.qat is not None and opts.activations == "int16":
         raise UserError("--qat simulates int8 activations: add --activations int8 (or auto)")
     run = Run(opts.run)
+    validation = _validation_subjects(run)
     check_destination(run.folder / EXPORT_DIR, "RUN", folder=True, force=True, need_bytes=EXPORT_BYTES)
     r = run.receptive_field
     calibration = load_windows(opts.calibration or run.folder / CALIBRATION_FILE, r)
@@ -101,7 +102,7 @@ def export(opts: ExportOptions, console: Console | None = None) -> Path:
         if opts.int8:
             report.update(_export_quantized(run, folder, calibration, holdout, opts, console, tuned))
             report["quantization"]["qat_config"] = asdict(opts.qat) if opts.qat else None
-            report["gate"] = _gate_report(report, run, opts.min_agreement)
+            report["gate"] = _gate_report(report, validation, opts.min_agreement)
             _write_decoder_header(report, folder)
             _add_c_engine(report, run, folder, holdout, console)
         else:
@@ -359,14 +360,14 @@ def _agreements(report: dict) -> dict:
             **{f"step {k}": v for k, v in report["step"]["agreement_with_fp32"].items()}}
 
 
-def _gate_report(report: dict, run: Run, minimum: float) -> dict:
+def _gate_report(report: dict, validation_subjects: list[str] | None, minimum: float) -> dict:
     """What the gate judged, on whom, and whether it passed."""
     agreements = _agreements(report)
     tried = [f"{t['activations']} activations{' from quantization-aware weights' if t['qat'] else ''} "
              f"(lowest agreement {min(t['agreement_with_fp32'].values()):.4f})" for t in report["quantization"]["tried"]]
     return {
         "min_agreement": minimum,
-        "judged_on": {"validation_subjects": _validation_subjects(run), "windows": report["holdout_windows"],
+        "judged_on": {"validation_subjects": validation_subjects, "windows": report["holdout_windows"],
                       "step_windows": report["step"]["checked_windows"],
                       "tflm_step_windows": report["step"]["tflm_checked_windows"],
                       "note": "the run's validation subject(s): people the model never trained on"},
@@ -379,10 +380,9 @@ def _gate_report(report: dict, run: Run, minimum: float) -> dict:
 
 
 def _validation_subjects(run: Run) -> list[str] | None:
-    try:
-        return run.metrics["final"]["validation_subjects"]
-    except (OSError, ValueError, KeyError):
-        return None  # a run from before metrics named them
+    """Read before the export's work, so that a damaged metrics.json ends it then, not after it;
+    None for a run from before metrics.json named them."""
+    return run.metrics.get("final", {}).get("validation_subjects")
 
 
 def _gate(report: dict) -> None:

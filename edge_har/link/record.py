@@ -21,7 +21,7 @@ def record(port_path: str, label: str, out: Path, duration: float, baud: int = 1
     check_new_file(out, force=force)
     port = open_port(port_path, baud)
     reader = Reader("auto", channels=3)
-    board = BoardInput(rate_hz, None, rate_hz, None, scale)
+    board = BoardInput(None, None, None, None, scale)  # --rate, where given, outranks the board's
     rows = 0
     started = time.monotonic()
     interrupted = threading.Event()
@@ -34,9 +34,10 @@ def record(port_path: str, label: str, out: Path, duration: float, baud: int = 1
                     break
                 for item in reader.feed(data):
                     if isinstance(item, Info):
-                        board.declare(item.fields if rate_hz is None else {**item.fields, "rate_hz": str(rate_hz)})
+                        board.declare(item.fields)
                     elif isinstance(item, Sample) and (reading := board.reading(item.xyz)) is not None:
-                        t = rows / board.rate_hz if board.rate_hz else time.monotonic() - started
+                        rate = rate_hz or board.rate_hz
+                        t = rows / rate if rate else time.monotonic() - started
                         x, y, z = reading.tolist()
                         csv.write(f"{t:.4f},{x:.6g},{y:.6g},{z:.6g},{label}\n")
                         rows += 1

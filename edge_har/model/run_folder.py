@@ -14,6 +14,7 @@ import re
 import zipfile
 from dataclasses import asdict
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
 
 import torch
@@ -59,8 +60,11 @@ class Run:
             raise UserError(f"{path}: not a readable edge-har model ({reason}); it may be truncated or from another "
                             "tool: train the run again with `edge-har train`") from None
         self.model.eval()
-        # read now, so that a damaged one is found before any work, not at the end of an export
-        self.metrics = read_report(self.folder / METRICS_FILE, METRICS, "train the run again with `edge-har train`")
+
+    @cached_property
+    def metrics(self) -> dict:
+        """metrics.json (a run's saved fold models have none, and open without it)."""
+        return read_report(self.folder / METRICS_FILE, METRICS, "train the run again with `edge-har train`")
 
     @property
     def receptive_field(self) -> int:
