@@ -9,11 +9,11 @@ import json
 import numpy as np
 import pytest
 
-from edge_har.codegen.step_engine import EngineError, quantize_multiplier, read_graph, trace
+from edge_har.codegen import EngineError, quantize_multiplier, read_graph, trace
 from edge_har.core.decoding import ForwardFilter, Transitions, softmax
 from edge_har.data.loading import load_data
 from edge_har.device.c_backend import CStepBackend, c_compiler
-from edge_har.device.cost import missing_tools
+from edge_har.device.cores import M4
 from edge_har.runtime.backends import TflmStepBackend
 
 needs_compiler = pytest.mark.skipif(c_compiler() is None, reason="no C compiler ($CC, cc or gcc) on this machine")
@@ -65,8 +65,8 @@ def test_the_c_engine_needs_a_third_of_the_tflite_micro_arena(run, request):
     # the states are all it keeps, plus scratch
     assert engine["state_bytes"] == report["step"]["state_values"] * engine["bits"] // 8
     assert measured <= report["step"]["tflite_int8"]["tflm_arena_bytes"] / 3
-    cost = engine["cortex_m4"]
-    if missing_tools() is None:  # measured at export: flash holds every weight; a MAC costs a few instructions
+    cost = engine["cores"]["m4"]
+    if M4.missing() is None:  # measured at export: flash holds every weight; a MAC costs a few instructions
         assert cost["flash_bytes"] >= report["params"] and cost["samples"] > 1000
         assert 1 < cost["instructions_per_mac"] < 50
     else:
@@ -83,16 +83,16 @@ def test_multipliers_follow_tflites_rounding():
 
 
 def test_a_float_step_model_is_refused_with_the_way_out(exported):
-    tensors, ops, inputs, outputs = read_graph(exported / "export" / "step_int8.tflite")
-    tensors[inputs[1]].dtype = "float32"
+    graph = read_graph(exported / "export" / "step_int8.tflite")
+    graph.tensors[graph.inputs[1]].dtype = "float32"
     with pytest.raises(EngineError, match="--activations int8 or int16"):
-        trace(tensors, ops, inputs, outputs)
+        trace(graph)
 
 
 def test_a_16x8_join_that_would_requantize_the_state_is_refused(exported_16x8):
-    tensors, ops, inputs, outputs = read_graph(exported_16x8 / "export" / "step_int8.tflite")
-    padded = {op.outputs[0] for op in ops if op.name == "PAD"}
-    join = next(op for op in ops if op.name == "ADD" and set(op.inputs) <= padded)  # a state and its new column
-    tensors[join.outputs[0]].scales = tensors[join.outputs[0]].scales * 1.5
+    graph = read_graph(exported_16x8 / "export" / "step_int8.tflite")
+    padded = {op.outputs[0] for op in graph.ops if op.name == "PAD"}
+    join = next(op for op in graph.ops if op.name == "ADD" and set(op.inputs) <= padded)  # a state and its new column
+    graph.tensors[join.outputs[0]].scales = graph.tensors[join.outputs[0]].scales * 1.5
     with pytest.raises(EngineError, match="requantizes"):
-        trace(tensors, ops, inputs, outputs)
+        trace(graph)

@@ -1,5 +1,5 @@
 """The example firmware (firmware_host/device/) with the exported C step engine: built for the PC
-and for a Cortex-M4 under QEMU, streaming a held-out recording through a pseudo-terminal into
+and for each core of edge_har/device/cores.py under QEMU, streaming a held-out recording through a pseudo-terminal into
 `edge-har stream`, which checks the device's own class against the host's models."""
 
 from __future__ import annotations
@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import time
 import tty
@@ -17,11 +16,10 @@ import pytest
 
 from edge_har.data.loading import load_data
 from edge_har.device.c_backend import c_compiler
-from edge_har.device.firmware import ARM_GCC, MPS2_TARGET, PC_TARGET, build, write_recording
+from edge_har.device.cores import CORES
+from edge_har.device.firmware import PC_TARGET, build, device_target, write_recording
 
 from .test_cli import EDGE_HAR
-
-QEMU = "qemu-system-arm"
 
 
 @pytest.fixture(scope="module")
@@ -74,19 +72,20 @@ def test_the_firmware_on_the_pc_streams_its_own_classes(exported, recording, tmp
     assert "device vs fp32" in out or "device/fp32 agreement" in out
 
 
-@pytest.mark.skipif(shutil.which(ARM_GCC) is None or shutil.which(QEMU) is None,
-                    reason=f"{ARM_GCC} or {QEMU} is absent: `apt-get install gcc-arm-none-eabi "
-                           "libnewlib-arm-none-eabi qemu-system-arm` (.ci/run installs them)")
-def test_the_firmware_on_an_emulated_cortex_m4_streams_its_own_classes(exported_16x8, recording, tmp_path):
+@pytest.mark.parametrize("core", list(CORES.values()), ids=list(CORES))
+def test_the_firmware_on_each_emulated_core_streams_its_own_classes(core, exported_16x8, recording, tmp_path):
     """The default export (16x8) on the device: the same classes as TFLite-Micro on every step, and
     agreeing with float on at least 99.5% of them."""
-    firmware = build(exported_16x8 / "export", recording, tmp_path / "build", MPS2_TARGET)
-    size = subprocess.run(["arm-none-eabi-size", str(firmware)], capture_output=True, text=True, check=True).stdout
+    if core.missing():
+        pytest.skip(f"{core.title}: {core.missing()} (.ci/run installs them)")
+    firmware = build(exported_16x8 / "export", recording, tmp_path / "build", device_target(core.name))
+    size_tool = core.compiler.removesuffix("gcc") + "size"
+    size = subprocess.run([size_tool, str(firmware)], capture_output=True, text=True, check=True).stdout
     text, data, bss = (int(v) for v in size.splitlines()[1].split()[:3])
     report = json.loads((exported_16x8 / "export" / "export.json").read_text())
     assert bss < report["step"]["tflite_int8"]["tflm_arena_bytes"] / 3 + 1024  # engine, sample ring, stack-free
-    qemu = subprocess.Popen([QEMU, "-M", "mps2-an386", "-nographic", "-monitor", "none", "-serial", "pty", "-kernel",
-                             str(firmware)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    qemu = subprocess.Popen(core.command(str(firmware), serial="pty"), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True)
     try:
         port = re.search(r"(/dev/pts/\d+)", qemu.stdout.readline()).group(1)
         stream = _stream(port, exported_16x8, tmp_path / "summary.json")

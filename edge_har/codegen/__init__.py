@@ -1,9 +1,17 @@
 """C generated from exported models: the step engine (from step_int8.tflite) and the decoder header.
-Reads .tflite and JSON; no torch."""
+Reads .tflite and JSON; no torch. The hand-written C they carry is in c/ (package data).
+
+The engine's path through the code: tflite_graph (the flatbuffer) -> tracing (the graph as the
+program of engine_ir, with fixed_point's arithmetic) -> scratch (column slots) -> engine_writer
+(the C, with dsp_layout's weights for cores with the DSP extension)."""
 
 from .decoder_header import decoder_header
-from .step_engine import ENGINE_C, EngineError, quantize_multiplier, read_graph, trace, write_engine
+from .engine_writer import ENGINE_C, ENGINE_H, EngineSummary, write_engine
+from .fixed_point import EngineError, quantize_multiplier
+from .tflite_graph import read_graph
+from .tracing import trace
 
 __all__ = [
-    "ENGINE_C", "EngineError", "decoder_header", "quantize_multiplier", "read_graph", "trace", "write_engine"
+    "ENGINE_C", "ENGINE_H", "EngineError", "EngineSummary", "decoder_header", "quantize_multiplier", "read_graph",
+    "trace", "write_engine",
 ]

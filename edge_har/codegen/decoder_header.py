@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.decoding import FLOOR, Transitions
+from .c_sources import c_source
 
 Q = 65536  # integer log values are in 1/Q nats
 LOG_ADD_SHIFT = 13  # the log-add table's step: 2^13 / Q = 1/8 nat
@@ -23,6 +24,7 @@ LOG_ADD_RANGE = 12.0  # nats: beyond this difference, log(1 + e^-d) < 1e-5 and c
 # A logit unit's nats carry 12 more fraction bits than Q: a 16x8 model's logit unit is ~3e-4 nat,
 # which Q alone would round by several percent.
 LOGIT_SHIFT = 12
+FILTERS = ("decoder_float.h", "decoder_integer.h")  # c/: the two filters, hand-written C
 
 
 def decoder_header(transitions: Transitions, logit_scales: dict[str, float]) -> str:
@@ -59,8 +61,7 @@ def decoder_header(transitions: Transitions, logit_scales: dict[str, float]) -> 
         f"#define EDGE_HAR_DECODE_LOGIT_SHIFT {LOGIT_SHIFT}  /* the LOGIT_Q values' fraction bits beyond Q16 */",
         f"#define EDGE_HAR_DECODE_LOG_ADD_STEPS {len(log_add)}",
         f"static const int32_t kEdgeHarDecodeLogAdd[{len(log_add)}] = {_row(log_add, str)};  /* log(1 + e^-d), Q16 */",
-        FLOAT_FILTER,
-        INTEGER_FILTER,
+        *(c_source(part) for part in FILTERS),
         "#endif",
         "",
     ])
@@ -76,71 +77,3 @@ def _row(values: np.ndarray, fmt) -> str:
 
 def _rows(matrix: np.ndarray, fmt) -> str:
     return "{" + ", ".join(_row(row, fmt) for row in matrix) + "}"
-
-
-FLOAT_FILTER = """
-typedef struct { float belief[EDGE_HAR_DECODE_CLASSES]; } EdgeHarDecoderF;
-
-static inline void edge_har_decoder_f_reset(EdgeHarDecoderF *d) {
-  for (int k = 0; k < EDGE_HAR_DECODE_CLASSES; ++k) d->belief[k] = kEdgeHarDecodePrior[k];
-}
-
-/* logits: the model's dequantized logits. Returns the decoded class. */
-static inline int edge_har_decoder_f_step(EdgeHarDecoderF *d, const float *logits) {
-  float top = logits[0], sum = 0.0f, next[EDGE_HAR_DECODE_CLASSES], total = 0.0f;
-  for (int k = 1; k < EDGE_HAR_DECODE_CLASSES; ++k) top = logits[k] > top ? logits[k] : top;
-  for (int k = 0; k < EDGE_HAR_DECODE_CLASSES; ++k) sum += expf(logits[k] - top);
-  for (int j = 0; j < EDGE_HAR_DECODE_CLASSES; ++j) {
-    float p = expf(logits[j] - top) / sum, predicted = 0.0f;
-    if (p < EDGE_HAR_DECODE_FLOOR) p = EDGE_HAR_DECODE_FLOOR;
-    for (int i = 0; i < EDGE_HAR_DECODE_CLASSES; ++i) predicted += d->belief[i] * kEdgeHarDecodeTransition[i][j];
-    next[j] = predicted * p / kEdgeHarDecodePrior[j];
-    total += next[j];
-  }
-  int best = 0;
-  for (int k = 0; k < EDGE_HAR_DECODE_CLASSES; ++k) {
-    float b = next[k] / total;
-    d->belief[k] = b < EDGE_HAR_DECODE_FLOOR ? EDGE_HAR_DECODE_FLOOR : b;
-    if (d->belief[k] > d->belief[best]) best = k;
-  }
-  return best;
-}
-"""
-
-INTEGER_FILTER = """
-typedef struct { int32_t log_belief[EDGE_HAR_DECODE_CLASSES]; } EdgeHarDecoderQ;
-
-static inline void edge_har_decoder_q_reset(EdgeHarDecoderQ *d) {
-  for (int k = 0; k < EDGE_HAR_DECODE_CLASSES; ++k) d->log_belief[k] = kEdgeHarDecodeLogPrior[k];
-}
-
-/* log(e^a + e^b), Q16; rounding d to the table's nearest step */
-static inline int32_t edge_har_decoder_log_add(int32_t a, int32_t b) {
-  int32_t top = a > b ? a : b, d = a > b ? a - b : b - a;
-  int32_t step = (d + (1 << (EDGE_HAR_DECODE_LOG_ADD_SHIFT - 1))) >> EDGE_HAR_DECODE_LOG_ADD_SHIFT;
-  return step < EDGE_HAR_DECODE_LOG_ADD_STEPS ? top + kEdgeHarDecodeLogAdd[step] : top;
-}
-
-/* logits: the model's integer logits (int8_t or int16_t, widened); logit_q: its
- * EDGE_HAR_DECODE_*_LOGIT_Q. Returns the decoded class. */
-static inline int edge_har_decoder_q_step(EdgeHarDecoderQ *d, const int32_t *logits, int32_t logit_q) {
-  int32_t top = logits[0], next[EDGE_HAR_DECODE_CLASSES], most;
-  for (int k = 1; k < EDGE_HAR_DECODE_CLASSES; ++k) top = logits[k] > top ? logits[k] : top;
-  for (int j = 0; j < EDGE_HAR_DECODE_CLASSES; ++j) {
-    int32_t evidence = (int32_t)(((int64_t)(logits[j] - top) * logit_q) >> EDGE_HAR_DECODE_LOGIT_SHIFT);
-    int32_t path = d->log_belief[0] + kEdgeHarDecodeLogTransition[0][j];
-    if (evidence < -EDGE_HAR_DECODE_FLOOR_Q) evidence = -EDGE_HAR_DECODE_FLOOR_Q;
-    for (int i = 1; i < EDGE_HAR_DECODE_CLASSES; ++i)
-      path = edge_har_decoder_log_add(path, d->log_belief[i] + kEdgeHarDecodeLogTransition[i][j]);
-    next[j] = path + evidence - kEdgeHarDecodeLogPrior[j];
-  }
-  int best = 0;
-  most = next[0];
-  for (int k = 1; k < EDGE_HAR_DECODE_CLASSES; ++k) if (next[k] > most) { most = next[k]; best = k; }
-  for (int k = 0; k < EDGE_HAR_DECODE_CLASSES; ++k) {
-    int32_t b = next[k] - most;
-    d->log_belief[k] = b < -EDGE_HAR_DECODE_FLOOR_Q ? -EDGE_HAR_DECODE_FLOOR_Q : b;
-  }
-  return best;
-}
-"""

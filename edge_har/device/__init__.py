@@ -1,13 +1,15 @@
-"""The device side: the emulated board, the example firmware, its cost on a Cortex-M4 under QEMU,
-and the C engine as a backend. No torch."""
+"""The device side: the emulated board, the example firmware and the cores it is built for, the
+engine's logits and cost on each core under QEMU, and the C engine as a backend. No torch."""
 
 from .c_backend import C_ENGINE, CStepBackend, c_compiler
-from .cost import BENCH_SAMPLES, cortex_m4_cost, missing_tools
+from .core_logits import core_logits
+from .cores import CORES, Core
+from .cost import BENCH_SAMPLES, core_cost, duty_cycle
 from .emulator import EmulatorOptions, Faults, Terminal, emulate
-from .firmware import ARM_GCC, MPS2_TARGET, PC_TARGET, build, write_recording
+from .firmware import PC_TARGET, build, device_target, write_recording
 
 __all__ = [
-    "ARM_GCC", "BENCH_SAMPLES", "CStepBackend", "C_ENGINE", "EmulatorOptions", "Faults", "MPS2_TARGET",
-    "PC_TARGET", "Terminal", "build", "c_compiler", "cortex_m4_cost", "emulate", "missing_tools",
-    "write_recording"
+    "BENCH_SAMPLES", "CORES", "CStepBackend", "C_ENGINE", "Core", "EmulatorOptions", "Faults", "PC_TARGET",
+    "Terminal", "build", "c_compiler", "core_cost", "core_logits", "device_target", "duty_cycle", "emulate",
+    "write_recording",
 ]

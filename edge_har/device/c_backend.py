@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..codegen.step_engine import ENGINE_C
+from ..codegen import ENGINE_C
 from ..runtime.backends import StepBackend
 
 # As firmware_host/Makefile builds the device side: a warning in generated C is a bug in the generator

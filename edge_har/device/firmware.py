@@ -1,6 +1,6 @@
 """The example firmware (firmware_host/device/): a held-out recording as the flash image it
-replays, and the build for the PC and for a Cortex-M4 (QEMU's mps2-an386) with the C step engine
-of an export. Host side only: numpy, make and the compilers."""
+replays, and the build for the PC and for each core of cores.py with the C step engine of an
+export. Host side only: numpy, make and the compilers."""
 
 from __future__ import annotations
 
@@ -18,11 +18,11 @@ from ..data.dataset import at_rate, units_of
 from ..data.loading import load_data
 from ..link.frames import SYNTHETIC_DECLARATION
 from ..runtime.export_folder import Exported
+from .cores import CORES
 
 FIRMWARE = Path(str(files("edge_har.firmware_host")))  # firmware_host/, shipped inside the package
 RECORDING_H = "recording.h"
-PC_TARGET, MPS2_TARGET = "device_pc", "device_mps2.elf"
-ARM_GCC = "arm-none-eabi-gcc"
+PC_TARGET = "device_pc"
 
 
 def count_scale(x: np.ndarray) -> float:
@@ -58,10 +58,16 @@ def write_recording(x: np.ndarray, labels: np.ndarray, classes: list[str], rate_
     return path
 
 
+def device_target(core: str) -> str:
+    """The example firmware's file for a core of cores.py."""
+    return f"device_{core}.elf"
+
+
 def build(export_folder: Path, recording_folder: Path, build_folder: Path, target: str) -> Path:
-    """make the firmware for `target` (device_pc or device_mps2.elf); returns the binary."""
-    if target == MPS2_TARGET and shutil.which(ARM_GCC) is None:
-        raise UserError(f"{ARM_GCC} is not installed: `apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi`")
+    """make the firmware `target` (device_pc, or device_CORE.elf); returns the binary."""
+    core = next((c for c in CORES.values() if target == device_target(c.name)), None)
+    if core is not None and shutil.which(core.compiler) is None:
+        raise UserError(f"{core.compiler} is not installed: `apt-get install {core.packages}`")
     if not (export_folder / "step_engine.c").is_file():
         raise UserError(f"{export_folder}: no C step engine; export again with `--int8`")
     subprocess.run(["make", "-s", "-C", str(FIRMWARE), f"BUILD={build_folder.resolve()}",
@@ -70,13 +76,14 @@ def build(export_folder: Path, recording_folder: Path, build_folder: Path, targe
     return build_folder / target
 
 
-TARGETS = {"pc": PC_TARGET, "mps2": MPS2_TARGET}
+# --target: the PC, or a core (mps2: the Cortex-M4 board, as earlier versions named it)
+TARGETS = {"pc": PC_TARGET, **{name: device_target(name) for name in CORES}, "mps2": device_target("m4")}
 
 
 def make_firmware(run: Path, data: str | None, subject: str, out: Path, targets: list[str],
                   sample_rate_hz: float | None = None) -> list[Path]:
     """recording.h from one subject's first recording, at the model's rate, and the firmware built
-    for each target (pc, mps2) into `out`."""
+    for each target (pc, or a core) into `out`."""
     unknown = sorted(set(targets) - set(TARGETS))
     if unknown:
         raise UserError(f"unknown target(s) {unknown}; choose from {', '.join(TARGETS)}")

@@ -18,8 +18,8 @@ import torch
 from rich.console import Console
 from rich.progress import Progress
 
+from ..codegen import EngineError, write_engine
 from ..codegen.decoder_header import decoder_header
-from ..codegen.step_engine import EngineError, write_engine
 from ..core.config import EXPORT_MIN_AGREEMENT, PARITY_MIN_AGREEMENT
 from ..core.decoding import DECODE_CHOICES, DEFAULT_DECODE, Transitions
 from ..core.errors import GateFailure, UserError
@@ -27,7 +27,8 @@ from ..core.files import MB, check_destination, staged_dir, transient_file
 from ..core.metrics import agreement
 from ..core.reports import EXPORT, write_report
 from ..data.calibration import WindowSet, load_windows
-from ..device.cost import BENCH_SAMPLES, cortex_m4_cost, missing_tools
+from ..device.cores import CORES
+from ..device.cost import BENCH_SAMPLES, core_cost
 from ..model.folding import WindowModel, folded_window_model, tflite_input
 from ..model.run_folder import CALIBRATION_FILE, DECODING_FILE, HOLDOUT_FILE, Run
 from ..model.tcn import TCN, count_params, macs_per_step, macs_per_window
@@ -214,26 +215,29 @@ def _export_quantized(run: Run, folder: Path, calibration: WindowSet, holdout: W
 
 def _add_c_engine(report: dict, run: Run, folder: Path, holdout: WindowSet, console: Console) -> None:
     """step_engine.c/.h for the step model (with decoder.h's integer filter where the export decodes),
-    and what it costs on a Cortex-M4 where the cross compiler and QEMU are here (measured on the
-    run's held-out windows, one after another)."""
+    and what it costs on each core of device/cores.py whose cross compiler and QEMU are here
+    (measured on the run's held-out windows, one after another)."""
     try:
         engine = write_engine(folder / STEP_INT8_TFLITE, folder, run.folder.name, run.classes, run.receptive_field,
-                              run.config.input_units, decoded="c_header" in report["decoding"])
+                              run.config.input_units, decoded="c_header" in report["decoding"]).to_dict()
     except EngineError as reason:
         console.print(f"[yellow]No C step engine for this model: {reason}[/]")
         return
     report["step"]["c_engine"] = engine
-    missing = missing_tools()
-    if missing is not None:
-        console.print(f"The C step engine's cost on a Cortex-M4 is not measured: {missing}")
-        engine["cortex_m4"] = {"not_measured": missing}
-        return
     count = max(1, BENCH_SAMPLES // holdout.windows.shape[1])
     readings = holdout.windows[:count, :, :3].reshape(-1, 3)
     labels = np.repeat(holdout.labels[:count], holdout.windows.shape[1])
-    console.print("Measuring the C step engine on an emulated Cortex-M4 (QEMU mps2-an386)")
-    engine["cortex_m4"] = cortex_m4_cost(folder, readings, labels, run.classes, run.sample_rate_hz,
-                                         macs_per_step(run.model.config))
+    engine["cores"] = {}
+    for core in CORES.values():
+        missing = core.missing()
+        if missing is not None:
+            console.print(f"The C step engine's cost on a {core.title} is not measured: {missing}")
+            engine["cores"][core.name] = {"not_measured": missing}
+            continue
+        console.print(f"Measuring the C step engine on an emulated {core.title} under QEMU")
+        engine["cores"][core.name] = core_cost(core, folder, readings, labels, run.classes, run.sample_rate_hz,
+                                               macs_per_step(run.model.config))
+    engine["cortex_m4"] = engine["cores"]["m4"]  # the name earlier exports used
 
 
 def _export_int8(model: TCN, folder: Path, calibration: WindowSet, holdout: WindowSet, console: Console,
@@ -348,10 +352,10 @@ def _print_summary(console: Console, report: dict, out: Path) -> None:
 
 def _engine_line(engine: dict) -> str:
     line = f"C step engine (step_engine.c): RAM {engine['ram_bytes']} bytes"
-    cost = engine.get("cortex_m4", {})
-    if "flash_bytes" in cost:
-        line += (f", on a Cortex-M4 {cost['flash_bytes']} bytes of flash and {cost['instructions_per_sample']} "
-                 "instructions per sample")
+    for name, cost in engine.get("cores", {}).items():
+        if "flash_bytes" in cost:
+            line += (f"; {name}: {cost['flash_bytes']} bytes of flash, {cost['instructions_per_sample']} instructions "
+                     f"per sample ({cost['instructions_per_mac']} per MAC)")
     return line
 
 

@@ -27,8 +27,9 @@ static uint8_t classify(const eh_sample *sample, int first) {
 
 uint32_t eh_device_run(void) {
     uint8_t info[260], frame[EH_DEVICE_FRAME_BYTES];
+    uint8_t start;
     eh_ring_init(&samples);
-    eh_platform_wait_start();
+    eh_platform_read(&start, 1);
     eh_platform_write(info, eh_pack_info(kEhInfo, info, sizeof info));
     uint32_t sent = 0;
     for (uint32_t i = 0; i < kEhRecordingSamples; i++) {

@@ -1,0 +1,46 @@
+unsigned edge_har_engine_bytes(void) { return (unsigned)sizeof(EdgeHarEngine); }
+
+void edge_har_engine_clear(EdgeHarEngine *engine) { memset(engine, 0, sizeof *engine); }
+
+void edge_har_engine_reset(EdgeHarEngine *engine, const EdgeHarValue *first) {
+  EdgeHarValue logits[EDGE_HAR_ENGINE_CLASSES];
+  edge_har_engine_clear(engine);
+  for (int t = 0; t < EDGE_HAR_ENGINE_RECEPTIVE_FIELD - 1; ++t) edge_har_engine_step(engine, first, logits);
+#ifdef EDGE_HAR_ENGINE_DECODED
+  edge_har_decoder_q_reset(&engine->decoder); /* the decoder starts with the stream's first real sample */
+#endif
+}
+
+#ifdef EDGE_HAR_ENGINE_DECODED
+int edge_har_engine_decoded_class(const EdgeHarEngine *engine) { return engine->decoded_class; }
+
+static void decode(EdgeHarEngine *engine, const EdgeHarValue *logits) {
+  int32_t wide[EDGE_HAR_ENGINE_CLASSES];
+  for (int k = 0; k < EDGE_HAR_ENGINE_CLASSES; ++k) wide[k] = logits[k];
+  engine->decoded_class = edge_har_decoder_q_step(&engine->decoder, wide, EDGE_HAR_DECODE_STEP_LOGIT_Q);
+}
+#endif
+
+static int best_class(const EdgeHarValue *logits) {
+  int best = 0;
+  for (int k = 1; k < EDGE_HAR_ENGINE_CLASSES; ++k)
+    if (logits[k] > logits[best]) best = k;
+  return best;
+}
+
+/* Round half to even (the default rounding mode), as every edge-har backend quantizes. */
+static EdgeHarValue quantize(double value) {
+  double q = nearbyint(value * EDGE_HAR_ENGINE_INPUT_INVERSE_SCALE + EDGE_HAR_ENGINE_INPUT_ZERO_POINT);
+  return (EdgeHarValue)(q < EDGE_HAR_ENGINE_VALUE_MIN ? EDGE_HAR_ENGINE_VALUE_MIN
+                        : q > EDGE_HAR_ENGINE_VALUE_MAX ? EDGE_HAR_ENGINE_VALUE_MAX : q);
+}
+
+void edge_har_engine_quantize_reading(const float *xyz, EdgeHarValue *sample) {
+  double squares = 0.0;
+  for (int k = 0; k < EDGE_HAR_ENGINE_READINGS; ++k) {
+    sample[k] = quantize(xyz[k]);
+    squares += (double)xyz[k] * (double)xyz[k];
+  }
+  if (EDGE_HAR_ENGINE_CHANNELS > EDGE_HAR_ENGINE_READINGS)
+    sample[EDGE_HAR_ENGINE_CHANNELS - 1] = quantize(sqrt(squares + EDGE_HAR_ENGINE_MAGNITUDE_EPS));
+}

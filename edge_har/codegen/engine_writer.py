@@ -1,0 +1,187 @@
+"""step_engine.h and step_engine.c: the program as straight-line C over the kernels in c/.
+
+step_engine.c is one file a firmware adds to its build: the hand-written kernels of c/ (in the
+order of KERNELS), then the model's constants and a named parameter struct per kernel call, then
+edge_har_engine_step, one kernel call per line. The DSP path (c/conv_dsp.c) is chosen by the
+compiler for the core (__ARM_FEATURE_DSP); its weight layout is emitted beside the portable one,
+each under its own #if, so a build holds one."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from string import Template
+
+import numpy as np
+
+from ..core.features import MAGNITUDE_EPS
+from .c_sources import c_source
+from .dsp_layout import folded_bias, packed_weights
+from .engine_ir import Add, Conv, Logits, Program, Push
+from .tflite_graph import read_graph
+from .tracing import trace
+
+ENGINE_C, ENGINE_H = "step_engine.c", "step_engine.h"
+KERNELS = ("fixed_point.c", "kernel_params.c", "conv.c", "conv_dsp.c", "add.c", "push.c", "engine_api.c")
+DSP = "EDGE_HAR_ENGINE_DSP"
+
+_DECODING = """
+ * Decoded over time (decoder.h, the export's causal filter, integer version): every step also
+ * advances the decoder on the step's logits; edge_har_engine_decoded_class gives its class, which
+ * switches only on sustained evidence. reset starts it afresh at the stream's first real sample.
+ *"""
+
+_ARITHMETIC = {
+    8: "int8: per-channel requantization with double rounding, the add kernel's 20-bit shift",
+    16: "16x8: 64-bit accumulators (32 where export proves they cannot overflow) and int64 bias, the 64-bit\n"
+        " * requantization with a 16-bit multiplier, the add kernel's 15-bit shift",
+}
+
+
+@dataclass(frozen=True)
+class EngineSummary:
+    """What export.json says of the engine (step.c_engine)."""
+
+    bits: int
+    decoded: bool
+    ram_bytes: int
+    state_bytes: int
+    scratch_bytes: int
+    channels: int
+    class_count: int
+    output_scale: float
+    output_zero_point: int
+    macs_per_step: int
+    accumulators: list[int]  # per convolution: 32 or 64 bits (the same on every path)
+    source: str = ENGINE_C
+    header: str = ENGINE_H
+    matches: str = ("TFLite-Micro's reference kernels (int8: double rounding) on every path; LiteRT's optimized x86 "
+                    "kernels round some requantizations differently, so its logits may differ from both by a unit")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def write_engine(tflite: Path, folder: Path, name: str, classes: list[str], receptive_field: int,
+                 units: str | None, decoded: bool = False) -> EngineSummary:
+    """step_engine.h and step_engine.c beside the step model (`decoded`: with the decoder of the
+    export's decoder.h)."""
+    program = trace(read_graph(tflite))
+    (folder / ENGINE_H).write_text(engine_header(program, name, classes, receptive_field, units, decoded))
+    (folder / ENGINE_C).write_text(engine_source(program, decoded))
+    return EngineSummary(program.bits, decoded, program.ram_bytes(decoded), program.state_bytes, program.scratch_bytes,
+                         program.sample_channels, program.classes, program.output_scale, program.output_zero_point,
+                         program.macs, [32 if conv.narrow else 64 for conv in program.convs])
+
+
+def engine_header(program: Program, name: str, classes: list[str], receptive_field: int, units: str | None,
+                  decoded: bool) -> str:
+    state_fields = "\n".join(f"  EdgeHarValue state{n}[{ring.values}];  /* {ring.columns} columns x {ring.channels} */"
+                             for n, ring in enumerate(program.rings))
+    magnitude = ("\n * The model takes |a| as a fourth channel: quantize_reading appends sqrt(x*x + y*y + z*z + "
+                 f"{MAGNITUDE_EPS!r}),\n * in double, as every edge-har backend does.\n *"
+                 if program.sample_channels > 3 else "")
+    low = -(1 << (program.bits - 1))
+    return Template(c_source("step_engine.h.in")).substitute(
+        name=name, kind="int8" if program.bits == 8 else "16x8: int16 activations, int8 weights",
+        state_bytes=program.state_bytes, scratch_bytes=program.scratch_bytes, units=units or "as trained",
+        magnitude=magnitude, arithmetic=_ARITHMETIC[program.bits], bits=program.bits, value_min=low,
+        value_max=-low - 1, channels=program.sample_channels, classes=program.classes,
+        receptive_field=receptive_field, input_inverse=repr(float(np.float32(1.0 / program.input_scale))),
+        input_zero_point=program.input_zero_point, output_scale=repr(program.output_scale),
+        output_zero_point=program.output_zero_point, magnitude_eps=repr(MAGNITUDE_EPS),
+        max_kernel=max(conv.kernel for conv in program.convs), state_fields=state_fields,
+        state_count=max(len(program.rings), 1), scratch_values=max(program.slot_values, 1),
+        class_names=", ".join(f'"{c}"' for c in classes),
+        decoder_include='#include "decoder.h"  /* the causal decoder the export carries */\n'
+                        "#define EDGE_HAR_ENGINE_DECODED 1\n" if decoded else "",
+        decoder_fields="\n  EdgeHarDecoderQ decoder;\n  int32_t decoded_class;" if decoded else "",
+        decoding=_DECODING if decoded else "")
+
+
+def engine_source(program: Program, decoded: bool) -> str:
+    kernels = "\n".join(c_source(kernel) for kernel in KERNELS)
+    convs = [_conv_constants(n, conv, program.bits) for n, conv in enumerate(program.convs)]
+    adds = [_add_constants(n, step) for n, step in enumerate(s for s in program.steps if isinstance(s, Add))]
+    return "\n".join([kernels, "/* The model. */", *convs, *adds, _step_function(program, decoded), ""])
+
+
+def _array(ctype: str, name: str, values) -> str:
+    flat = [int(v) for v in np.asarray(values).reshape(-1)]
+    lines = [", ".join(str(v) for v in flat[i:i + 24]) for i in range(0, len(flat), 24)]
+    return f"static const {ctype} {name}[{len(flat)}] = {{\n  " + ",\n  ".join(lines) + "\n};"
+
+
+def _conv_constants(n: int, conv: Conv, bits: int) -> str:
+    """The arrays and the parameter struct of convolution n; the DSP path's under its #if, the
+    portable path's under the #else, what both read before them."""
+    bias_type = "int64_t" if bits == 16 else "int32_t"
+    dsp_bias = folded_bias(conv)
+    own_biases = not np.array_equal(dsp_bias, conv.bias)  # an int8 model's input offset, folded in
+    bias = _array(bias_type, f"kConv{n}Bias", conv.bias)
+    width = 0 if conv.ring is None else (conv.kernel - 1) * conv.dilation
+    return "\n".join([
+        f"/* convolution {n}: {conv.cin} -> {conv.cout} channels, {conv.kernel} taps {conv.dilation} apart */",
+        _array("int32_t", f"kConv{n}Multiplier", conv.multipliers),
+        _array("int8_t", f"kConv{n}Shift", conv.shifts),
+        *([] if own_biases else [bias]),
+        f"#ifdef {DSP}",
+        _array("int32_t", f"kConv{n}Packed", packed_weights(conv, bits)),
+        *([_array(bias_type, f"kConv{n}FoldedBias", dsp_bias)] if own_biases else []),
+        "#else",
+        _array("int8_t", f"kConv{n}Weights", conv.weights),
+        *([bias] if own_biases else []),
+        "#endif",
+        f"static const EdgeHarConv kConv{n} = {{",
+        f"  .kernel = {conv.kernel}, .dilation = {conv.dilation}, .width = {width}, .cin = {conv.cin}, "
+        f".cout = {conv.cout}, .high_word = {int(conv.high_word)}, .wide = {int(not conv.narrow)},",
+        f"  .input_offset = {conv.input_offset}, .output_zero_point = {conv.output_zero_point}, .low = {conv.low}, "
+        f".high = {conv.high},",
+        f"  .multiplier = kConv{n}Multiplier, .shift = kConv{n}Shift,",
+        f"#ifdef {DSP}",
+        f"  .bias = kConv{n}{'FoldedBias' if own_biases else 'Bias'}, .packed = kConv{n}Packed,",
+        "#else",
+        f"  .bias = kConv{n}Bias, .weights = kConv{n}Weights,",
+        "#endif",
+        "};",
+    ])
+
+
+def _add_constants(n: int, add: Add) -> str:
+    p = add.params
+
+    def side(s) -> str:
+        return f"{{.offset = {s.offset}, .multiplier = {s.multiplier}, .shift = {s.shift}}}"
+
+    return (f"static const EdgeHarAdd kAdd{n} = {{\n  .n = {add.n}, .left_shift = {p.left_shift}, .a = {side(p.a)}, "
+            f".b = {side(p.b)},\n  .output_zero_point = {p.output_zero_point}, .output_multiplier = "
+            f"{p.output_multiplier}, .output_shift = {p.output_shift}, .low = {p.low}, .high = {p.high},\n}};")
+
+
+def _step_function(program: Program, decoded: bool) -> str:
+    def column(tensor: int) -> str:
+        if tensor not in program.slots:
+            return "sample"
+        return f"engine->scratch + {program.slots[tensor] * program.slot_width}"
+
+    def ring(index: int | None) -> str:
+        return "0, 0" if index is None else f"engine->state{index}, engine->head[{index}]"
+
+    lines = ["int edge_har_engine_step(EdgeHarEngine *engine, const EdgeHarValue *sample, EdgeHarValue *logits) {"]
+    convs = adds = 0
+    for step in program.steps:
+        if isinstance(step, Conv):
+            lines.append(f"  conv(&kConv{convs}, {ring(step.ring)}, {column(step.source)}, {column(step.output)});")
+            convs += 1
+        elif isinstance(step, Add):
+            lines.append(f"  add(&kAdd{adds}, {column(step.a)}, {column(step.b)}, {column(step.output)});")
+            adds += 1
+        elif isinstance(step, Push):
+            r = program.rings[step.ring]
+            lines.append(f"  push(engine->state{step.ring}, &engine->head[{step.ring}], {r.columns}, "
+                         f"{column(step.column)}, {r.channels});")
+        elif isinstance(step, Logits):
+            lines.append(f"  memcpy(logits, {column(step.column)}, EDGE_HAR_ENGINE_CLASSES * sizeof *logits);")
+            if decoded:
+                lines.append("  decode(engine, logits);")
+    return "\n".join(lines + ["  return best_class(logits);", "}"])

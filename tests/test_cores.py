@@ -1,0 +1,99 @@
+"""The C step engine on each core of edge_har/device/cores.py under QEMU, through the logits
+firmware (firmware_host/device/logits.c): TFLite-Micro's integer logits on every step, on the
+DSP path (Cortex-M4, M33) as on the portable one (M0, RISC-V), for int8 and 16x8 exports."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from edge_har.codegen.fixed_point import high_mul, narrow_accumulator_suffices
+from edge_har.data.loading import load_data
+from edge_har.device.core_logits import core_logits
+from edge_har.device.cores import CORES, M4
+from edge_har.runtime.backends import TflmStepBackend
+
+STEPS = 4000  # of sim6, the synthetic run's validation person (never trained on)
+BOTH_EXPORTS = pytest.mark.parametrize("run", ["exported", "exported_16x8"])
+
+
+def _tflm_logits(folder: Path, x: np.ndarray) -> np.ndarray:
+    report = json.loads((folder / "export.json").read_text())
+    tflm = TflmStepBackend(folder / "step_int8.tflite", report["step"]["tflite_int8"]["tflm_arena_bytes"],
+                           report["receptive_field"])
+    tflm.reset(x[0])
+    rows = []
+    for sample in x:
+        tflm.step(sample)
+        rows.append(tflm.interpreter.get_output(0)[0].copy())
+    return np.array(rows)
+
+
+def _on_core(core, folder: Path, x: np.ndarray) -> np.ndarray:
+    engine = json.loads((folder / "export.json").read_text())["step"]["c_engine"]
+    return core_logits(core, folder, x, engine["bits"], engine["class_count"])
+
+
+@pytest.mark.parametrize("core", list(CORES.values()), ids=list(CORES))
+@BOTH_EXPORTS
+def test_every_core_gives_tflite_micros_logits_on_every_step(core, run, request):
+    if core.missing():
+        pytest.skip(f"{core.title}: {core.missing()} (.ci/run installs them)")
+    folder = request.getfixturevalue(run) / "export"
+    x = load_data(None).select(["sim6"]).recordings[0].x[:STEPS]
+    ours, theirs = _on_core(core, folder, x), _tflm_logits(folder, x)
+    assert ours.shape == theirs.shape == (STEPS, 5)
+    assert np.array_equal(ours, theirs)
+
+
+def test_the_dsp_paths_64_bit_accumulators_give_the_same_logits(exported_16x8, tmp_path):
+    """Every layer of the default model fits 32-bit accumulators; forced to 64 bits (SMLALD), the
+    logits stay TFLite-Micro's."""
+    if M4.missing():
+        pytest.skip(M4.missing())
+    folder = tmp_path / "wide"
+    shutil.copytree(exported_16x8 / "export", folder)
+    source = (folder / "step_engine.c").read_text()
+    assert ".wide = 0" in source and ".wide = 1" not in source
+    (folder / "step_engine.c").write_text(source.replace(".wide = 0", ".wide = 1"))
+    x = load_data(None).select(["sim6"]).recordings[0].x[:1500]
+    assert np.array_equal(_on_core(M4, folder, x), _tflm_logits(exported_16x8 / "export", x))
+
+
+@BOTH_EXPORTS
+def test_the_dsp_path_is_faster_than_the_portable_one_on_the_cortex_m4(run, request):
+    """At export: at most 1.5 instructions per MAC on the Cortex-M4 (QEMU counts instructions)."""
+    engine = json.loads((request.getfixturevalue(run) / "export" / "export.json").read_text())["step"]["c_engine"]
+    cost = engine["cores"]["m4"]
+    if "not_measured" in cost:
+        pytest.skip(cost["not_measured"])
+    assert cost["dsp_path"] and cost["instructions_per_mac"] <= 1.5
+    assert engine["cortex_m4"] == cost
+    portable = [engine["cores"][name] for name in ("m0", "rv32") if "not_measured" not in engine["cores"][name]]
+    assert all(not c["dsp_path"] and c["instructions_per_mac"] > cost["instructions_per_mac"] for c in portable)
+
+
+def test_a_32_bit_accumulator_is_chosen_only_where_it_cannot_overflow():
+    weights = np.full((2, 5, 128), 127, dtype=np.int8)
+    weights[1] = 1
+    fits = narrow_accumulator_suffices(weights, np.array([0, 0]), bits=16)
+    assert fits.tolist() == [False, True]  # 127 * 640 * 32768 > 2^31 - 1; 640 * 32768 is not
+    assert not narrow_accumulator_suffices(weights[1:], np.array([2**31 - 640 * 32768]), bits=16)[0]
+    assert narrow_accumulator_suffices(weights, np.array([0, 0]), bits=8).all()
+
+
+def _gemmlowp_high_mul(product: int) -> int:
+    """SaturatingRoundingDoublingHighMul as gemmlowp writes it: a nudge, then division toward zero."""
+    nudged = product + (1 << 30 if product >= 0 else 1 - (1 << 30))
+    return (abs(nudged) >> 31) * (1 if nudged >= 0 else -1)
+
+
+def test_the_high_multiply_is_gemmlowps_nudged_division_toward_zero():
+    rng = np.random.default_rng(0)
+    a = np.concatenate([rng.integers(-2**31, 2**31, 20000), rng.integers(-2**16, 2**16, 20000) << 14])
+    for b in (1 << 30, (1 << 31) - 1, 1, int(rng.integers(1 << 30, 1 << 31))):
+        assert high_mul(a, b).tolist() == [_gemmlowp_high_mul(int(v) * b) for v in a]

@@ -1,0 +1,65 @@
+"""The C step engine on each core against TFLite-Micro, on every step of a held-out recording:
+
+    .venv/bin/python tools/core_parity.py RUN --data PATH --subject S
+
+RUN is exported with `--int8`. For each core of edge_har/device/cores.py whose cross compiler and
+QEMU are here, the logits firmware (firmware_host/device/logits.c) runs under QEMU and is fed the
+subject's first recording, at the model's rate, one reading per step; its integer logits are
+compared with TFLite-Micro's (the step_int8.tflite the engine was generated from) on every step.
+Prints, per core, the steps, the steps whose logits are identical, and the path (DSP or portable).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+
+from edge_har.data.dataset import at_rate
+from edge_har.data.loading import load_data
+from edge_har.device.core_logits import core_logits
+from edge_har.device.cores import CORES
+from edge_har.runtime.backends import TflmStepBackend
+from edge_har.runtime.export_folder import Exported
+
+
+def tflm_logits(export: Exported, x: np.ndarray) -> np.ndarray:
+    tflm = TflmStepBackend(export.folder / "step_int8.tflite", export.report["step"]["tflite_int8"]["tflm_arena_bytes"],
+                           export.receptive_field)
+    tflm.reset(x[0])
+    rows = []
+    for sample in x:
+        tflm.step(sample)
+        rows.append(tflm.interpreter.get_output(0)[0].copy())
+    return np.array(rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("run", type=Path)
+    parser.add_argument("--data", required=True)
+    parser.add_argument("--subject", required=True)
+    args = parser.parse_args()
+    export = Exported.open(args.run)
+    engine = export.report["step"]["c_engine"]
+    data, _ = at_rate(load_data(args.data).select([args.subject]), export.sample_rate_hz)
+    x = data.recordings[0].x
+    theirs = tflm_logits(export, x)
+    print(f"{args.run} ({engine['bits']}-bit activations), {args.subject}: {len(x):,} steps against TFLite-Micro")
+    print("| core | path | steps | identical logits | seconds under QEMU |")
+    print("| --- | --- | ---: | ---: | ---: |")
+    for core in CORES.values():
+        if core.missing():
+            print(f"| {core.title} | not run: {core.missing()} | | | |")
+            continue
+        started = time.monotonic()
+        ours = core_logits(core, export.folder, x, engine["bits"], engine["class_count"])
+        same = int((ours == theirs).all(axis=1).sum())
+        print(f"| {core.title} | {'DSP' if core.dsp else 'portable'} | {len(x):,} | {same:,} | "
+              f"{time.monotonic() - started:.0f} |")
+
+
+if __name__ == "__main__":
+    main()
