@@ -16,12 +16,12 @@ TORCH_FROM := $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
 install: $(STAMP)
 
 # torch first, pinned; the project's own range then keeps it. Everything: the host runtime, the
-# training install ([train]), what the tests need ([test]) and the linters ([lint]).
+# training install ([train]), Ray ([ray]), what the tests need ([test]) and the linters ([lint]).
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet $(TORCH_FROM) torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e '.[train,test,lint]'
+	$(BIN)/python -m pip install --quiet -e '.[train,ray,test,lint]'
 	touch $(STAMP)
 
 demo: $(STAMP)

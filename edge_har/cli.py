@@ -188,6 +188,15 @@ def train(
              "10,30,60. Needs a known sample rate (--sample-rate where the data states none).")] = None,
     seed: Annotated[int, typer.Option(help="Seed for repeatable runs.")] = 0,
     device: Annotated[str, typer.Option(help="auto (GPU when present), cpu or cuda.")] = "auto",
+    workers: Annotated[Optional[int], typer.Option(
+        min=1, help="Run the cross-validation folds as Ray tasks on a local Ray with this many workers (needs "
+                    "`pip install 'edge-har[ray]'`). Default: one after another in this process.")] = None,
+    ray_address: Annotated[Optional[str], typer.Option(
+        envvar="RAY_ADDRESS", help="Run the folds on an existing Ray cluster (`ray start --head` on one machine, "
+                                   "`ray start --address HEAD:6379` on the others), e.g. HEAD:6379 or auto.")] = None,
+    threads: Annotated[Optional[int], typer.Option(
+        min=1, help="torch threads per training (default: torch's, all cores; with --workers, the cores per "
+                    "worker). The figures depend on it, not on the number of workers: fix it to compare runs.")] = None,
     force: Annotated[bool, typer.Option(help="Replace an existing --out run (only once the new one is complete).")] = False,
 ):
     """Train a causal TCN that labels every time step; optionally cross-validate and choose R."""
@@ -195,6 +204,7 @@ def train(
     from .train.rf_search import Budget
     from .train.train_command import TrainOptions
     from .train.train_command import train as run_training
+    from .train.workers import Workers
 
     if roll_axis not in (None, "x", "y", "z", "none"):
         raise UserError(f"--roll-axis must be x, y, z or none, not {roll_axis!r}")
@@ -207,7 +217,7 @@ def train(
                           magnitude=magnitude),
         train=_worn(TrainConfig(epochs=epochs, steps_per_epoch=steps_per_epoch, batch_size=batch_size, lr=lr,
                                 patience=patience, scale_jitter=scale_jitter, time_warp=time_warp, seed=seed,
-                                device=device),
+                                device=device, threads=threads),
                     wear, _by_hand(roll_axis, flip_axes, rotate_deg)),
         budget=Budget(tolerance / 100, target_accuracy, max_params, max_macs),
         classes=_names(classes),
@@ -217,6 +227,7 @@ def train(
         units=units,
         adapt_seconds=_seconds(adapt_seconds),
         force=force,
+        workers=Workers(workers, ray_address),
     )
     run_training(options, console)
 

@@ -65,6 +65,9 @@ class TrainConfig:
     val_subjects: int = 1
     seed: int = 0
     device: str = "auto"
+    # torch's intra-op threads for each training (None: torch's default, the machine's cores). The
+    # figures depend on it (float sums in another order), not on which worker trains or when.
+    threads: int | None = None
 
 
 @dataclass

@@ -14,9 +14,10 @@ from ..core.errors import UserError
 from ..core.metrics import summarize
 from ..data.dataset import Dataset, subject_folds
 from ..model.tcn import TCN
-from .training import Evaluation, evaluate, fit, label_transitions
+from .training import Evaluation, FitResult, evaluate, fit, label_transitions
 from .wear import AUTO, dressed
-from .wear_trials import choose_wear
+from .wear_trials import WearChoice, choose_wear
+from .workers import HERE, Workers
 
 
 def split_validation(subjects: list[str], test: list[str], count: int) -> tuple[list[str], list[str]]:
@@ -42,37 +43,85 @@ class Fold:
     config: TrainConfig  # the fold's training configuration (its chosen wear)
 
 
+@dataclass(frozen=True)
+class _Shared:
+    """What every fold's job reads (on Ray: put in the object store once)."""
+
+    data: Dataset
+    model_cfg: ModelConfig
+    cfg: TrainConfig
+    progress: Progress | None  # only where the jobs run in this process
+
+
+@dataclass
+class _FoldOutcome:
+    number: int
+    test: list[str]
+    val_subjects: list[str]
+    wear: WearChoice | None
+    config: TrainConfig
+    result: FitResult
+    held_out: dict[str, Evaluation]
+
+
+def _fold_job(shared: _Shared, fold: tuple[int, list[str]], threads: int | None) -> _FoldOutcome:
+    """Train and evaluate one fold: it seeds itself (fit), so it gives the same wherever it runs."""
+    number, test = fold
+    data, model_cfg, cfg, progress = shared.data, shared.model_cfg, shared.cfg, shared.progress
+    train_subjects, val_subjects = split_validation(data.subjects, test, cfg.val_subjects)
+    label = _label(model_cfg, number, test)
+    wear = choose_wear(data.select(train_subjects + val_subjects), model_cfg, cfg, progress,
+                       label=f"{label}: ") if cfg.wear == AUTO else None
+    fold_cfg = dressed(cfg, wear.chosen) if wear else cfg
+    if wear and progress:
+        progress.console.print(f"{label}: {wear.describe()}")
+    result = fit(data.select(train_subjects), data.select(val_subjects), model_cfg, fold_cfg, progress, label=label)
+    transitions = label_transitions(data.select(train_subjects))
+    held_out = {subject: evaluate(result.model, data.select([subject]), transitions) for subject in test}
+    return _FoldOutcome(number, test, val_subjects, wear, fold_cfg, result, held_out)
+
+
+def _label(model_cfg: ModelConfig, number: int, test: list[str]) -> str:
+    return f"R={model_cfg.receptive_field} fold {number} (test {'+'.join(test)})"
+
+
 def cross_validate(data: Dataset, model_cfg: ModelConfig, cfg: TrainConfig, cv: str,
                    progress: Progress | None = None, only: list[str] | None = None,
-                   per_subject: Callable[[Fold, Dataset], dict] | None = None) -> tuple[dict, Evaluation]:
+                   per_subject: Callable[[Fold, Dataset], dict] | None = None,
+                   workers: Workers = HERE) -> tuple[dict, Evaluation]:
     """Train one model per test group; report each held-out subject's per-step accuracy.
     `only` runs just the folds that hold out those subjects: a quick look at hard folds.
-    `per_subject(fold, held_out_person)` adds its figures to that subject's fold entry."""
-    subjects = data.subjects
+    `per_subject(fold, held_out_person)` adds its figures to that subject's fold entry.
+    `workers`: where the folds run (here one after another, or as Ray tasks)."""
+    plan = list(subject_folds(data.subjects, cv, only))
+    shared = _Shared(data, model_cfg, cfg, None if workers.distributed else progress)
+    task = progress.add_task(f"R={model_cfg.receptive_field}: folds on {workers.count or 'the cluster'}'s workers",
+                             total=len(plan), stats="") if progress and workers.distributed else None
+
+    def landed(index: int, outcome: _FoldOutcome) -> None:
+        if progress is None:
+            return
+        label = _label(model_cfg, outcome.number, outcome.test)
+        if outcome.wear and workers.distributed:
+            progress.console.print(f"{label}: {outcome.wear.describe()}")
+        for subject, held_out in outcome.held_out.items():
+            progress.console.print(f"{label}: accuracy {held_out.summary['accuracy']:.3f} on {subject} "
+                                   f"(decoded over time {held_out.decoding['decoded']['accuracy']:.3f})")
+        if task is not None:
+            progress.advance(task)
+
+    outcomes = workers.map(_fold_job, shared, plan, landed, cfg.threads)
     folds, pooled = [], Evaluation({}, np.zeros((len(data.classes),) * 2, dtype=np.int64))
-    for number, test in subject_folds(subjects, cv, only):
-        train_subjects, val_subjects = split_validation(subjects, test, cfg.val_subjects)
-        label = f"R={model_cfg.receptive_field} fold {number} (test {'+'.join(test)})"
-        wear = choose_wear(data.select(train_subjects + val_subjects), model_cfg, cfg, progress,
-                           label=f"{label}: ") if cfg.wear == AUTO else None
-        fold_cfg = dressed(cfg, wear.chosen) if wear else cfg
-        if wear and progress:
-            progress.console.print(f"{label}: {wear.describe()}")
-        result = fit(data.select(train_subjects), data.select(val_subjects), model_cfg, fold_cfg, progress,
-                     label=label)
-        transitions = label_transitions(data.select(train_subjects))
-        fold = Fold(number, result.model, data.select(train_subjects), test, fold_cfg)
-        for subject in test:
-            held_out = evaluate(result.model, data.select([subject]), transitions)
-            if progress:
-                progress.console.print(f"{label}: accuracy {held_out.summary['accuracy']:.3f} on {subject} "
-                                       f"(decoded over time {held_out.decoding['decoded']['accuracy']:.3f})")
+    for outcome in outcomes:
+        fold = Fold(outcome.number, outcome.result.model, data.select(_train_subjects(data, outcome)), outcome.test,
+                    outcome.config)
+        for subject, held_out in outcome.held_out.items():
             pooled.confusion += held_out.confusion
             pooled.predictions.update(held_out.predictions)
-            folds.append({"test_subject": subject, "fold": number, **_fold_summary(held_out),
-                          "val_subjects": val_subjects, "best_epoch": result.best_epoch,
-                          "wear": wear.as_dict() if wear else {"chosen": cfg.wear},
-                          "train_seconds": round(result.seconds, 1), "device": result.device,
+            folds.append({"test_subject": subject, "fold": outcome.number, **_fold_summary(held_out),
+                          "val_subjects": outcome.val_subjects, "best_epoch": outcome.result.best_epoch,
+                          "wear": outcome.wear.as_dict() if outcome.wear else {"chosen": cfg.wear},
+                          "train_seconds": round(outcome.result.seconds, 1), "device": outcome.result.device,
                           **(per_subject(fold, data.select([subject])) if per_subject else {})})
     pooled.summary = summarize(pooled.confusion, data.classes)
     accuracies = [f["accuracy"] for f in folds]
@@ -89,6 +138,10 @@ def cross_validate(data: Dataset, model_cfg: ModelConfig, cfg: TrainConfig, cv: 
         "folds": folds,
     }
     return report, pooled
+
+
+def _train_subjects(data: Dataset, outcome: _FoldOutcome) -> list[str]:
+    return [s for s in data.subjects if s not in outcome.test and s not in outcome.val_subjects]
 
 
 def _mean_delays(folds: list[dict]) -> dict:

@@ -16,6 +16,7 @@ from ..data.dataset import Dataset
 from ..model.tcn import TCN, count_params, macs_per_step
 from .cross_validation import cross_validate
 from .training import Evaluation
+from .workers import HERE, Workers
 
 # (kernel size, blocks): R = 13, 29, 61, 121, 249 with two convs per block.
 DEFAULT_LADDER = [(3, 2), (3, 3), (3, 4), (5, 4), (5, 5)]
@@ -48,7 +49,9 @@ class SearchResult:
 def search_receptive_field(data: Dataset, base: ModelConfig, cfg: TrainConfig, cv: str, budget: Budget,
                            progress: Progress | None = None,
                            ladder: list[tuple[int, int]] = DEFAULT_LADDER,
-                           only: list[str] | None = None) -> SearchResult:
+                           only: list[str] | None = None, workers: Workers = HERE) -> SearchResult:
+    """Each rung's folds run on `workers` (the rungs one after another: a rung's figures decide nothing
+    before the whole ladder is in, but each rung's folds are the independent jobs)."""
     rows, results = [], {}
     for kernel_size, blocks in sorted(ladder, key=lambda kb: replace(base, kernel_size=kb[0], blocks=kb[1]).receptive_field):
         config = replace(base, kernel_size=kernel_size, blocks=blocks)
@@ -58,7 +61,7 @@ def search_receptive_field(data: Dataset, base: ModelConfig, cfg: TrainConfig, c
         if skipped:
             rows.append({**row, "accuracy": None, "min_fold_accuracy": None, "skipped": skipped})
             continue
-        report, pooled = cross_validate(data, config, cfg, cv, progress, only)
+        report, pooled = cross_validate(data, config, cfg, cv, progress, only, workers=workers)
         rows.append({**row, "accuracy": report["mean_accuracy"], "min_fold_accuracy": report["min_accuracy"],
                      "macro_f1": report["mean_macro_f1"]})
         results[config.receptive_field] = (config, report, pooled)

@@ -32,6 +32,7 @@ from .rf_search import Budget, search_receptive_field
 from .training import Evaluation, FitResult, evaluate, fit, label_transitions
 from .wear import AUTO, dressed
 from .wear_trials import choose_wear
+from .workers import Workers
 
 FOLDS_DIR = "folds"  # with --adapt-seconds: each fold's model and replay windows, what adaptation started from
 HOLDOUT_WINDOWS = 2000  # windows spread over the validation subject(s), for export's parity gate
@@ -56,6 +57,7 @@ class TrainOptions:
     adapt_seconds: list[float] | None = None  # per CV fold: adapt to the held-out person on N s of each activity
     adapt: AdaptConfig = field(default_factory=AdaptConfig)
     force: bool = False  # replace an existing `out` (once the new run is complete)
+    workers: Workers = field(default_factory=Workers)  # where cross-validation folds run
 
 
 RUN_BYTES = 50 * MB  # room a run needs: models, window sets and plots (a few MB), and folds with --adapt-seconds
@@ -64,6 +66,9 @@ RUN_BYTES = 50 * MB  # room a run needs: models, window sets and plots (a few MB
 def check_options(opts: TrainOptions, out: Path) -> None:
     """Every option and the destination, before the data is loaded and hours of training begin."""
     check_new_folder(out, force=opts.force, need_bytes=RUN_BYTES)
+    opts.workers.check()
+    if opts.train.threads is not None and opts.train.threads < 1:
+        raise UserError(f"--threads {opts.train.threads}: give 1 or more")
     if opts.cv is not None:
         check_cv(opts.cv)
     for name, value in (("--sample-rate", opts.sample_rate_hz), ("--rate", opts.rate_hz)):
@@ -96,7 +101,7 @@ def train(opts: TrainOptions, console: Console | None = None) -> Path:
             console.print(f"Searching the receptive-field ladder with {cv} cross-validation"
                           + (f" and --wear {wear.chosen} (chosen once, before the ladder)" if wear else ""))
             search = search_receptive_field(data, model_cfg, final_cfg, cv, opts.budget, progress,
-                                            only=opts.cv_folds)
+                                            only=opts.cv_folds, workers=opts.workers)
             if search.chosen is None:
                 raise UserError(f"--rf auto: {search.reason}")
             console.print(f"Chose R = {search.chosen.receptive_field}: {search.reason}")
@@ -104,7 +109,8 @@ def train(opts: TrainOptions, console: Console | None = None) -> Path:
             _check_trainable(data, model_cfg.receptive_field)
         elif cv:
             measure = _AdaptationProtocol(opts.adapt_seconds, opts.adapt, progress) if opts.adapt_seconds else None
-            cv_report, pooled = cross_validate(data, model_cfg, train_cfg, cv, progress, opts.cv_folds, measure)
+            cv_report, pooled = cross_validate(data, model_cfg, train_cfg, cv, progress, opts.cv_folds, measure,
+                                               opts.workers)
             if measure:
                 cv_report["adapted"] = rows_summary(cv_report["folds"])
                 cv_report["adaptation"] = asdict(opts.adapt)

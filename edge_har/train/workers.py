@@ -1,0 +1,82 @@
+"""Independent jobs (cross-validation folds), in this process one after another, or as Ray tasks
+on a local Ray with N workers or on an existing cluster (`ray start --head`, `ray start
+--address`). The shared inputs reach the workers once, through Ray's object store; each job seeds
+itself, so its result does not depend on where or in which order it runs. A task whose worker
+dies is retried by Ray; a job that fails ends the run with its error."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from importlib.util import find_spec
+from typing import Any, TypeVar
+
+import torch
+
+from ..core.errors import UserError
+
+Item = TypeVar("Item")
+RETRIES = 3  # a worker killed mid-task: Ray runs the task again, up to this many times
+RAY_INSTALL = "pip install 'edge-har[ray]'"
+
+
+@dataclass(frozen=True)
+class Workers:
+    """Where jobs run: `count` None and no `address`: here, one after another (the default)."""
+
+    count: int | None = None
+    address: str | None = None
+
+    @property
+    def distributed(self) -> bool:
+        return self.count is not None or self.address is not None
+
+    def check(self) -> None:
+        """Before any work: Ray present, a sensible count."""
+        if self.count is not None and self.count < 1:
+            raise UserError(f"--workers {self.count}: give 1 or more")
+        if self.distributed and find_spec("ray") is None:
+            raise UserError(f"--workers and --ray-address run jobs on Ray, which is not installed: {RAY_INSTALL}")
+
+    def map(self, job: Callable[[Any, Item, int | None], Any], shared: Any, items: Sequence[Item],
+            landed: Callable[[int, Any], None], threads: int | None) -> list:
+        """[job(shared, item, threads) for item in items], in order; `landed(index, result)` as each
+        finishes. `threads`: torch's intra-op threads per job (None: torch's default here; on Ray,
+        the cores a worker has)."""
+        if not self.distributed:
+            results = []
+            for index, item in enumerate(items):
+                results.append(_run_job(job, shared, item, threads))
+                landed(index, results[-1])
+            return results
+        return _on_ray(self, job, shared, items, landed, threads)
+
+
+HERE = Workers()  # every job in this process, one after another
+
+
+def _on_ray(workers: Workers, job, shared, items, landed, threads: int | None) -> list:
+    import ray
+
+    local = workers.address is None
+    if not ray.is_initialized():
+        ray.init(address=workers.address, num_cpus=workers.count if local else None, include_dashboard=False,
+                 log_to_driver=False, configure_logging=False)
+    per_job = threads or max(1, (os.cpu_count() or 1) // (workers.count or 1))
+    task = ray.remote(num_cpus=1, max_retries=RETRIES)(_run_job)
+    shared_ref = ray.put(shared)
+    pending = {task.remote(job, shared_ref, item, per_job): index for index, item in enumerate(items)}
+    results: dict[int, Any] = {}
+    while pending:
+        done, _ = ray.wait(list(pending), num_returns=1)
+        index = pending.pop(done[0])
+        results[index] = ray.get(done[0])
+        landed(index, results[index])
+    return [results[i] for i in range(len(items))]
+
+
+def _run_job(job, shared, item, threads: int | None):
+    if threads is not None:
+        torch.set_num_threads(threads)
+    return job(shared, item, threads)
