@@ -31,7 +31,8 @@ errors = Console(stderr=True)
 
 MODEL, TRAIN, ADAPT = ModelConfig(num_classes=0), TrainConfig(), AdaptConfig()
 DATA_HELP = ("A MATLAB HumanActivity .mat file, a CSV file or a folder of CSV files (t,ax,ay,az,label; "
-             "one subject per file). Without it, the built-in SYNTHETIC dataset is used.")
+             "one subject per file). Without it, the built-in SYNTHETIC dataset is used; synthetic:PEOPLE[:SECONDS] "
+             "makes it any size (e.g. synthetic:200:3600).")
 ENGINE_HELP = ("rolling: the window model over the last R samples at every sample (the reference). step: the step "
                "model, one new column per layer per sample, with each layer's state kept between samples.")
 
@@ -483,18 +484,23 @@ def firmware(
     out: Annotated[Path, typer.Option(help="Folder for recording.h and the firmware binaries.")],
     data: Annotated[Optional[str], typer.Option(help=DATA_HELP)] = None,
     target: Annotated[str, typer.Option(
-        help="Comma-separated: pc (the host C compiler) and/or mps2 (an Arm Cortex-M4, mps2-an386, with "
-             "arm-none-eabi-gcc; run it under qemu-system-arm).")] = "pc,mps2",
+        help="Comma-separated: pc (the host C compiler), m4 (Cortex-M4, QEMU's mps2-an386; mps2 names it too), "
+             "m33 (Cortex-M33, mps2-an505), m0 (Cortex-M0, microbit) and rv32 (RISC-V rv32imc, virt); the cores "
+             "need their cross compiler (arm-none-eabi-gcc, riscv64-unknown-elf-gcc) and run under QEMU.")] = "pc,m4",
     sample_rate: Annotated[Optional[float], typer.Option(help="Sample rate in Hz, where the data does not say.")] = None,
 ):
     """Build the example firmware: a recording replayed as a sensor driver delivers it, the C step engine on every
     sample, and each sample sent with the device's class (PROTOCOL.md version 2) for `edge-har stream` to check."""
-    from .device.firmware import make_firmware
+    from .device.cores import CORES
+    from .device.firmware import device_target, make_firmware
 
     for binary in make_firmware(run, data, subject, out, _names(target) or [], sample_rate):
         console.print(f"Built {binary}")
-    console.print("PC: `FIRMWARE FD` writes frames to a file descriptor (the master side of a pseudo-terminal). "
-                  "Cortex-M4: `qemu-system-arm -M mps2-an386 -nographic -monitor none -serial pty -kernel "
-                  f"{out}/device_mps2.elf`, then `edge-har stream --port /dev/pts/N --model {run}`, and send any "
-                  "byte to the port to start the replay.")
+        core = next((c for c in CORES.values() if binary.name == device_target(c.name)), None)
+        if core is None:
+            console.print("  `FIRMWARE FD` writes frames to a file descriptor (the master side of a pseudo-terminal).")
+        else:
+            console.print(f"  {core.title}: `{' '.join(core.command(str(binary), serial='pty'))}`")
+    console.print(f"Then `edge-har stream --port /dev/pts/N --model {run}` (N: what QEMU printed), and send any byte "
+                  "to the port to start the replay.")
 

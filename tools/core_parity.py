@@ -3,9 +3,10 @@
     .venv/bin/python tools/core_parity.py RUN --data PATH --subject S
 
 RUN is exported with `--int8`. For each core of edge_har/device/cores.py whose cross compiler and
-QEMU are here, the logits firmware (firmware_host/device/logits.c) runs under QEMU and is fed the
-subject's first recording, at the model's rate, one reading per step; its integer logits are
-compared with TFLite-Micro's (the step_int8.tflite the engine was generated from) on every step.
+QEMU are here, the logits firmware (firmware_host/device/logits.c) runs under QEMU and is fed each
+of the subject's recordings, at the model's rate, one reading per step (each recording its own
+stream, from a reset); its integer logits are compared with TFLite-Micro's (the step_int8.tflite
+the engine was generated from) on every step.
 Prints, per core, the steps, the steps whose logits are identical, and the path (DSP or portable).
 """
 
@@ -45,9 +46,11 @@ def main() -> None:
     export = Exported.open(args.run)
     engine = export.report["step"]["c_engine"]
     data, _ = at_rate(load_data(args.data).select([args.subject]), export.sample_rate_hz)
-    x = data.recordings[0].x
-    theirs = tflm_logits(export, x)
-    print(f"{args.run} ({engine['bits']}-bit activations), {args.subject}: {len(x):,} steps against TFLite-Micro")
+    recordings = [r.x for r in data.recordings]
+    theirs = np.concatenate([tflm_logits(export, x) for x in recordings])
+    steps = len(theirs)
+    print(f"{args.run} ({engine['bits']}-bit activations), {args.subject}: {steps:,} steps in {len(recordings)} "
+          "recording(s) against TFLite-Micro")
     print("| core | path | steps | identical logits | seconds under QEMU |")
     print("| --- | --- | ---: | ---: | ---: |")
     for core in CORES.values():
@@ -55,9 +58,10 @@ def main() -> None:
             print(f"| {core.title} | not run: {core.missing()} | | | |")
             continue
         started = time.monotonic()
-        ours = core_logits(core, export.folder, x, engine["bits"], engine["class_count"])
+        ours = np.concatenate([core_logits(core, export.folder, x, engine["bits"], engine["class_count"])
+                               for x in recordings])
         same = int((ours == theirs).all(axis=1).sum())
-        print(f"| {core.title} | {'DSP' if core.dsp else 'portable'} | {len(x):,} | {same:,} | "
+        print(f"| {core.title} | {'DSP' if core.dsp else 'portable'} | {steps:,} | {same:,} | "
               f"{time.monotonic() - started:.0f} |")
 
 

@@ -20,10 +20,16 @@ CSV_COLUMNS = ["t", "ax", "ay", "az", "label"]
 GAP_FACTOR = 10  # a time step this many times the median one starts a new recording
 
 
+SYNTHETIC = "synthetic"  # --data synthetic:PEOPLE[:SECONDS]: the synthetic set at any size
+
+
 def load_data(path: str | Path | None, sample_rate_hz: float | None = None, seed: int = 0) -> Dataset:
-    """Load any supported source; `None` gives the built-in synthetic default."""
+    """Load any supported source; `None` gives the built-in synthetic default, and
+    `synthetic:PEOPLE[:SECONDS]` the synthetic set with that many people (240 s each by default)."""
     if path is None:
         return synthetic_dataset(seed=seed)
+    if isinstance(path, str) and path.startswith(f"{SYNTHETIC}:"):
+        return _sized_synthetic(path, seed)
     path = Path(path)
     if not path.exists():
         raise DataError(f"{path}: no such file or folder")
@@ -39,6 +45,17 @@ def load_data(path: str | Path | None, sample_rate_hz: float | None = None, seed
         data.recordings = [replace(r, rate_hz=data.rate_of(r) or sample_rate_hz) for r in data.recordings]
         data.sample_rate_hz = common_rate(data.recordings)
     return data
+
+
+def _sized_synthetic(spec: str, seed: int) -> Dataset:
+    fields = spec.split(":")[1:]
+    try:
+        people, seconds = int(fields[0]), float(fields[1]) if len(fields) > 1 else 240.0
+    except (ValueError, IndexError):
+        raise DataError(f"{spec}: give synthetic:PEOPLE or synthetic:PEOPLE:SECONDS, e.g. synthetic:200:3600") from None
+    if len(fields) > 2 or people < 2 or seconds < 60:
+        raise DataError(f"{spec}: at least 2 people of at least 60 s each (synthetic:PEOPLE[:SECONDS])")
+    return synthetic_dataset(people, seconds, seed)
 
 
 def _merge(parts: list[tuple[str, list[tuple[np.ndarray, np.ndarray]], float | None]], source: str) -> Dataset:

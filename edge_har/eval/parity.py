@@ -164,12 +164,19 @@ def _collect(export: Exported, data: Dataset, backends: dict, tflm_steps: int, c
                 pred[name].append(predicted.argmax(axis=1))
                 if name in logits:
                     logits[name].append(predicted)
-                progress.advance(task)
+                _advance(progress, task, f"{name} on {rec.subject}: {len(chosen):,} windows")
             true.append(rec.y)
             tflm_index.append(local + offset)
             offset += len(rec)
     return {"true": np.concatenate(true), "tflm_index": np.concatenate(tflm_index), "reference": next(iter(backends)),
             "pred": {name: np.concatenate(p) for name, p in pred.items()}, "logits": logits}
+
+
+def _advance(progress: Progress, task, done: str) -> None:
+    """One backend through one recording: the bar, or a line where the output is not a terminal."""
+    progress.advance(task)
+    if not progress.console.is_terminal:
+        progress.console.print(f"parity: {done}")
 
 
 def _collect_step(data: Dataset, backends: dict, console: Console) -> dict:
@@ -186,7 +193,7 @@ def _collect_step(data: Dataset, backends: dict, console: Console) -> dict:
                 logits[name] = backend.run(rec.x.astype(np.float32))
                 pred[name].append(logits[name].argmax(axis=1))
                 kept[name].append(logits[name])
-                progress.advance(task)
+                _advance(progress, task, f"{name} on {rec.subject}: {len(rec):,} steps")
             if reference != ONNX_FP32:
                 largest_difference = max(largest_difference, float(np.abs(logits[ONNX_FP32] - logits[reference]).max()))
             truths.append(rec.y)

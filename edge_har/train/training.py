@@ -116,7 +116,10 @@ def fit(train: Dataset, val: Dataset, model_cfg: ModelConfig, cfg: TrainConfig,
         val_acc = evaluate(model, val).summary["accuracy"]
         history.append({"epoch": epoch, "loss": loss, "train_accuracy": acc, "val_accuracy": val_acc})
         if progress:
-            progress.update(task, stats=f"loss {loss:.3f} train {acc:.3f} val {val_acc:.3f}")
+            stats = f"loss {loss:.3f} train {acc:.3f} val {val_acc:.3f}"
+            progress.update(task, stats=stats)
+            if not progress.console.is_terminal:  # a log file sees no bar: a line per epoch instead
+                progress.console.print(f"{label}: epoch {epoch}/{cfg.epochs} {stats}")
         if val_acc > best:
             best, best_state = val_acc, copy.deepcopy(model.state_dict())
         if epoch - _best_epoch(history) >= cfg.patience:
