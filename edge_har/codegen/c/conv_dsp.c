@@ -55,8 +55,8 @@ static int32_t word_at(const EdgeHarValue *x) {
   return word;
 }
 
-/* Output channels o to o + 3 of a block, from its accumulators, requantized (cout need not be a
- * multiple of four: the block's last channels may be padding). */
+/* Output channel o from its accumulator, requantized; EH_BLOCK_OUTPUTS does a block's four (cout
+ * need not be a multiple of four: a block's last channels may be padding, and are not stored). */
 EH_INLINE void block_output(const EdgeHarConv *p, int o, int64_t acc, EdgeHarValue *out) {
   if (o < p->cout)
     out[o] = saturate(requantized(p, o, acc + p->bias[o]) + p->output_zero_point, p->low, p->high);
