@@ -13,24 +13,16 @@ import pytest
 
 from edge_har.codegen.fixed_point import high_mul, narrow_accumulator_suffices
 from edge_har.data.loading import load_data
-from edge_har.device.core_logits import core_logits
+from edge_har.device.core_logits import core_logits, tflm_logits
 from edge_har.device.cores import CORES, M4
-from edge_har.runtime.backends import TflmStepBackend
+from edge_har.runtime.export_folder import Exported
 
 STEPS = 4000  # of sim6, the synthetic run's validation person (never trained on)
 BOTH_EXPORTS = pytest.mark.parametrize("run", ["exported", "exported_16x8"])
 
 
 def _tflm_logits(folder: Path, x: np.ndarray) -> np.ndarray:
-    report = json.loads((folder / "export.json").read_text())
-    tflm = TflmStepBackend(folder / "step_int8.tflite", report["step"]["tflite_int8"]["tflm_arena_bytes"],
-                           report["receptive_field"])
-    tflm.reset(x[0])
-    rows = []
-    for sample in x:
-        tflm.step(sample)
-        rows.append(tflm.interpreter.get_output(0)[0].copy())
-    return np.array(rows)
+    return tflm_logits(Exported.open(folder.parent), x)
 
 
 def _on_core(core, folder: Path, x: np.ndarray) -> np.ndarray:

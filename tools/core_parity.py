@@ -20,21 +20,9 @@ import numpy as np
 
 from edge_har.data.dataset import at_rate
 from edge_har.data.loading import load_data
-from edge_har.device.core_logits import core_logits
+from edge_har.device.core_logits import core_logits, tflm_logits
 from edge_har.device.cores import CORES
-from edge_har.runtime.backends import TflmStepBackend
 from edge_har.runtime.export_folder import Exported
-
-
-def tflm_logits(export: Exported, x: np.ndarray) -> np.ndarray:
-    tflm = TflmStepBackend(export.folder / "step_int8.tflite", export.report["step"]["tflite_int8"]["tflm_arena_bytes"],
-                           export.receptive_field)
-    tflm.reset(x[0])
-    rows = []
-    for sample in x:
-        tflm.step(sample)
-        rows.append(tflm.interpreter.get_output(0)[0].copy())
-    return np.array(rows)
 
 
 def main() -> None:

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..runtime.backends import TflmStepBackend
+from ..runtime.export_folder import Exported
 from .cores import Core
 from .firmware import FIRMWARE
 from .qemu import exchange
@@ -28,3 +30,16 @@ def core_logits(core: Core, export_folder: Path, readings: np.ndarray, bits: int
         reply = exchange(core.command(str(elf)), request, len(readings) * classes * dtype.itemsize,
                          60 + SECONDS_PER_STEP * len(readings), core.title)
     return np.frombuffer(reply, dtype=dtype).reshape(len(readings), classes)
+
+
+def tflm_logits(export: Exported, x: np.ndarray) -> np.ndarray:
+    """[steps, classes] integer logits of TFLite-Micro on the export's step_int8.tflite (what the
+    engine was generated from), streamed from the first of `x`."""
+    tflm = TflmStepBackend(export.folder / "step_int8.tflite", export.report["step"]["tflite_int8"]["tflm_arena_bytes"],
+                           export.receptive_field)
+    tflm.reset(x[0])
+    rows = []
+    for sample in x:
+        tflm.step(sample)
+        rows.append(tflm.interpreter.get_output(0)[0].copy())
+    return np.array(rows)
