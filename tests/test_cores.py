@@ -17,7 +17,7 @@ from edge_har.device.core_logits import core_logits, tflm_logits
 from edge_har.device.cores import CORES, M4
 from edge_har.runtime.export_folder import Exported
 
-STEPS = 4000  # of sim6, the synthetic run's validation person (never trained on)
+STEPS = 2000  # of sim6, the synthetic run's validation person (never trained on)
 BOTH_EXPORTS = pytest.mark.parametrize("run", ["exported", "exported_16x8"])
 
 
@@ -30,8 +30,14 @@ def _on_core(core, folder: Path, x: np.ndarray) -> np.ndarray:
     return core_logits(core, folder, x, engine["bits"], engine["class_count"])
 
 
-@pytest.mark.parametrize("core", list(CORES.values()), ids=list(CORES))
-@BOTH_EXPORTS
+# Every core with the default export; the int8 export on the Cortex-M4 by default and on the
+# others with `make test-slow` (the default run stays within CI's 10 minutes).
+CORE_RUNS = [pytest.param(core, run, id=f"{name}-{run}",
+                          marks=[pytest.mark.slow] if run == "exported" and name != "m4" else [])
+             for name, core in CORES.items() for run in ("exported", "exported_16x8")]
+
+
+@pytest.mark.parametrize(("core", "run"), CORE_RUNS)
 def test_every_core_gives_tflite_micros_logits_on_every_step(core, run, request):
     if core.missing():
         pytest.skip(f"{core.title}: {core.missing()} (.ci/run installs them)")

@@ -74,6 +74,7 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
+@pytest.mark.slow  # a minute of Ray start-up and training: `make test-slow`
 def test_train_joins_a_cluster_started_with_ray_start(tmp_path):
     port = _free_port()
     ray_cli = str(Path(EDGE_HAR).parent / "ray")
