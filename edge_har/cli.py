@@ -294,6 +294,10 @@ def export(
         help="Check and gate the integer models on this many of the run's held-out windows, evenly spread "
              "(default: all, 2,000 for a run of this version). Streaming each window through the step models "
              "is most of an export's time; fewer is quicker and the gate coarser.")] = None,
+    cores: Annotated[Optional[str], typer.Option(
+        help="Measure the C step engine's flash and instructions per sample on these emulated cores, "
+             "comma-separated from m4, m33, m0, rv32 (each some seconds under QEMU); 'none' for none. "
+             "Default: every core whose cross compiler and QEMU are installed.")] = None,
 ):
     """Write RUN/export/: the window models (model_fp32.onnx, model_int8.onnx, model_int8.tflite, model_int8.h/.cc),
     the step models (step_fp32.onnx, step_int8.onnx, step_int8.tflite, step_int8.h/.cc) and export.json."""
@@ -303,7 +307,13 @@ def export(
     from .export.qat import QatConfig
 
     run_export(ExportOptions(run, int8, calibration, min_agreement, activations, QatConfig() if qat else None, decode,
-                             check_windows), console)
+                             check_windows, _core_names(cores)), console)
+
+
+def _core_names(cores: str | None) -> tuple[str, ...] | None:
+    if cores is None:
+        return None
+    return () if cores.strip() == "none" else tuple(name.strip() for name in cores.split(",") if name.strip())
 
 
 @app.command()

@@ -57,18 +57,23 @@ def run_copy(run: Path, folder: Path) -> Path:
     return folder
 
 
-def _trained_and_exported(folder: Path, model: ModelConfig) -> Path:
+# Cores the test exports measure the C engine's cost on (a QEMU run each): the Cortex-M4 for all,
+# and a core without the DSP extension for the 16x8 export, which the DSP path is compared with.
+M4_ONLY, M4_AND_PORTABLE = ("m4",), ("m4", "rv32")
+
+
+def _trained_and_exported(folder: Path, model: ModelConfig, cores: tuple[str, ...]) -> Path:
     train(TrainOptions(out=folder, model=model, train=TrainConfig(epochs=3, steps_per_epoch=15, batch_size=16,
                                                                   wear="rolled")))
     export(ExportOptions(folder, int8=True, min_agreement=0.0, activations="int8", decode="forward",
-                         check_windows=CHECK_WINDOWS))
+                         check_windows=CHECK_WINDOWS, cores=cores))
     return folder
 
 
 @pytest.fixture(scope="session")
 def exported(tmp_path_factory) -> Path:
     """The default model shape, briefly trained on the synthetic data, then exported with --int8."""
-    return _trained_and_exported(tmp_path_factory.mktemp("export") / "run", ModelConfig(0))
+    return _trained_and_exported(tmp_path_factory.mktemp("export") / "run", ModelConfig(0), M4_ONLY)
 
 
 @pytest.fixture(scope="session")
@@ -76,14 +81,14 @@ def exported_16x8(exported, tmp_path_factory) -> Path:
     """The same trained model exported as the default does: int16 activations, int8 weights."""
     folder = run_copy(exported, tmp_path_factory.mktemp("export-16x8") / "run")
     export(ExportOptions(folder, int8=True, min_agreement=0.0, activations="int16", decode="forward",
-                         check_windows=CHECK_WINDOWS))
+                         check_windows=CHECK_WINDOWS, cores=M4_AND_PORTABLE))
     return folder
 
 
 @pytest.fixture(scope="session")
 def exported_with_magnitude(tmp_path_factory) -> Path:
     """The same with |a| as a fourth input channel (`train --magnitude`)."""
-    return _trained_and_exported(tmp_path_factory.mktemp("export-magnitude") / "run", ModelConfig(0, magnitude=True))
+    return _trained_and_exported(tmp_path_factory.mktemp("export-magnitude") / "run", ModelConfig(0, magnitude=True), ())
 
 
 def play(options: EmulatorOptions, link, stop: Callable[[], bool] = lambda: False) -> tuple[threading.Thread, dict]:

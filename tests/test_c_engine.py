@@ -11,6 +11,7 @@ import pytest
 
 from edge_har.codegen import EngineError, quantize_multiplier, read_graph, trace
 from edge_har.core.decoding import ForwardFilter, Transitions, softmax
+from edge_har.core.export_report import CEngine
 from edge_har.data.loading import load_data
 from edge_har.device.c_backend import CStepBackend, c_compiler
 from edge_har.device.cores import M4
@@ -38,7 +39,7 @@ def test_the_c_engine_gives_tflite_micros_logits_on_every_step_of_a_held_out_per
     folder = request.getfixturevalue(run) / "export"
     report = json.loads((folder / "export.json").read_text())
     step = report["step"]
-    c_engine = CStepBackend(folder, step["c_engine"], report["receptive_field"])
+    c_engine = CStepBackend(folder, CEngine.model_validate(step["c_engine"]), report["receptive_field"])
     tflm = TflmStepBackend(folder / "step_int8.tflite", step["tflite_int8"]["tflm_arena_bytes"], report["receptive_field"])
     x = load_data(None).select(["sim6"]).recordings[0].x  # the run's validation person, never trained on
     ours, decoded = (np.array(column) for column in zip(*_streamed(
@@ -60,7 +61,7 @@ def test_the_c_engine_needs_a_third_of_the_tflite_micro_arena(run, request):
     folder = request.getfixturevalue(run) / "export"
     report = json.loads((folder / "export.json").read_text())
     engine = report["step"]["c_engine"]
-    measured = CStepBackend(folder, engine, report["receptive_field"]).library.edge_har_engine_bytes()
+    measured = CStepBackend(folder, CEngine.model_validate(engine), report["receptive_field"]).library.edge_har_engine_bytes()
     assert measured == engine["ram_bytes"]  # sizeof(EdgeHarEngine), as export.json says
     # the states are all it keeps, plus scratch
     assert engine["state_bytes"] == report["step"]["state_values"] * engine["bits"] // 8

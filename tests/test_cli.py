@@ -106,6 +106,11 @@ def test_user_mistakes_get_one_clear_line(tmp_path, args, message):
     assert not out.exists()
 
 
+def test_export_refuses_a_core_it_does_not_know(tmp_path):
+    result = edge_har("export", str(tmp_path), "--int8", "--cores", "m4,m7")
+    _assert_clean_failure(result, "--cores takes m4, m33, m0, rv32, not m7")
+
+
 def test_bad_csv_value_names_the_line(tmp_path):
     path = write_csv(tmp_path / "s1.csv", np.zeros((3, 3)), ["a"] * 3)
     path.write_text(path.read_text().replace("0.00000,a\n0.020", "nan,a\n0.020", 1))

@@ -72,6 +72,8 @@ def test_the_dsp_path_is_faster_than_the_portable_one_on_the_cortex_m4(run, requ
     assert cost["dsp_path"] and cost["instructions_per_mac"] <= 1.5
     assert engine["cortex_m4"] == cost
     portable = [engine["cores"][name] for name in ("m0", "rv32") if "not_measured" not in engine["cores"][name]]
+    if run == "exported_16x8" and CORES["rv32"].missing() is None:
+        assert portable  # conftest's 16x8 export measures the RISC-V core too
     assert all(not c["dsp_path"] and c["instructions_per_mac"] > cost["instructions_per_mac"] for c in portable)
 
 

@@ -75,16 +75,16 @@ def test_tflite_is_full_integer_small_and_runs_on_tflite_micro(exported):
 
 def test_export_json_describes_the_model(exported):
     report = _report(exported)
-    assert report["receptive_field"] == 121 and report["params"] == Run(exported).metrics["params"]
+    assert report["receptive_field"] == 121 and report["params"] == Run(exported).metrics.params
     assert report["macs_per_inference"] > report["macs_per_step_streaming"] > 0
     assert set(report["agreement_with_fp32"]) == {"onnx_int8", "tflite_int8", "tflm_int8"}
     assert all(0 <= v <= 1 for v in report["agreement_with_fp32"].values())
     assert report["gate"]["passed"] and report["gate"]["judged_on"]["validation_subjects"] == \
-        Run(exported).metrics["final"]["validation_subjects"]
+        Run(exported).metrics.final.validation_subjects
     decoding = report["decoding"]  # the decoder asked for, with the transitions the run learned
     saved = json.loads((exported / "decoding.json").read_text())
     assert decoding["method"] == "forward" and decoding["transitions"] == saved["transitions"]
-    assert decoding["from_labels_of"] == Run(exported).metrics["subjects"][:-1]  # never the validation person
+    assert decoding["from_labels_of"] == Run(exported).metrics.subjects[:-1]  # never the validation person
     assert np.allclose(np.sum(decoding["transitions"]["matrix"], axis=1), 1.0)
 
 
@@ -101,7 +101,7 @@ def test_gate_fails_on_a_bad_calibration_with_exit_1_and_keeps_the_files(exporte
                       "--check-windows", str(CHECK_WINDOWS))
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert "below --min-agreement 0.99" in result.stderr
-    validation = Run(exported).metrics["final"]["validation_subjects"]
+    validation = Run(exported).metrics.final.validation_subjects
     assert f"on {', '.join(validation)} (never trained on)" in " ".join(result.stderr.split())
     assert "Tried: post-training" in " ".join(result.stderr.split())
     assert (copy / "export" / "model_int8.tflite").exists()

@@ -11,6 +11,7 @@ import pytest
 from edge_har.core.config import ModelConfig, TrainConfig
 from edge_har.core.errors import UserError
 from edge_har.core.labels import UNLABELED
+from edge_har.core.metrics_report import Rung
 from edge_har.data.synthetic import CLASSES, synthetic_dataset
 from edge_har.train.cross_validation import cross_validate, split_validation
 from edge_har.train.rf_search import Budget, _choose
@@ -46,9 +47,9 @@ def test_synthetic_data_is_plausible_and_repeatable():
 
 def test_fit_learns_and_keeps_the_best_epoch(small_data):
     result = fit(small_data.select(["sim1", "sim2", "sim3"]), small_data.select(["sim4"]), SMALL_MODEL, QUICK)
-    best = max(h["val_accuracy"] for h in result.history)
+    best = max(h.val_accuracy for h in result.history)
     assert best > 0.6  # chance is 0.2
-    assert result.history[result.best_epoch - 1]["val_accuracy"] == best
+    assert result.history[result.best_epoch - 1].val_accuracy == best
     assert result.val_subjects == ["sim4"]
 
 
@@ -83,27 +84,28 @@ def test_too_few_subjects_for_validation():
 def test_cross_validation_reports_each_held_out_subject(small_data):
     cfg = replace(QUICK, epochs=3, steps_per_epoch=10)
     report, pooled = cross_validate(small_data, SMALL_MODEL, cfg, "2")
-    assert [f["test_subject"] for f in report["folds"]] == ["sim1", "sim2", "sim3", "sim4"]
-    assert [f["fold"] for f in report["folds"]] == [1, 1, 2, 2]
-    for fold in report["folds"]:
-        assert 0 <= fold["accuracy"] <= 1 and fold["test_subject"] not in fold["val_subjects"]
-    assert report["mean_accuracy"] == pytest.approx(np.mean([f["accuracy"] for f in report["folds"]]))
+    assert [f.test_subject for f in report.folds] == ["sim1", "sim2", "sim3", "sim4"]
+    assert [f.fold for f in report.folds] == [1, 1, 2, 2]
+    for fold in report.folds:
+        assert 0 <= fold.accuracy <= 1 and fold.test_subject not in fold.val_subjects
+    assert report.mean_accuracy == pytest.approx(np.mean([f.accuracy for f in report.folds]))
     assert pooled.confusion.sum() == small_data.labelled_steps()
-    for fold in report["folds"]:  # raw and causally decoded, every fold
-        assert 0 <= fold["decoded"]["accuracy"] <= 1 and 0 <= fold["decoded"]["macro_f1"] <= 1
-        delays = fold["change_delay"]
-        assert delays["raw"]["changes"] == delays["decoded"]["changes"] > 0 and delays["raw"]["unit"] == "s"
-    assert report["change_delay_mean_over_folds"]["unit"] == "s"
-    assert report["decoded_mean_accuracy"] == pytest.approx(np.mean([f["decoded"]["accuracy"] for f in report["folds"]]))
+    for fold in report.folds:  # raw and causally decoded, every fold
+        assert fold.decoded and 0 <= fold.decoded.accuracy <= 1 and 0 <= fold.decoded.macro_f1 <= 1
+        delays = fold.change_delay
+        assert delays and delays.raw.changes == delays.decoded.changes > 0 and delays.raw.unit == "s"
+    assert report.change_delay_mean_over_folds.unit == "s"
+    assert report.decoded_mean_accuracy == pytest.approx(np.mean([f.decoded.accuracy for f in report.folds]))
 
 
 def _rung(r, accuracy):
-    return {"receptive_field": r, "accuracy": accuracy, "params": r * 10, "macs_per_step": r}
+    return Rung(receptive_field=r, kernel_size=3, blocks=2, filters=16, params=r * 10, macs_per_step=r,
+                accuracy=accuracy, min_fold_accuracy=accuracy)
 
 
 def test_rf_choice_takes_the_smallest_r_within_tolerance():
     rows = [_rung(13, 0.90), _rung(29, 0.951), _rung(61, 0.955), _rung(121, 0.954)]
-    results = {r["receptive_field"]: (r["receptive_field"], {}, None) for r in rows}
+    results = {r.receptive_field: (r.receptive_field, None, None) for r in rows}
     assert _choose(rows, results, Budget(tolerance=0.005)).chosen == 29
     assert _choose(rows, results, Budget(tolerance=0.06)).chosen == 13
     assert _choose(rows, results, Budget(tolerance=0.06, target_accuracy=0.952)).chosen == 61

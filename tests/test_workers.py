@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from edge_har.core.config import ModelConfig, TrainConfig
+from edge_har.core.metrics_report import CrossValidation
 from edge_har.data.loading import load_data
 from edge_har.train.cross_validation import cross_validate
 from edge_har.train.workers import Workers
@@ -27,9 +28,8 @@ ray = pytest.importorskip("ray", reason="Ray is not installed: pip install 'edge
 SMALL = TrainConfig(epochs=2, steps_per_epoch=25, batch_size=16, wear="rolled", threads=1)
 
 
-def _figures(report: dict) -> list:
-    return [(f["test_subject"], f["accuracy"], f["macro_f1"], f["best_epoch"], f["per_class_accuracy"])
-            for f in report["folds"]]
+def _figures(report: CrossValidation) -> list:
+    return [(f.test_subject, f.accuracy, f.macro_f1, f.best_epoch, f.per_class_accuracy) for f in report.folds]
 
 
 def _running_fold_workers() -> list[int]:
@@ -65,7 +65,7 @@ def test_two_ray_workers_give_the_sequential_figures_and_survive_a_killed_worker
         ray.shutdown()
     assert killed is not None, "no fold was seen running on a Ray worker"
     assert _figures(result["report"]) == _figures(sequential)
-    assert result["report"]["mean_accuracy"] == sequential["mean_accuracy"]
+    assert result["report"].mean_accuracy == sequential.mean_accuracy
 
 
 def _free_port() -> int:

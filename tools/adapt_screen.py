@@ -100,7 +100,7 @@ def main() -> None:
                 result = adaptation_curve(model, person, [args.seconds], replay, train_cfg,
                                           replace(AdaptConfig(), moves=name, steps=args.steps, seeds=args.seeds,
                                                   seed=args.seed), split=split)[0]
-                row["unadapted"], row[name] = result["unadapted_accuracy"], result["accuracy"]
+                row["unadapted"], row[name] = result.unadapted_accuracy, result.accuracy
             for name, value in row.items():
                 scores[name].append(value)
             table.add_row(folder.name, subject, *(f"{row[name]:.4f}" for name in columns))

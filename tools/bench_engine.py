@@ -33,17 +33,17 @@ def main() -> None:
     parser.add_argument("--clock-mhz", type=float, default=64.0)
     args = parser.parse_args()
     export = Exported.open(args.run)
-    engine = export.report["step"].get("c_engine")
+    engine = export.c_engine
     if engine is None:
         raise SystemExit(f"{args.run}: no C step engine; export it again with `--int8`")
     data = load_data(args.data)
     data, _ = at_rate(data.select([args.subject or data.subjects[-1]]), export.sample_rate_hz)
     rec = data.recordings[0]
-    macs = engine["macs_per_step"]
+    macs = engine.macs_per_step
     rate = args.rate_hz or export.sample_rate_hz or 50.0
-    arena = export.report["step"]["tflite_int8"]["tflm_arena_bytes"]
-    print(f"{args.run}: the C step engine ({engine['bits']}-bit activations, {macs:,} MACs per step); RAM "
-          f"{engine['ram_bytes']:,} bytes, {engine['ram_bytes'] / arena:.0%} of TFLite-Micro's {arena:,}-byte arena")
+    arena = export.tflm_arena("step")
+    print(f"{args.run}: the C step engine ({engine.bits}-bit activations, {macs:,} MACs per step); RAM "
+          f"{engine.ram_bytes:,} bytes, {engine.ram_bytes / arena:.0%} of TFLite-Micro's {arena:,}-byte arena")
     print(f"| core | path | flash bytes | instructions per sample | per MAC | quantize | at {rate:g} Hz on "
           f"{args.clock_mhz:g} MHz |")
     print("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
@@ -53,10 +53,10 @@ def main() -> None:
             continue
         for portable in ([True, False] if core.dsp else [True]):
             cost = core_cost(core, export.folder, rec.x, rec.y, data.classes, export.sample_rate_hz, macs, portable)
-            share = duty_cycle(cost["instructions_per_sample"], rate, args.clock_mhz * 1e6)
-            print(f"| {core.title} | {'DSP' if cost['dsp_path'] else 'portable'} | {cost['flash_bytes']:,} | "
-                  f"{cost['instructions_per_sample']:,} | {cost['instructions_per_mac']} | "
-                  f"{cost['quantize_instructions_per_sample']:,} | {share:.2%} |")
+            share = duty_cycle(cost.instructions_per_sample, rate, args.clock_mhz * 1e6)
+            print(f"| {core.title} | {'DSP' if cost.dsp_path else 'portable'} | {cost.flash_bytes:,} | "
+                  f"{cost.instructions_per_sample:,} | {cost.instructions_per_mac} | "
+                  f"{cost.quantize_instructions_per_sample:,} | {share:.2%} |")
 
 
 if __name__ == "__main__":

@@ -99,8 +99,8 @@ def engine_costs(export: Exported, samples: np.ndarray, tflm_samples: int, repea
 
 def print_engine_costs(export: Exported, costs: dict) -> None:
     report = export.report
-    macs_rolling, macs_step = report["macs_per_inference"], report["macs_per_step_streaming"]
-    print(f"Model: R = {export.receptive_field}, {report['params']} parameters")
+    macs_rolling, macs_step = report.macs_per_inference, report.macs_per_step_streaming
+    print(f"Model: R = {export.receptive_field}, {report.params} parameters")
     print(f"MACs per sample: rolling {macs_rolling:,}, step {macs_step:,}")
     print(f"MACs ratio rolling/step: {macs_rolling / macs_step:.1f}x")
     rows = [("LiteRT int8 whole loop", "litert"), ("TFLite-Micro int8 invoke", "tflm_invoke"),

@@ -32,12 +32,14 @@ def main() -> None:
     parser.add_argument("--subject", required=True)
     args = parser.parse_args()
     export = Exported.open(args.run)
-    engine = export.report["step"]["c_engine"]
+    engine = export.c_engine
+    if engine is None:
+        raise SystemExit(f"{args.run}: no C step engine; export it again with `--int8`")
     data, _ = at_rate(load_data(args.data).select([args.subject]), export.sample_rate_hz)
     recordings = [r.x for r in data.recordings]
     theirs = np.concatenate([tflm_logits(export, x) for x in recordings])
     steps = len(theirs)
-    print(f"{args.run} ({engine['bits']}-bit activations), {args.subject}: {steps:,} steps in {len(recordings)} "
+    print(f"{args.run} ({engine.bits}-bit activations), {args.subject}: {steps:,} steps in {len(recordings)} "
           "recording(s) against TFLite-Micro")
     print("| core | path | steps | identical logits | seconds under QEMU |")
     print("| --- | --- | ---: | ---: | ---: |")
@@ -46,7 +48,7 @@ def main() -> None:
             print(f"| {core.title} | not run: {core.missing()} | | | |")
             continue
         started = time.monotonic()
-        ours = np.concatenate([core_logits(core, export.folder, x, engine["bits"], engine["class_count"])
+        ours = np.concatenate([core_logits(core, export.folder, x, engine.bits, engine.class_count)
                                for x in recordings])
         same = int((ours == theirs).all(axis=1).sum())
         print(f"| {core.title} | {'DSP' if core.dsp else 'portable'} | {steps:,} | {same:,} | "

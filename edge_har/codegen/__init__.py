@@ -6,12 +6,12 @@ program of engine_ir, with fixed_point's arithmetic) -> scratch (column slots) -
 (the C, with dsp_layout's weights for cores with the DSP extension)."""
 
 from .decoder_header import decoder_header
-from .engine_writer import ENGINE_C, ENGINE_H, EngineSummary, write_engine
+from .engine_writer import ENGINE_C, ENGINE_H, write_engine
 from .fixed_point import EngineError, quantize_multiplier
 from .tflite_graph import read_graph
 from .tracing import trace
 
 __all__ = [
-    "ENGINE_C", "ENGINE_H", "EngineError", "EngineSummary", "decoder_header", "quantize_multiplier", "read_graph",
+    "ENGINE_C", "ENGINE_H", "EngineError", "decoder_header", "quantize_multiplier", "read_graph",
     "trace", "write_engine",
 ]

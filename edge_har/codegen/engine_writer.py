@@ -8,12 +8,12 @@ each under its own #if, so a build holds one."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from string import Template
 
 import numpy as np
 
+from ..core.export_report import CEngine
 from ..core.features import MAGNITUDE_EPS
 from .c_sources import c_source
 from .dsp_layout import folded_bias, packed_weights
@@ -38,40 +38,19 @@ _ARITHMETIC = {
 }
 
 
-@dataclass(frozen=True)
-class EngineSummary:
-    """What export.json says of the engine (step.c_engine)."""
-
-    bits: int
-    decoded: bool
-    ram_bytes: int
-    state_bytes: int
-    scratch_bytes: int
-    channels: int
-    class_count: int
-    output_scale: float
-    output_zero_point: int
-    macs_per_step: int
-    accumulators: list[int]  # per convolution: 32 or 64 bits (the same on every path)
-    source: str = ENGINE_C
-    header: str = ENGINE_H
-    matches: str = ("TFLite-Micro's reference kernels (int8: double rounding) on every path; LiteRT's optimized x86 "
-                    "kernels round some requantizations differently, so its logits may differ from both by a unit")
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
 def write_engine(tflite: Path, folder: Path, name: str, classes: list[str], receptive_field: int,
-                 units: str | None, decoded: bool = False) -> EngineSummary:
+                 units: str | None, decoded: bool = False) -> CEngine:
     """step_engine.h and step_engine.c beside the step model (`decoded`: with the decoder of the
     export's decoder.h)."""
     program = trace(read_graph(tflite))
     (folder / ENGINE_H).write_text(engine_header(program, name, classes, receptive_field, units, decoded))
     (folder / ENGINE_C).write_text(engine_source(program, decoded))
-    return EngineSummary(program.bits, decoded, program.ram_bytes(decoded), program.state_bytes, program.scratch_bytes,
-                         program.sample_channels, program.classes, program.output_scale, program.output_zero_point,
-                         program.macs, [32 if conv.narrow else 64 for conv in program.convs])
+    return CEngine(bits=program.bits, decoded=decoded, ram_bytes=program.ram_bytes(decoded),
+                   state_bytes=program.state_bytes, scratch_bytes=program.scratch_bytes,
+                   channels=program.sample_channels, class_count=program.classes,
+                   output_scale=program.output_scale, output_zero_point=program.output_zero_point,
+                   macs_per_step=program.macs, accumulators=[32 if conv.narrow else 64 for conv in program.convs],
+                   source=ENGINE_C, header=ENGINE_H)
 
 
 def engine_header(program: Program, name: str, classes: list[str], receptive_field: int, units: str | None,

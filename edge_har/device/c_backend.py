@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ..codegen import ENGINE_C
+from ..core.export_report import CEngine
 from ..runtime.backends import StepBackend
 
 # As firmware_host/Makefile builds the device side: a warning in generated C is a bug in the generator
@@ -34,7 +35,7 @@ class CStepBackend(StepBackend):
 
     name = C_ENGINE
 
-    def __init__(self, export_folder: Path, report: dict, receptive_field: int):
+    def __init__(self, export_folder: Path, engine: CEngine, receptive_field: int):
         compiler = c_compiler()
         if compiler is None:
             raise RuntimeError("no C compiler on this machine (set $CC, or install gcc)")
@@ -45,11 +46,11 @@ class CStepBackend(StepBackend):
             self.library = ctypes.CDLL(str(library))  # stays mapped once the file is gone
         self.engine = ctypes.create_string_buffer(self.library.edge_har_engine_bytes())
         self.reading = (ctypes.c_float * 3)()
-        self.dtype = np.int16 if report.get("bits", 8) == 16 else np.int8
+        self.dtype = np.int16 if engine.bits == 16 else np.int8
         value = ctypes.c_int16 if self.dtype == np.int16 else ctypes.c_int8
-        self.sample = (value * int(report["channels"]))()
-        self.logits = (value * int(report["class_count"]))()
-        scale, zero_point = float(report["output_scale"]), int(report["output_zero_point"])
+        self.sample = (value * engine.channels)()
+        self.logits = (value * engine.class_count)()
+        scale, zero_point = engine.output_scale, engine.output_zero_point
         self.scale, self.offset = np.float32(scale), np.float32(-zero_point * scale)  # as _IntegerIo dequantizes
         self.receptive_field = receptive_field
 

@@ -35,8 +35,7 @@ def core_logits(core: Core, export_folder: Path, readings: np.ndarray, bits: int
 def tflm_logits(export: Exported, x: np.ndarray) -> np.ndarray:
     """[steps, classes] integer logits of TFLite-Micro on the export's step_int8.tflite (what the
     engine was generated from), streamed from the first of `x`."""
-    tflm = TflmStepBackend(export.folder / "step_int8.tflite", export.report["step"]["tflite_int8"]["tflm_arena_bytes"],
-                           export.receptive_field)
+    tflm = TflmStepBackend(export.folder / "step_int8.tflite", export.tflm_arena("step"), export.receptive_field)
     tflm.reset(x[0])
     rows = []
     for sample in x:

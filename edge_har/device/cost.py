@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core.export_report import CoreCost
 from .cores import Core
 from .firmware import FIRMWARE, write_recording
 from .qemu import first_line
@@ -26,7 +27,7 @@ QEMU_SECONDS = 300  # a bench of 2,000 samples takes a few seconds
 
 
 def core_cost(core: Core, export_folder: Path, x: np.ndarray, labels: np.ndarray, classes: list[str],
-              rate_hz: float | None, macs_per_step: int | None = None, portable: bool = False) -> dict:
+              rate_hz: float | None, macs_per_step: int | None = None, portable: bool = False) -> CoreCost:
     """Flash bytes and instructions per sample of `export_folder`'s step_engine.c on `core`,
     stepping through the readings `x` (at most BENCH_SAMPLES of them); `portable`: the portable C
     path even where the core has the DSP extension."""
@@ -42,14 +43,12 @@ def core_cost(core: Core, export_folder: Path, x: np.ndarray, labels: np.ndarray
     found = {key: int(value) for key, value in re.findall(r"(\w+)=(\d+)", line)}
     per_tick = found["calibration_instructions"] / found["calibration_ticks"]
     per_sample = found["step_ticks"] * per_tick / found["steps"]
-    cost = {"core": core.title, "dsp_path": core.dsp and not portable, "flash_bytes": size[0] + size[1], "text_bytes": size[0],
-            "data_bytes": size[1], "instructions_per_sample": round(per_sample),
-            "quantize_instructions_per_sample": round(found["quantize_ticks"] * per_tick / found["steps"]),
-            "samples": found["steps"], "instructions_per_tick": round(per_tick, 2),
-            "how": f"{core.compiler} -O2 ({core.name}); {' '.join(core.qemu)} -icount shift=0"}
-    if macs_per_step:
-        cost["instructions_per_mac"] = round(per_sample / macs_per_step, 2)
-    return cost
+    return CoreCost(core=core.title, dsp_path=core.dsp and not portable, flash_bytes=size[0] + size[1],
+                    text_bytes=size[0], data_bytes=size[1], instructions_per_sample=round(per_sample),
+                    quantize_instructions_per_sample=round(found["quantize_ticks"] * per_tick / found["steps"]),
+                    samples=found["steps"], instructions_per_tick=round(per_tick, 2),
+                    how=f"{core.compiler} -O2 ({core.name}); {' '.join(core.qemu)} -icount shift=0",
+                    instructions_per_mac=round(per_sample / macs_per_step, 2) if macs_per_step else None)
 
 
 def duty_cycle(instructions_per_sample: float, rate_hz: float, clock_hz: float) -> float:

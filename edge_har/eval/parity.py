@@ -134,7 +134,7 @@ def _backends(export: Exported, opts: ParityOptions, console: Console) -> dict:
 
 def _c_engine(export: Exported, console: Console) -> dict:
     """The exported C step engine, compiled here, where the export has one and a C compiler is present."""
-    engine = export.report.get("step", {}).get("c_engine")
+    engine = export.c_engine
     if engine is None:
         console.print("No C step engine in this export (an export from an older edge-har: export again to get one)")
         return {}

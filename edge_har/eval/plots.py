@@ -11,6 +11,7 @@ import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first
 import numpy as np  # noqa: E402
 
 from ..core.labels import UNLABELED  # noqa: E402
+from ..core.metrics_report import Epoch, Rung  # noqa: E402
 
 
 def _save(fig, path: Path) -> None:
@@ -19,15 +20,15 @@ def _save(fig, path: Path) -> None:
     plt.close(fig)
 
 
-def training_curves(history: list[dict], path: Path, title: str) -> None:
-    epochs = [h["epoch"] for h in history]
+def training_curves(history: list[Epoch], path: Path, title: str) -> None:
+    epochs = [h.epoch for h in history]
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
-    left.plot(epochs, [h["loss"] for h in history], marker=".")
+    left.plot(epochs, [h.loss for h in history], marker=".")
     left.set(xlabel="epoch", ylabel="training loss", title="loss")
-    right.plot(epochs, [h["train_accuracy"] for h in history], marker=".", label="training windows")
-    right.plot(epochs, [h["val_accuracy"] for h in history], marker=".", label="validation subject(s)")
-    best = max(history, key=lambda h: h["val_accuracy"])
-    right.axvline(best["epoch"], color="grey", linestyle=":", label=f"kept: epoch {best['epoch']}")
+    right.plot(epochs, [h.train_accuracy for h in history], marker=".", label="training windows")
+    right.plot(epochs, [h.val_accuracy for h in history], marker=".", label="validation subject(s)")
+    best = max(history, key=lambda h: h.val_accuracy)
+    right.axvline(best.epoch, color="grey", linestyle=":", label=f"kept: epoch {best.epoch}")
     right.set(xlabel="epoch", ylabel="per-step accuracy", title="accuracy", ylim=(0, 1.02))
     right.legend(loc="lower right")
     fig.suptitle(title)
@@ -70,21 +71,21 @@ def timeline(y_true: np.ndarray, y_pred: np.ndarray, classes: list[str], path: P
     _save(fig, path)
 
 
-def rf_ladder(ladder: list[dict], path: Path, title: str) -> None:
-    tried = [r for r in ladder if r["accuracy"] is not None]
+def rf_ladder(ladder: list[Rung], path: Path, title: str) -> None:
+    tried = [(r, r.accuracy) for r in ladder if r.accuracy is not None]
     fig, ax = plt.subplots(figsize=(7, 4))
-    ax.plot([r["receptive_field"] for r in tried], [r["accuracy"] for r in tried], marker="o")
-    for i, r in enumerate(tried):
+    ax.plot([r.receptive_field for r, _ in tried], [accuracy for _, accuracy in tried], marker="o")
+    for i, (r, accuracy) in enumerate(tried):
         last = i == len(tried) - 1  # label the rightmost point on its left, inside the axes
-        ax.annotate(f"{r['params'] / 1000:.1f}k params\n{r['macs_per_step'] / 1000:.1f}k MACs/step",
-                    (r["receptive_field"], r["accuracy"]), textcoords="offset points",
+        ax.annotate(f"{r.params / 1000:.1f}k params\n{r.macs_per_step / 1000:.1f}k MACs/step",
+                    (r.receptive_field, accuracy), textcoords="offset points",
                     xytext=(-4 if last else 4, -24), ha="right" if last else "left", fontsize=7)
-        if r.get("chosen"):
-            ax.scatter([r["receptive_field"]], [r["accuracy"]], s=160, facecolors="none", edgecolors="red",
-                       label=f"chosen: R = {r['receptive_field']}")
+        if r.chosen:
+            ax.scatter([r.receptive_field], [accuracy], s=160, facecolors="none", edgecolors="red",
+                       label=f"chosen: R = {r.receptive_field}")
     ax.set_xscale("log", base=2)
     ax.set(xlabel="receptive field R (samples)", ylabel="cross-validated per-step accuracy", title=title)
-    if any(r.get("chosen") for r in tried):
+    if any(r.chosen for r, _ in tried):
         ax.legend(loc="upper right")
     _save(fig, path)
 

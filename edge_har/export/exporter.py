@@ -22,10 +22,24 @@ from ..codegen import EngineError, write_engine
 from ..codegen.decoder_header import decoder_header
 from ..core.config import EXPORT_MIN_AGREEMENT, PARITY_MIN_AGREEMENT
 from ..core.decoding import DECODE_CHOICES, DEFAULT_DECODE, Transitions
-from ..core.errors import GateFailure, UserError
+from ..core.errors import UserError
+from ..core.export_report import (
+    Attempt,
+    CEngine,
+    CoreCost,
+    Decoding,
+    ExportReport,
+    NotMeasured,
+    OnnxCheck,
+    Quantization,
+    StepModels,
+    TfliteModel,
+    WindowInt8,
+    agreements,
+)
 from ..core.files import MB, check_destination, staged_dir, transient_file
 from ..core.metrics import agreement
-from ..core.reports import EXPORT, write_report
+from ..core.reports import write_report
 from ..data.calibration import WindowSet, load_windows
 from ..device.cores import CORES
 from ..device.cost import BENCH_SAMPLES, core_cost
@@ -35,16 +49,14 @@ from ..model.tcn import TCN, count_params, macs_per_step, macs_per_window
 from ..model.torch_backends import TorchBackend
 from ..runtime.backends import LiteRTBackend, OnnxBackend, TflmBackend, tflm_arena_bytes
 from ..runtime.export_folder import DECODER_HEADER, EXPORT_DIR, EXPORT_JSON, FP32_ONNX, INT8_ONNX, INT8_TFLITE, STEP_INT8_TFLITE
+from .gate import enforce, gate_report
 from .qat import QatConfig, quantization_aware_tcn
 from .quantize import ACTIVATIONS, quantize_onnx, quantize_tflite
 from .step_models import export_step_models
+from .tflite_arrays import write_step_array, write_window_array
 
 ONNX_TOLERANCE = 1e-4  # max abs logit difference, ONNX Runtime fp32 against PyTorch
 INPUT_NAME, OUTPUT_NAME = "accel", "logits"
-
-
-class ParityGateError(GateFailure):
-    """The files were written, but an int8 model disagrees with fp32 too often."""
 
 
 ACTIVATION_CHOICES = ("auto", *ACTIVATIONS)
@@ -69,6 +81,9 @@ class ExportOptions:
     # How many of the run's held-out windows (evenly spread) the integer models are checked and gated
     # on; None: all of them. Streaming each through the step models is most of an export's time.
     check_windows: int | None = None
+    # The cores of device/cores.py the C engine's cost is measured on (each a QEMU run of some
+    # seconds); None: every core whose cross compiler and QEMU are here.
+    cores: tuple[str, ...] | None = None
 
 
 EXPORT_BYTES = 20 * MB  # room an export needs: models, C arrays and engine (a few MB), the replaced one kept until the end
@@ -76,16 +91,7 @@ EXPORT_BYTES = 20 * MB  # room an export needs: models, C arrays and engine (a f
 
 def export(opts: ExportOptions, console: Console | None = None) -> Path:
     console = console or Console()
-    if opts.activations not in ACTIVATION_CHOICES:
-        raise UserError(f"--activations must be one of {', '.join(ACTIVATION_CHOICES)}, not {opts.activations!r}")
-    if opts.decode not in DECODE_CHOICES:
-        raise UserError(f"--decode must be one of {', '.join(DECODE_CHOICES)}, not {opts.decode!r}")
-    if opts.check_windows is not None and opts.check_windows < 1:
-        raise UserError(f"--check-windows must be a positive number of windows, not {opts.check_windows}")
-    if opts.qat is not None and not opts.int8:
-        raise UserError("--qat fine-tunes for the int8 models: add --int8")
-    if opts.qat is not None and opts.activations == "int16":
-        raise UserError("--qat simulates int8 activations: add --activations int8 (or auto)")
+    _check_options(opts)
     run = Run(opts.run)
     validation = _validation_subjects(run)
     check_destination(run.folder / EXPORT_DIR, "RUN", folder=True, force=True, need_bytes=EXPORT_BYTES)
@@ -97,42 +103,61 @@ def export(opts: ExportOptions, console: Console | None = None) -> Path:
     window_model = folded_window_model(run.model)
     tuned = _quantization_aware(run, calibration, opts.qat, console) if opts.qat else None
     with staged_dir(run.folder / EXPORT_DIR, replace=True) as folder:
-        report = {**_base_report(run, window_model), "decoding": _decoding(run, opts.decode, console)}
+        report = _base_report(run, _decoding(run, opts.decode, console))
         console.print(f"Exporting R = {r} window model from {run.folder}")
-        report["onnx_fp32"] = _export_onnx_fp32(window_model, run, holdout, folder / FP32_ONNX)
+        report.onnx_fp32 = _export_onnx_fp32(window_model, run, holdout, folder / FP32_ONNX)
         if opts.int8:
-            report.update(_export_quantized(run, folder, calibration, holdout, opts, console, tuned))
-            report["quantization"]["qat_config"] = asdict(opts.qat) if opts.qat else None
-            report["gate"] = _gate_report(report, validation, opts.min_agreement)
-            _write_decoder_header(report, folder)
-            _add_c_engine(report, run, folder, holdout, console)
+            window, report.step, report.quantization = _export_quantized(run, folder, calibration, holdout, opts,
+                                                                         console, tuned)
+            for name, value in window:
+                setattr(report, name, value)
+            report.gate = gate_report(window, report.step, report.quantization, validation, opts.min_agreement)
+            _write_decoder_header(report.decoding, window.tflite_int8, report.step, folder)
+            report.step.c_engine = _c_engine(run, folder, holdout, console, report.decoding, opts.cores)
         else:
             console.print("Exporting the step model (one new column per layer per sample)")
-            report["step"] = export_step_models(run.model, folder, calibration, holdout, False, console)
-        _write_sizes(report, folder)
-        write_report(folder / EXPORT_JSON, report, EXPORT)
+            report.step = export_step_models(run.model, folder, calibration, holdout, False, console)
+        report.file_bytes = {p.name: p.stat().st_size for p in sorted(folder.iterdir()) if p.is_file()}
+        write_report(folder / EXPORT_JSON, report)
     out = run.folder / EXPORT_DIR
     _print_summary(console, report, out)
-    _gate(report)
+    enforce(report.gate)
     return out
 
 
-def _base_report(run: Run, model: WindowModel) -> dict:
+def _check_options(opts: ExportOptions) -> None:
+    if opts.activations not in ACTIVATION_CHOICES:
+        raise UserError(f"--activations must be one of {', '.join(ACTIVATION_CHOICES)}, not {opts.activations!r}")
+    if opts.decode not in DECODE_CHOICES:
+        raise UserError(f"--decode must be one of {', '.join(DECODE_CHOICES)}, not {opts.decode!r}")
+    if opts.check_windows is not None and opts.check_windows < 1:
+        raise UserError(f"--check-windows must be a positive number of windows, not {opts.check_windows}")
+    if opts.qat is not None and not opts.int8:
+        raise UserError("--qat fine-tunes for the int8 models: add --int8")
+    if opts.qat is not None and opts.activations == "int16":
+        raise UserError("--qat simulates int8 activations: add --activations int8 (or auto)")
+    unknown = sorted(set(opts.cores or ()) - set(CORES))
+    if unknown:
+        raise UserError(f"--cores takes {', '.join(CORES)}, not {', '.join(unknown)}")
+
+
+def _base_report(run: Run, decoding: Decoding) -> ExportReport:
     config = run.model.config
-    return {
-        "receptive_field": run.receptive_field,
-        "classes": run.classes,
-        "sample_rate_hz": run.sample_rate_hz,
-        "params": count_params(run.model),
-        "macs_per_inference": macs_per_window(config),
-        "macs_per_step_streaming": macs_per_step(config),
-        "input_shape": [1, run.receptive_field, config.in_channels],
-        "output_shape": [1, config.num_classes],
-        "input_units": run.config.input_units,  # g, m/s2 or counts; null for runs made before units were recorded
-        "input_normalization": "none needed: raw units in (normalization folded into the first convolution)",
-        "tflite_input_channels": ["x", "y", "z", "|a|"] if config.magnitude else ["x", "y", "z"],
-        "synthetic_data": run.config.synthetic_data,
-    }
+    return ExportReport(
+        receptive_field=run.receptive_field,
+        classes=run.classes,
+        sample_rate_hz=run.sample_rate_hz,
+        params=count_params(run.model),
+        macs_per_inference=macs_per_window(config),
+        macs_per_step_streaming=macs_per_step(config),
+        input_shape=[1, run.receptive_field, config.in_channels],
+        output_shape=[1, config.num_classes],
+        input_units=run.config.input_units,
+        input_normalization="none needed: raw units in (normalization folded into the first convolution)",
+        tflite_input_channels=["x", "y", "z", "|a|"] if config.magnitude else ["x", "y", "z"],
+        synthetic_data=run.config.synthetic_data,
+        decoding=decoding,
+    )
 
 
 def _write_window_onnx(model: WindowModel, path: Path, example: np.ndarray) -> None:
@@ -141,28 +166,28 @@ def _write_window_onnx(model: WindowModel, path: Path, example: np.ndarray) -> N
                       opset_version=17, dynamo=False)
 
 
-def _decoding(run: Run, method: str, console: Console) -> dict:
+def _decoding(run: Run, method: str, console: Console) -> Decoding:
     """The decoder the deployed model runs, with the transitions its run learned."""
     path = run.folder / DECODING_FILE
     if method == "none":
-        return {"method": "none"}
+        return Decoding(method="none")
     if not path.is_file():
         console.print(f"[yellow]{run.folder} predates decoding (no {DECODING_FILE}): exporting without it; "
                       "retrain to add it[/]")
-        return {"method": "none", "note": f"the run has no {DECODING_FILE}"}
-    return {"method": method, **json.loads(path.read_text())}
+        return Decoding(method="none", note=f"the run has no {DECODING_FILE}")
+    return Decoding.model_validate({"method": method, **json.loads(path.read_text())})
 
 
-def _write_decoder_header(report: dict, folder: Path) -> None:
+def _write_decoder_header(decoding: Decoding, window: TfliteModel, step: StepModels, folder: Path) -> None:
     """decoder.h, where the model is decoded: the filter for firmware, scaled to both models' logits."""
-    if report["decoding"]["method"] != "forward":
+    if decoding.method != "forward" or decoding.transitions is None or step.tflite_int8 is None:
         return
-    scales = {"Window": report["tflite_int8"]["output_scale"], "Step": report["step"]["tflite_int8"]["output_scale"]}
-    (folder / DECODER_HEADER).write_text(decoder_header(Transitions.from_dict(report["decoding"]["transitions"]), scales))
-    report["decoding"]["c_header"] = DECODER_HEADER
+    scales = {"Window": window.output_scale, "Step": step.tflite_int8.output_scale}
+    (folder / DECODER_HEADER).write_text(decoder_header(Transitions.from_dict(decoding.transitions), scales))
+    decoding.c_header = DECODER_HEADER
 
 
-def _export_onnx_fp32(model: WindowModel, run: Run, holdout: WindowSet, path: Path) -> dict:
+def _export_onnx_fp32(model: WindowModel, run: Run, holdout: WindowSet, path: Path) -> OnnxCheck:
     import onnx
 
     _write_window_onnx(model, path, holdout.windows[:2])
@@ -177,8 +202,8 @@ def _export_onnx_fp32(model: WindowModel, run: Run, holdout: WindowSet, path: Pa
                         - TorchBackend(model).predict(holdout.windows)).max()
     if difference > ONNX_TOLERANCE:
         raise RuntimeError(f"ONNX Runtime differs from PyTorch by {difference:.2e} (limit {ONNX_TOLERANCE})")
-    return {"max_abs_logit_difference_vs_pytorch": float(difference),
-            "ops": sorted({node.op_type for node in proto.graph.node})}
+    return OnnxCheck(max_abs_logit_difference_vs_pytorch=float(difference),
+                     ops=sorted({node.op_type for node in proto.graph.node}))
 
 
 def _quantization_aware(run: Run, calibration: WindowSet, config: QatConfig, console: Console) -> TCN:
@@ -188,88 +213,89 @@ def _quantization_aware(run: Run, calibration: WindowSet, config: QatConfig, con
 
 
 def _export_quantized(run: Run, folder: Path, calibration: WindowSet, holdout: WindowSet, opts: ExportOptions,
-                      console: Console, tuned: TCN | None) -> dict:
+                      console: Console, tuned: TCN | None) -> tuple[WindowInt8, StepModels, Quantization]:
     """The integer window and step models with int8 activations (made from `tuned`, the
     quantization-aware weights, where given) and, where `opts.activations` asks or allows, int16
     ones; the files of the last attempt stay. fp32 stays the run's own model."""
     plan = list(ACTIVATIONS) if opts.activations == "auto" else [opts.activations]
     enough = max(opts.min_agreement, PARITY_MIN_AGREEMENT)  # int8 is kept only where it keeps parity's promise
-    tried = []
+    tried: list[Attempt] = []
     for activations in plan:
         source = tuned if activations == "int8" else None
-        report = _export_int8(run.model, folder, calibration, holdout, console, activations, source)
+        window = _export_int8(run.model, folder, calibration, holdout, console, activations, source)
         console.print(f"Exporting the step model (one new column per layer per sample), {activations} activations")
-        report["step"] = export_step_models(run.model, folder, calibration, holdout, True, console, activations,
-                                            source)
-        _write_c_array(folder, Path(STEP_INT8_TFLITE).stem, "g_edge_har_step_model",
-                       _step_constants(report["step"]["tflite_int8"], run.receptive_field))
-        agreements = _agreements(report)
-        tried.append({"activations": activations, "qat": source is not None, "agreement_with_fp32": agreements})
-        if min(agreements.values()) >= enough or activations == plan[-1]:
+        step = export_step_models(run.model, folder, calibration, holdout, True, console, activations, source)
+        assert step.tflite_int8 is not None  # asked for with int8=True
+        write_step_array(folder, Path(STEP_INT8_TFLITE).stem, step.tflite_int8, run.receptive_field)
+        agreed = agreements(window, step)
+        tried.append(Attempt(activations=activations, qat=source is not None, agreement_with_fp32=agreed))
+        if min(agreed.values()) >= enough or activations == plan[-1]:
             break
-        console.print(f"[yellow]int8 activations agree with fp32 on {min(agreements.values()):.4f} of steps at "
+        console.print(f"[yellow]int8 activations agree with fp32 on {min(agreed.values()):.4f} of steps at "
                       f"worst, below {enough}: trying int16 activations with int8 weights (16x8)[/]")
-    return {**report, "quantization": {"weights": "int8", "activations": activations,
-                                       "qat": tried[-1]["qat"], "tried": tried}}
+    quantization = Quantization(weights="int8", activations=activations, qat=tried[-1].qat, tried=tried,
+                                qat_config=asdict(opts.qat) if opts.qat else None)
+    return window, step, quantization
 
 
-def _add_c_engine(report: dict, run: Run, folder: Path, holdout: WindowSet, console: Console) -> None:
+def _c_engine(run: Run, folder: Path, holdout: WindowSet, console: Console, decoding: Decoding,
+              cores: tuple[str, ...] | None) -> CEngine | None:
     """step_engine.c/.h for the step model (with decoder.h's integer filter where the export decodes),
-    and what it costs on each core of device/cores.py whose cross compiler and QEMU are here
-    (measured on the run's held-out windows, one after another)."""
+    and what it costs on each of `cores` (None: all) whose cross compiler and QEMU are here
+    (measured on the run's held-out windows, one after another); None where the model has no engine."""
     try:
         engine = write_engine(folder / STEP_INT8_TFLITE, folder, run.folder.name, run.classes, run.receptive_field,
-                              run.config.input_units, decoded="c_header" in report["decoding"]).to_dict()
+                              run.config.input_units, decoded=decoding.c_header is not None)
     except EngineError as reason:
         console.print(f"[yellow]No C step engine for this model: {reason}[/]")
-        return
-    report["step"]["c_engine"] = engine
+        return None
     count = max(1, BENCH_SAMPLES // holdout.windows.shape[1])
     readings = holdout.windows[:count, :, :3].reshape(-1, 3)
     labels = np.repeat(holdout.labels[:count], holdout.windows.shape[1])
-    engine["cores"] = {}
     for core in CORES.values():
-        missing = core.missing()
+        missing = core.missing() if cores is None or core.name in cores else "not asked for (export --cores)"
         if missing is not None:
             console.print(f"The C step engine's cost on a {core.title} is not measured: {missing}")
-            engine["cores"][core.name] = {"not_measured": missing}
+            engine.cores[core.name] = NotMeasured(not_measured=missing)
             continue
         console.print(f"Measuring the C step engine on an emulated {core.title} under QEMU")
-        engine["cores"][core.name] = core_cost(core, folder, readings, labels, run.classes, run.sample_rate_hz,
-                                               macs_per_step(run.model.config))
-    engine["cortex_m4"] = engine["cores"]["m4"]  # the name earlier exports used
+        engine.cores[core.name] = core_cost(core, folder, readings, labels, run.classes, run.sample_rate_hz,
+                                            macs_per_step(run.model.config))
+    engine.cortex_m4 = engine.cores["m4"]
+    return engine
 
 
 def _export_int8(model: TCN, folder: Path, calibration: WindowSet, holdout: WindowSet, console: Console,
-                 activations: str, source: TCN | None = None) -> dict:
+                 activations: str, source: TCN | None = None) -> WindowInt8:
     """Integer window models of `source` (default: `model`), judged against `model`'s fp32 ONNX."""
 
     source = source or model
     console.print(f"Quantizing with {len(calibration.windows)} calibration windows ({activations} activations)")
     with _fp32_onnx_of(source, model, folder, holdout.windows[:2]) as fp32:
         quantize_onnx(fp32, folder / INT8_ONNX, [(w[None],) for w in calibration.windows], activations)
-    tflite = quantize_tflite(folded_window_model(source, features_inside=False),
-                             [(w[None],) for w in tflite_input(model, calibration.windows)], folder / INT8_TFLITE,
-                             activations)
+    io = quantize_tflite(folded_window_model(source, features_inside=False),
+                         [(w[None],) for w in tflite_input(model, calibration.windows)], folder / INT8_TFLITE,
+                         activations)
     litert = LiteRTBackend(folder / INT8_TFLITE)
     arena = tflm_arena_bytes(folder / INT8_TFLITE, [litert.io.quantize(holdout.windows[:1])])
-    _write_c_array(folder, Path(INT8_TFLITE).stem, "g_edge_har_model", _window_constants({**tflite, "tflm_arena_bytes": arena}))
+    tflite = TfliteModel.model_validate({**io, "tflm_arena_bytes": arena})
+    write_window_array(folder, Path(INT8_TFLITE).stem, tflite)
     console.print(f"Checking int8 against fp32 on {len(holdout.windows)} held-out windows")
     reference = OnnxBackend(folder / FP32_ONNX, "onnx_fp32").predict(holdout.windows).argmax(1)
     litert_classes = litert.predict(holdout.windows).argmax(1)
     tflm_classes = TflmBackend(folder / INT8_TFLITE, arena).predict(holdout.windows).argmax(1)
-    return {
-        "tflite_int8": {**tflite, "tflm_arena_bytes": arena},
-        "agreement_with_fp32": {
+    return WindowInt8(
+        tflite_int8=tflite,
+        agreement_with_fp32={
             "onnx_int8": agreement(OnnxBackend(folder / INT8_ONNX, "onnx_int8").predict(holdout.windows).argmax(1),
                                    reference),
             "tflite_int8": agreement(litert_classes, reference),
             "tflm_int8": agreement(tflm_classes, reference),
         },
-        "tflm_matches_tflite": agreement(tflm_classes, litert_classes),
-        "holdout_windows": len(holdout.windows),
-        "calibration_windows": len(calibration.windows),
-    }
+        tflm_matches_tflite=agreement(tflm_classes, litert_classes),
+        holdout_windows=len(holdout.windows),
+        calibration_windows=len(calibration.windows),
+    )
 
 
 @contextmanager
@@ -283,120 +309,31 @@ def _fp32_onnx_of(source: TCN, model: TCN, folder: Path, example: np.ndarray) ->
         yield path
 
 
-def _write_c_array(folder: Path, stem: str, symbol: str, constants: list[str]) -> None:
-    """STEM.h/.cc: the .tflite flatbuffer as an aligned C array, beside the constants firmware needs."""
-    data = (folder / f"{stem}.tflite").read_bytes()
-    (folder / f"{stem}.h").write_text(
-        f"// Generated by edge-har export. {stem}.tflite for TFLite-Micro.\n#pragma once\n#include <cstdint>\n\n"
-        + "".join(f"{line}\n" for line in constants)
-        + f"extern const unsigned char {symbol}[];\nconstexpr unsigned int {symbol}_len = {len(data)};\n")
-    rows = [", ".join(f"0x{b:02x}" for b in data[i:i + 12]) for i in range(0, len(data), 12)]
-    (folder / f"{stem}.cc").write_text(
-        f'#include "{stem}.h"\n\nalignas(16) const unsigned char {symbol}[] = {{\n  '
-        + ",\n  ".join(rows) + "\n};\n")
-
-
-def _io_constants(prefix: str, tflite: dict) -> list[str]:
-    arena = tflite["tflm_arena_bytes"]
-    magnitude = tflite["input_shape"][-1] == 4
-    bits = np.dtype(tflite["input_dtype"]).itemsize * 8
-    note = ["// Input channels x, y, z, |a|: append |a| = sqrt(x*x + y*y + z*z), in the same raw units,",
-            "// to each reading before quantizing (TFLite-Micro has no int8 SQRT)."] if magnitude else []
-    return [*note, f"// Activations are int{bits}_t (weights int8): quantize the input to, and read the outputs as, int{bits}_t.",
-            f"constexpr int k{prefix}ActivationBits = {bits};",
-            f"constexpr int k{prefix}ArenaBytes = {arena + 1024};  // measured {arena}, plus headroom",
-            f"constexpr float k{prefix}InputScale = {tflite['input_scale']!r}f;",
-            f"constexpr int k{prefix}InputZeroPoint = {tflite['input_zero_point']};",
-            f"constexpr float k{prefix}OutputScale = {tflite['output_scale']!r}f;",
-            f"constexpr int k{prefix}OutputZeroPoint = {tflite['output_zero_point']};"]
-
-
-def _window_constants(tflite: dict) -> list[str]:
-    return [*_io_constants("EdgeHar", tflite),
-            f"constexpr int kEdgeHarWindow = {tflite['input_shape'][1]};",
-            f"constexpr int kEdgeHarChannels = {tflite['input_shape'][2]};",
-            f"constexpr int kEdgeHarClasses = {tflite['output_shape'][1]};"]
-
-
-def _step_constants(tflite: dict, receptive_field: int) -> list[str]:
-    sizes = [int(np.prod(t["shape"])) for t in tflite["inputs"][1:]]
-    return ["// Input 0 is one int8 sample, inputs 1..N the states; output 0 the logits, outputs 1..N",
-            "// the next states, with their inputs' quantization: copy each back unchanged. To start a",
-            "// stream, feed its first sample kEdgeHarStepWarmup times (outputs ignored).",
-            *_io_constants("EdgeHarStep", tflite),
-            f"constexpr int kEdgeHarStepWarmup = {receptive_field - 1};",
-            f"constexpr int kEdgeHarStepStates = {len(sizes)};",
-            f"constexpr int kEdgeHarStepStateBytes[] = {{{', '.join(map(str, sizes))}}};"]
-
-
-def _write_sizes(report: dict, folder: Path) -> None:
-    report["file_bytes"] = {p.name: p.stat().st_size for p in sorted(folder.iterdir()) if p.is_file()}
-
-
-def _print_summary(console: Console, report: dict, out: Path) -> None:
-    sizes = report["file_bytes"]
-    console.print(", ".join(f"{name} {size / 1024:.1f} KiB" for name, size in sizes.items()))
-    if "agreement_with_fp32" in report:
-        agree = report["agreement_with_fp32"]
-        console.print("Agreement with fp32: " + ", ".join(f"{k} {v:.4f}" for k, v in agree.items())
-                      + f"; TFLite-Micro arena {report['tflite_int8']['tflm_arena_bytes']} bytes")
-        step = report["step"]
-        console.print(f"Step model, {step['checked_windows']} streamed windows "
-                      f"({step['tflm_checked_windows']} on TFLite-Micro): "
-                      + ", ".join(f"{k} {v:.4f}" for k, v in step["agreement_with_fp32"].items())
-                      + f"; TFLite-Micro arena {step['tflite_int8']['tflm_arena_bytes']} bytes")
-        if "c_engine" in step:
-            console.print(_engine_line(step["c_engine"]))
+def _print_summary(console: Console, report: ExportReport, out: Path) -> None:
+    console.print(", ".join(f"{name} {size / 1024:.1f} KiB" for name, size in report.file_bytes.items()))
+    step = report.step
+    if report.agreement_with_fp32 and report.tflite_int8 and step and step.agreement_with_fp32 and step.tflite_int8:
+        console.print("Agreement with fp32: " + ", ".join(f"{k} {v:.4f}" for k, v in report.agreement_with_fp32.items())
+                      + f"; TFLite-Micro arena {report.tflite_int8.tflm_arena_bytes} bytes")
+        console.print(f"Step model, {step.checked_windows} streamed windows "
+                      f"({step.tflm_checked_windows} on TFLite-Micro): "
+                      + ", ".join(f"{k} {v:.4f}" for k, v in step.agreement_with_fp32.items())
+                      + f"; TFLite-Micro arena {step.tflite_int8.tflm_arena_bytes} bytes")
+        if step.c_engine:
+            console.print(_engine_line(step.c_engine))
     console.print(f"[bold green]Export written to {out}[/]")
 
 
-def _engine_line(engine: dict) -> str:
-    line = f"C step engine (step_engine.c): RAM {engine['ram_bytes']} bytes"
-    for name, cost in engine.get("cores", {}).items():
-        if "flash_bytes" in cost:
-            line += (f"; {name}: {cost['flash_bytes']} bytes of flash, {cost['instructions_per_sample']} instructions "
-                     f"per sample ({cost['instructions_per_mac']} per MAC)")
+def _engine_line(engine: CEngine) -> str:
+    line = f"C step engine (step_engine.c): RAM {engine.ram_bytes} bytes"
+    for name, cost in engine.cores.items():
+        if isinstance(cost, CoreCost):
+            line += (f"; {name}: {cost.flash_bytes} bytes of flash, {cost.instructions_per_sample} instructions "
+                     f"per sample ({cost.instructions_per_mac} per MAC)")
     return line
-
-
-def _agreements(report: dict) -> dict:
-    return {**report["agreement_with_fp32"],
-            **{f"step {k}": v for k, v in report["step"]["agreement_with_fp32"].items()}}
-
-
-def _gate_report(report: dict, validation_subjects: list[str] | None, minimum: float) -> dict:
-    """What the gate judged, on whom, and whether it passed."""
-    agreements = _agreements(report)
-    tried = [f"{t['activations']} activations{' from quantization-aware weights' if t['qat'] else ''} "
-             f"(lowest agreement {min(t['agreement_with_fp32'].values()):.4f})" for t in report["quantization"]["tried"]]
-    return {
-        "min_agreement": minimum,
-        "judged_on": {"validation_subjects": validation_subjects, "windows": report["holdout_windows"],
-                      "step_windows": report["step"]["checked_windows"],
-                      "tflm_step_windows": report["step"]["tflm_checked_windows"],
-                      "note": "the run's validation subject(s): people the model never trained on"},
-        "quantization": ("post-training with int8 weights, activation ranges from the calibration windows "
-                         "(int8: min-max for ONNX, histogram, litert-torch's PT2E default, for TFLite; int16: "
-                         "min-max for both); tried " + ", then ".join(tried)),
-        "below": {k: v for k, v in agreements.items() if v < minimum},
-        "passed": all(v >= minimum for v in agreements.values()),
-    }
 
 
 def _validation_subjects(run: Run) -> list[str] | None:
     """Read before the export's work, so that a damaged metrics.json ends it then, not after it;
     None for a run from before metrics.json named them."""
-    return run.metrics.get("final", {}).get("validation_subjects")
-
-
-def _gate(report: dict) -> None:
-    gate = report.get("gate")
-    if gate is None or gate["passed"]:
-        return
-    names = ", ".join(f"{k} {v:.4f}" for k, v in gate["below"].items())
-    people = ", ".join(gate["judged_on"]["validation_subjects"] or ["the run's validation subject"])
-    raise ParityGateError(
-        f"int8 agreement with fp32 below --min-agreement {gate['min_agreement']}: {names}, on {people} (never "
-        f"trained on). Tried: {gate['quantization']}. The int8 files are kept in {EXPORT_DIR}/; `edge-har parity "
-        "RUN --data PATH` shows which classes int8 changes on your own people. Next: another calibration set "
-        "(`edge-har calibrate`, then `export --calibration F.npz`), or retrain (another --seed)")
+    return run.metrics.final.validation_subjects if run.metrics.final else None

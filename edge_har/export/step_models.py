@@ -14,11 +14,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 from rich.console import Console
 
+from ..core.export_report import OnnxCheck, StepModels, TfliteModel
 from ..core.files import transient_file
 from ..core.metrics import agreement
 from ..data.calibration import WindowSet
@@ -39,19 +41,17 @@ class StepExportError(RuntimeError):
 
 
 def export_step_models(model: TCN, folder: Path, calibration: WindowSet, holdout: WindowSet, int8: bool,
-                       console: Console, activations: str = "int8", source: TCN | None = None) -> dict:
+                       console: Console, activations: str = "int8", source: TCN | None = None) -> StepModels:
     """The step models of `model`; the integer ones made from `source`'s weights where given."""
     step = folded_step_model(model)
     check = holdout.windows
     reference = TorchBackend(folded_window_model(model)).predict(check)
-    report = {"state_shapes": [list(shape) for shape in step.state_shapes()],
-              "state_values": int(sum(np.prod(shape) for shape in step.state_shapes())),
-              "checked_windows": len(check)}
-    report["onnx_fp32"] = _export_onnx(step, folder / STEP_FP32_ONNX, check, reference)
-    if int8:
-        report.update(_export_int8(model, step, folder, calibration, check, reference, console, activations,
-                                   source))
-    return report
+    fp32 = _export_onnx(step, folder / STEP_FP32_ONNX, check, reference)
+    integer = (_export_int8(model, step, folder, calibration, check, reference, console, activations, source)
+               if int8 else {})
+    return StepModels(state_shapes=[list(shape) for shape in step.state_shapes()],
+                      state_values=int(sum(np.prod(shape) for shape in step.state_shapes())),
+                      checked_windows=len(check), onnx_fp32=fp32, **integer)
 
 
 def _spread(count: int, total: int) -> np.ndarray:
@@ -94,7 +94,7 @@ def _fp32_onnx_of(other: StepTCN | None, folder: Path, sample: np.ndarray) -> It
         yield path
 
 
-def _export_onnx(step: StepTCN, path: Path, check: np.ndarray, reference: np.ndarray) -> dict:
+def _export_onnx(step: StepTCN, path: Path, check: np.ndarray, reference: np.ndarray) -> OnnxCheck:
     import onnx
 
     _write_onnx(step, path, check[0, :1])
@@ -104,7 +104,7 @@ def _export_onnx(step: StepTCN, path: Path, check: np.ndarray, reference: np.nda
     if difference > STEP_TOLERANCE:
         raise StepExportError(f"the fp32 step model differs from the window model by {difference:.2e} "
                               f"(limit {STEP_TOLERANCE})")
-    return {"max_abs_logit_difference_vs_window_model": difference}
+    return OnnxCheck(max_abs_logit_difference_vs_window_model=difference)
 
 
 def input_names(step: StepTCN) -> list[str]:
@@ -116,8 +116,9 @@ def output_names(step: StepTCN) -> list[str]:
 
 
 def _export_int8(model: TCN, step: StepTCN, folder: Path, calibration: WindowSet, check: np.ndarray,
-                 reference: np.ndarray, console: Console, activations: str, source: TCN | None) -> dict:
-    """Integer step models of `source` (default: `model`, whose fp32 step model is `step`)."""
+                 reference: np.ndarray, console: Console, activations: str, source: TCN | None) -> dict[str, Any]:
+    """Integer step models of `source` (default: `model`, whose fp32 step model is `step`): their
+    part of StepModels."""
 
     quantized = folded_step_model(source) if source else step
     inputs = stream_states(quantized, calibration.windows)
@@ -129,12 +130,12 @@ def _export_int8(model: TCN, step: StepTCN, folder: Path, calibration: WindowSet
     # streams with the sample's feature channels handed in.
     tflite_inputs = [(tflite_input(model, sample), *states) for sample, *states in inputs]
     join = "pad" if activations == "int16" else "concat"  # the converter has no int16 CONCATENATION
-    tflite = quantize_tflite(folded_step_model(source or model, features_inside=False, join=join), tflite_inputs,
-                             folder / STEP_INT8_TFLITE, activations)
-    _check_state_quantization(tflite)
+    io = quantize_tflite(folded_step_model(source or model, features_inside=False, join=join), tflite_inputs,
+                         folder / STEP_INT8_TFLITE, activations)
+    _check_state_quantization(io)
     r = step.receptive_field
     litert = LiteRTStepBackend(folder / STEP_INT8_TFLITE, r)
-    probe = [np.zeros(t["shape"], dtype=t["dtype"]) for t in tflite["inputs"]]
+    probe = [np.zeros(t["shape"], dtype=t["dtype"]) for t in io["inputs"]]
     arena = tflm_arena_bytes(folder / STEP_INT8_TFLITE, probe)
     tflm_picks = _spread(TFLM_CHECK_WINDOWS, len(check))
     console.print(f"Checking the int8 step models on {len(check)} streamed held-out windows "
@@ -144,7 +145,7 @@ def _export_int8(model: TCN, step: StepTCN, folder: Path, calibration: WindowSet
     tflm_classes = last_step_logits(TflmStepBackend(folder / STEP_INT8_TFLITE, arena, r), check[tflm_picks]).argmax(1)
     onnx_classes = onnx_last_step_logits(folder / STEP_INT8_ONNX, check, r).argmax(1)
     return {
-        "tflite_int8": {**tflite, "tflm_arena_bytes": arena},
+        "tflite_int8": TfliteModel.model_validate({**io, "tflm_arena_bytes": arena}),
         "agreement_with_fp32": {"onnx_int8": agreement(onnx_classes, classes),
                                 "tflite_int8": agreement(litert_classes, classes),
                                 "tflm_int8": agreement(tflm_classes, classes[tflm_picks])},

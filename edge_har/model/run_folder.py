@@ -21,7 +21,8 @@ import torch
 
 from ..core.config import RunConfig, model_config_from_dict
 from ..core.errors import UserError
-from ..core.reports import METRICS, read_report
+from ..core.metrics_report import MetricsReport
+from ..core.reports import read_report
 from ..core.run_files import CALIBRATION_FILE, CONFIG_FILE, DECODING_FILE, HOLDOUT_FILE, METRICS_FILE, MODEL_FILE  # noqa: F401 (re-exported)
 from .tcn import TCN
 
@@ -62,9 +63,9 @@ class Run:
         self.model.eval()
 
     @cached_property
-    def metrics(self) -> dict:
+    def metrics(self) -> MetricsReport:
         """metrics.json (a run's saved fold models have none, and open without it)."""
-        return read_report(self.folder / METRICS_FILE, METRICS, "train the run again with `edge-har train`")
+        return read_report(self.folder / METRICS_FILE, MetricsReport, "train the run again with `edge-har train`")
 
     @property
     def receptive_field(self) -> int:

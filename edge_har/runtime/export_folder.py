@@ -13,7 +13,9 @@ from pathlib import Path
 
 from ..core.decoding import Transitions
 from ..core.errors import UserError
-from ..core.reports import EXPORT, METRICS, read_report
+from ..core.export_report import CEngine, ExportReport
+from ..core.metrics_report import MetricsReport
+from ..core.reports import read_report
 from ..core.run_files import METRICS_FILE
 
 EXPORT_DIR = "export"
@@ -28,7 +30,7 @@ class Exported:
     """A finished export: `folder` is RUN/export, `report` its export.json."""
 
     folder: Path
-    report: dict
+    report: ExportReport
 
     @classmethod
     def open(cls, run_folder: str | Path) -> Exported:
@@ -38,7 +40,7 @@ class Exported:
             raise UserError(f"{run_folder}: no such run folder")
         if not path.is_file():
             raise UserError(f"{run_folder}: no export; run `edge-har export {run_folder} --int8` first")
-        return cls(path.parent, read_report(path, EXPORT, f"run `edge-har export {run_folder} --int8` again"))
+        return cls(path.parent, read_report(path, ExportReport, f"run `edge-har export {run_folder} --int8` again"))
 
     @property
     def run_folder(self) -> Path:
@@ -46,48 +48,50 @@ class Exported:
 
     @property
     def classes(self) -> list[str]:
-        return self.report["classes"]
+        return self.report.classes
 
     @property
     def receptive_field(self) -> int:
-        return int(self.report["receptive_field"])
+        return self.report.receptive_field
 
     @property
     def sample_rate_hz(self) -> float | None:
-        return self.report["sample_rate_hz"]
+        return self.report.sample_rate_hz
 
     @property
     def input_units(self) -> str | None:
         """g, m/s2 or counts; None for exports made before units were recorded."""
-        return self.report["input_units"]
+        return self.report.input_units
 
     @property
     def readings(self) -> int:
         """Values per sample the board sends (the axes; |a|, if used, is computed from them)."""
-        return int(self.report["input_shape"][-1])
+        return self.report.input_shape[-1]
 
     @cached_property
     def synthetic_data(self) -> bool:
         """Whether the model was trained on the built-in synthetic data (exports made before
         export.json said so are looked up in the run's metrics.json)."""
-        if self.report["synthetic_data"] is not None:
-            return self.report["synthetic_data"]
+        if self.report.synthetic_data is not None:
+            return self.report.synthetic_data
         try:
-            return bool(read_report(self.run_folder / METRICS_FILE, METRICS, "").get("synthetic_data", False))
+            return bool(read_report(self.run_folder / METRICS_FILE, MetricsReport, "").synthetic_data)
         except UserError:  # no readable metrics.json beside the export: nothing says synthetic
             return False
 
     def transitions(self) -> Transitions | None:
         """The decoder's transitions, or None where the export decodes nothing (or predates decoding)."""
-        decoding = self.report["decoding"]
-        return Transitions.from_dict(decoding["transitions"]) if decoding["method"] == "forward" else None
+        decoding = self.report.decoding
+        if decoding.method != "forward" or decoding.transitions is None:
+            return None
+        return Transitions.from_dict(decoding.transitions)
 
     def require_int8(self, engine: str = "rolling") -> None:
         """Refuse an export without the int8 models an engine needs, with the command that makes them."""
         again = f"run `edge-har export {self.run_folder} --int8`"
-        if "tflite_int8" not in self.report:
+        if self.report.tflite_int8 is None:
             raise UserError(f"{self.folder}: exported without --int8, so there is no int8 model; {again}")
-        if engine == "step" and "tflite_int8" not in self.report.get("step", {}):
+        if engine == "step" and (self.report.step is None or self.report.step.tflite_int8 is None):
             raise UserError(f"{self.folder}: no int8 step model (exported before step models existed); {again}")
 
     def path(self, name: str) -> Path:
@@ -97,12 +101,19 @@ class Exported:
         again = f"run `edge-har export {self.run_folder} --int8` again"
         if not path.is_file():
             raise UserError(f"{path}: missing from the export; {again}")
-        expected = self.report.get("file_bytes", {}).get(name)
+        expected = self.report.file_bytes.get(name)
         if expected is not None and path.stat().st_size != expected:
             raise UserError(f"{path}: damaged ({path.stat().st_size} bytes where the export wrote {expected}); {again}")
         return path
 
+    @property
+    def c_engine(self) -> CEngine | None:
+        """step_engine.c's part of the report; None where the export has none (fp32 only, older)."""
+        return self.report.step.c_engine if self.report.step else None
+
     def tflm_arena(self, engine: str) -> int:
         """The TFLite-Micro arena that export measured for the window or step model."""
-        section = self.report["step"] if engine == "step" else self.report
-        return int(section["tflite_int8"]["tflm_arena_bytes"])
+        model = self.report.step.tflite_int8 if engine == "step" and self.report.step else self.report.tflite_int8
+        if model is None:
+            raise UserError(f"{self.folder}: no int8 {engine} model; run `edge-har export {self.run_folder} --int8`")
+        return model.tflm_arena_bytes

@@ -14,7 +14,8 @@ from rich.console import Console
 
 from ..core.config import AdaptConfig
 from ..core.files import check_new_folder, staged_dir
-from ..core.reports import METRICS, write_report
+from ..core.metrics_report import Adaptation, AdaptedFrom, FinalModel, MetricsReport, WindowFigure
+from ..core.reports import write_report
 from ..core.units import factor
 from ..data.calibration import CALIBRATION_PER_CLASS, WindowSet, load_windows, sample_windows
 from ..data.dataset import Dataset, at_rate, units_of
@@ -48,7 +49,7 @@ def adapt(opts: AdaptOptions, console: Console | None = None) -> Path:
         started = time.perf_counter()
         model = adapt_model(parent.model, wearer, replay, parent.config.train, opts.config, progress)
         took = time.perf_counter() - started
-    metrics = _metrics(opts, parent, wearer, model, holdout, took)
+    adaptation = _adaptation(opts, parent, wearer, model, holdout, took)
     with staged_dir(opts.out) as folder:
         config = parent.config
         replace(config, extra={**config.extra, "adapted_from": str(parent.folder)}).save(folder / CONFIG_FILE)
@@ -56,13 +57,12 @@ def adapt(opts: AdaptOptions, console: Console | None = None) -> Path:
         shutil.copyfile(parent.folder / DECODING_FILE, folder / DECODING_FILE)
         shutil.copyfile(parent.folder / HOLDOUT_FILE, folder / HOLDOUT_FILE)
         _with_wearer(replay, wearer, parent.receptive_field, config.train.seed).save(folder / CALIBRATION_FILE)
-        write_report(folder / METRICS_FILE, metrics, METRICS)
-    adaptation = metrics["adaptation"]
-    console.print(f"Adapted in {took:.1f} s on {adaptation['labelled_steps']} labelled steps of the wearer; on those "
-                  f"steps {adaptation['wearer_accuracy']['before']:.4f} -> {adaptation['wearer_accuracy']['after']:.4f} "
+        write_report(folder / METRICS_FILE, _metrics(opts, parent, wearer, model, adaptation))
+    wearer_figure, parent_figure = adaptation.wearer_accuracy, adaptation.parent_holdout_accuracy
+    console.print(f"Adapted in {took:.1f} s on {adaptation.labelled_steps} labelled steps of the wearer; on "
+                  f"those steps {wearer_figure.before:.4f} -> {wearer_figure.after:.4f} "
                   "(the data it was tuned on: `edge-har parity NEW_RUN --data` on more of them tells the truth); on "
-                  f"the parent's validation people {adaptation['parent_holdout_accuracy']['before']:.4f} -> "
-                  f"{adaptation['parent_holdout_accuracy']['after']:.4f}")
+                  f"the parent's validation people {parent_figure.before:.4f} -> {parent_figure.after:.4f}")
     console.print(f"[bold green]Adapted run written to {opts.out}[/] (parent {parent.folder})")
     return opts.out
 
@@ -101,40 +101,44 @@ def _window_accuracy(model: TCN, windows: WindowSet) -> float:
     return float((predicted == windows.labels).mean())
 
 
-def _metrics(opts: AdaptOptions, parent: Run, wearer: Dataset, model: TCN, holdout: WindowSet, took: float) -> dict:
-    config = model.config
+def _adaptation(opts: AdaptOptions, parent: Run, wearer: Dataset, model: TCN, holdout: WindowSet,
+                took: float) -> Adaptation:
     rate = parent.sample_rate_hz
     per_class = np.bincount(np.concatenate([r.y[r.y >= 0] for r in wearer.recordings]), minlength=len(parent.classes))
-    parent_metrics = parent.metrics
-    validation = parent_metrics.get("final", {}).get("validation_subjects")
-    holdout_after = _window_accuracy(model, holdout)
-    return {
-        "receptive_field": model.receptive_field,
-        "classes": parent.classes,
-        "sample_rate_hz": rate,
-        "params": count_params(model),
-        "macs_per_step": macs_per_step(config),
-        "macs_per_window": macs_per_window(config),
-        "model": asdict(config),
-        "data_source": str(opts.data),
-        "synthetic_data": parent_metrics.get("synthetic_data", False),
-        "subjects": wearer.subjects,
-        "input_units": parent.config.input_units,
-        "adapted_from": {"run": str(parent.folder), "subjects": parent_metrics.get("subjects")},
-        "adaptation": {
-            "config": asdict(opts.config),
-            "labelled_steps": int(per_class.sum()),
-            "labelled_per_class": {name: (float(n / rate) if rate else int(n))
-                                   for name, n in zip(parent.classes, per_class)},
-            "labelled_per_class_unit": "s" if rate else "steps",
-            "seconds_taken": round(took, 1),
-            "wearer_accuracy": {"before": evaluate(parent.model, wearer).summary["accuracy"],
-                                "after": evaluate(model, wearer).summary["accuracy"],
-                                "note": "on the steps adapted on: a training figure"},
-            "parent_holdout_accuracy": {"before": _window_accuracy(parent.model, holdout), "after": holdout_after,
-                                        "subjects": validation,
-                                        "note": "the parent's held-out windows: what forgetting would lower"},
-        },
-        "final": {"validation_subjects": validation, "validation_accuracy": holdout_after,
-                  "note": "the parent's validation people (holdout.npz windows), after adaptation"},
-    }
+    final = parent.metrics.final
+    return Adaptation(
+        config=asdict(opts.config),
+        labelled_steps=int(per_class.sum()),
+        labelled_per_class={name: (float(n / rate) if rate else int(n)) for name, n in zip(parent.classes, per_class)},
+        labelled_per_class_unit="s" if rate else "steps",
+        seconds_taken=round(took, 1),
+        wearer_accuracy=WindowFigure(before=evaluate(parent.model, wearer).summary["accuracy"],
+                                     after=evaluate(model, wearer).summary["accuracy"],
+                                     note="on the steps adapted on: a training figure"),
+        parent_holdout_accuracy=WindowFigure(before=_window_accuracy(parent.model, holdout),
+                                             after=_window_accuracy(model, holdout),
+                                             subjects=final.validation_subjects if final else None,
+                                             note="the parent's held-out windows: what forgetting would lower"),
+    )
+
+
+def _metrics(opts: AdaptOptions, parent: Run, wearer: Dataset, model: TCN, adaptation: Adaptation) -> MetricsReport:
+    config = model.config
+    held_out = adaptation.parent_holdout_accuracy
+    return MetricsReport(
+        receptive_field=model.receptive_field,
+        classes=parent.classes,
+        sample_rate_hz=parent.sample_rate_hz,
+        params=count_params(model),
+        macs_per_step=macs_per_step(config),
+        macs_per_window=macs_per_window(config),
+        model=asdict(config),
+        data_source=str(opts.data),
+        synthetic_data=bool(parent.metrics.synthetic_data),
+        subjects=wearer.subjects,
+        input_units=parent.config.input_units,
+        adapted_from=AdaptedFrom(run=str(parent.folder), subjects=parent.metrics.subjects),
+        adaptation=adaptation,
+        final=FinalModel(validation_subjects=held_out.subjects, validation_accuracy=held_out.after,
+                         note="the parent's validation people (holdout.npz windows), after adaptation"),
+    )

@@ -26,6 +26,7 @@ from torch.nn import functional as F
 from ..core.config import AdaptConfig, TrainConfig
 from ..core.errors import UserError
 from ..core.labels import UNLABELED
+from ..core.metrics_report import AdaptedMean, AdaptedPoint, HeldOutPerson
 from ..data.augmentation import augment
 from ..data.calibration import WindowSet
 from ..data.dataset import Dataset
@@ -161,7 +162,7 @@ def _replay_loss(model: TCN, replay: WindowSet, train_cfg: TrainConfig, config: 
 
 
 def adaptation_curve(model: TCN, person: Dataset, seconds: list[float], replay: WindowSet, train_cfg: TrainConfig,
-                     config: AdaptConfig, progress: Progress | None = None, split=first_seconds) -> list[dict]:
+                     config: AdaptConfig, progress: Progress | None = None, split=first_seconds) -> list[AdaptedPoint]:
     """For each N in `seconds`: adapt on the first N seconds of each of the person's activities (or
     the seconds another `split` chooses) and score the rest of their steps, beside the unadapted
     model on exactly those steps."""
@@ -172,9 +173,9 @@ def adaptation_curve(model: TCN, person: Dataset, seconds: list[float], replay: 
         clips, rest = split(person, n, person.sample_rate_hz)
         before = evaluate(model, rest).summary
         after = evaluate(adapt_model(model, clips, replay, train_cfg, config, progress), rest).summary
-        rows.append({"seconds": n, "accuracy": after["accuracy"], "macro_f1": after["macro_f1"],
-                     "unadapted_accuracy": before["accuracy"], "unadapted_macro_f1": before["macro_f1"],
-                     "adapted_on_steps": clips.labelled_steps(), "scored_steps": after["steps"]})
+        rows.append(AdaptedPoint(seconds=n, accuracy=after["accuracy"], macro_f1=after["macro_f1"],
+                                 unadapted_accuracy=before["accuracy"], unadapted_macro_f1=before["macro_f1"],
+                                 adapted_on_steps=clips.labelled_steps(), scored_steps=after["steps"]))
     return rows
 
 
@@ -190,15 +191,15 @@ def wearer_dataset(person: Dataset, classes: list[str]) -> Dataset:
     return replace(person, recordings=recordings, classes=list(classes))
 
 
-def rows_summary(folds: list[dict]) -> list[dict]:
+def rows_summary(folds: list[HeldOutPerson]) -> list[AdaptedMean]:
     """Per N: the mean and lowest adapted accuracy over the folds, beside the unadapted mean."""
+    curves = [f.adapted or [] for f in folds]
     summary = []
-    for i, row in enumerate(folds[0]["adapted"]):
-        rows = [f["adapted"][i] for f in folds]
-        summary.append({"seconds": row["seconds"],
-                        "mean_accuracy": float(np.mean([r["accuracy"] for r in rows])),
-                        "min_accuracy": float(np.min([r["accuracy"] for r in rows])),
-                        "mean_macro_f1": float(np.mean([r["macro_f1"] for r in rows])),
-                        "unadapted_mean_accuracy": float(np.mean([r["unadapted_accuracy"] for r in rows]))})
+    for rows in zip(*curves):
+        summary.append(AdaptedMean(seconds=rows[0].seconds,
+                                   mean_accuracy=float(np.mean([r.accuracy for r in rows])),
+                                   min_accuracy=float(np.min([r.accuracy for r in rows])),
+                                   mean_macro_f1=float(np.mean([r.macro_f1 for r in rows])),
+                                   unadapted_mean_accuracy=float(np.mean([r.unadapted_accuracy for r in rows]))))
     return summary
 

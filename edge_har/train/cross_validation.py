@@ -12,6 +12,16 @@ from rich.progress import Progress
 from ..core.config import ModelConfig, TrainConfig
 from ..core.errors import UserError
 from ..core.metrics import summarize
+from ..core.metrics_report import (
+    AdaptedPoint,
+    ChangeDelays,
+    CrossValidation,
+    Delay,
+    HeldOutPerson,
+    MeanDelay,
+    MeanDelays,
+    WearReport,
+)
 from ..data.dataset import Dataset, subject_folds
 from ..model.tcn import TCN
 from .training import Evaluation, FitResult, evaluate, fit, label_transitions
@@ -87,11 +97,11 @@ def _label(model_cfg: ModelConfig, number: int, test: list[str]) -> str:
 
 def cross_validate(data: Dataset, model_cfg: ModelConfig, cfg: TrainConfig, cv: str,
                    progress: Progress | None = None, only: list[str] | None = None,
-                   per_subject: Callable[[Fold, Dataset], dict] | None = None,
-                   workers: Workers = HERE) -> tuple[dict, Evaluation]:
+                   adapted: Callable[[Fold, Dataset], list[AdaptedPoint]] | None = None,
+                   workers: Workers = HERE) -> tuple[CrossValidation, Evaluation]:
     """Train one model per test group; report each held-out subject's per-step accuracy.
     `only` runs just the folds that hold out those subjects: a quick look at hard folds.
-    `per_subject(fold, held_out_person)` adds its figures to that subject's fold entry.
+    `adapted(fold, held_out_person)`: that person's --adapt-seconds points, added to their entry.
     `workers`: where the folds run (here one after another, or as Ray tasks)."""
     plan = list(subject_folds(data.subjects, cv, only))
     shared = _Shared(data, model_cfg, cfg, None if workers.distributed else progress)
@@ -106,37 +116,42 @@ def cross_validate(data: Dataset, model_cfg: ModelConfig, cfg: TrainConfig, cv: 
             progress.console.print(f"{label}: {outcome.wear.describe()}")
         for subject, held_out in outcome.held_out.items():
             progress.console.print(f"{label}: accuracy {held_out.summary['accuracy']:.3f} on {subject} "
-                                   f"(decoded over time {held_out.decoding['decoded']['accuracy']:.3f})")
+                                   + (f"(decoded over time {held_out.decoded.accuracy:.3f})" if held_out.decoded else ""))
         if task is not None:
             progress.advance(task)
 
     outcomes = workers.map(_fold_job, shared, plan, landed, cfg.threads)
-    folds, pooled = [], Evaluation({}, np.zeros((len(data.classes),) * 2, dtype=np.int64))
+    folds: list[HeldOutPerson] = []
+    pooled = Evaluation({}, np.zeros((len(data.classes),) * 2, dtype=np.int64))
     for outcome in outcomes:
         fold = Fold(outcome.number, outcome.result.model, data.select(_train_subjects(data, outcome)), outcome.test,
                     outcome.config)
         for subject, held_out in outcome.held_out.items():
             pooled.confusion += held_out.confusion
             pooled.predictions.update(held_out.predictions)
-            folds.append({"test_subject": subject, "fold": outcome.number, **_fold_summary(held_out),
-                          "val_subjects": outcome.val_subjects, "best_epoch": outcome.result.best_epoch,
-                          "wear": outcome.wear.as_dict() if outcome.wear else {"chosen": cfg.wear},
-                          "train_seconds": round(outcome.result.seconds, 1), "device": outcome.result.device,
-                          **(per_subject(fold, data.select([subject])) if per_subject else {})})
+            s = held_out.summary
+            folds.append(HeldOutPerson(
+                test_subject=subject, fold=outcome.number, accuracy=s["accuracy"], macro_f1=s["macro_f1"],
+                steps=s["steps"], per_class_accuracy=s["per_class_accuracy"], decoded=held_out.decoded,
+                change_delay=held_out.change_delay, val_subjects=outcome.val_subjects,
+                best_epoch=outcome.result.best_epoch,
+                wear=outcome.wear.report() if outcome.wear else WearReport(chosen=cfg.wear),
+                train_seconds=round(outcome.result.seconds, 1), device=outcome.result.device,
+                adapted=adapted(fold, data.select([subject])) if adapted else None))
     pooled.summary = summarize(pooled.confusion, data.classes)
-    accuracies = [f["accuracy"] for f in folds]
-    report = {
-        "scheme": cv,
-        **({"only_folds_holding_out": only} if only else {}),
-        "mean_accuracy": float(np.mean(accuracies)),
-        "min_accuracy": float(np.min(accuracies)),
-        "mean_macro_f1": float(np.mean([f["macro_f1"] for f in folds])),
-        "decoded_mean_accuracy": float(np.mean([f["decoded"]["accuracy"] for f in folds])),
-        "decoded_mean_macro_f1": float(np.mean([f["decoded"]["macro_f1"] for f in folds])),
-        "change_delay_mean_over_folds": _mean_delays(folds),
-        "pooled_accuracy": pooled.summary["accuracy"],
-        "folds": folds,
-    }
+    decoded = [f.decoded for f in folds if f.decoded]  # every fold is decoded: it learns its transitions
+    report = CrossValidation(
+        scheme=cv,
+        only_folds_holding_out=only or None,
+        mean_accuracy=float(np.mean([f.accuracy for f in folds])),
+        min_accuracy=float(np.min([f.accuracy for f in folds])),
+        mean_macro_f1=float(np.mean([f.macro_f1 for f in folds])),
+        decoded_mean_accuracy=float(np.mean([d.accuracy for d in decoded])),
+        decoded_mean_macro_f1=float(np.mean([d.macro_f1 for d in decoded])),
+        change_delay_mean_over_folds=_mean_delays([f.change_delay for f in folds if f.change_delay]),
+        pooled_accuracy=pooled.summary["accuracy"],
+        folds=folds,
+    )
     return report, pooled
 
 
@@ -144,16 +159,13 @@ def _train_subjects(data: Dataset, outcome: _FoldOutcome) -> list[str]:
     return [s for s in data.subjects if s not in outcome.test and s not in outcome.val_subjects]
 
 
-def _mean_delays(folds: list[dict]) -> dict:
+def _mean_delays(delays: list[ChangeDelays]) -> MeanDelays:
     """Each fold's mean and 90th-percentile delay, averaged over the folds that saw a change."""
-    averaged = {"unit": folds[0]["change_delay"]["raw"]["unit"]}
-    for name in ("raw", "decoded"):
-        seen = [f["change_delay"][name] for f in folds if f["change_delay"][name]["changes"]]
-        averaged[name] = {key: float(np.mean([d[key] for d in seen])) if seen else None for key in ("mean", "p90")}
-    return averaged
 
+    def averaged(seen: list[Delay]) -> MeanDelay:
+        seen = [d for d in seen if d.changes]
+        return MeanDelay(mean=float(np.mean([d.mean for d in seen])) if seen else None,
+                         p90=float(np.mean([d.p90 for d in seen])) if seen else None)
 
-def _fold_summary(evaluation: Evaluation) -> dict:
-    s = evaluation.summary
-    return {"accuracy": s["accuracy"], "macro_f1": s["macro_f1"], "steps": s["steps"],
-            "per_class_accuracy": s["per_class_accuracy"], **evaluation.decoding}
+    return MeanDelays(unit=delays[0].raw.unit, raw=averaged([d.raw for d in delays]),
+                      decoded=averaged([d.decoded for d in delays]))

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from rich.progress import Progress
 
 from ..core.config import ModelConfig, TrainConfig
+from ..core.metrics_report import CrossValidation, Rung
 from ..data.dataset import Dataset
 from ..model.tcn import TCN, count_params, macs_per_step
 from .cross_validation import cross_validate
@@ -39,9 +40,9 @@ class Budget:
 
 @dataclass
 class SearchResult:
-    ladder: list[dict]
+    ladder: list[Rung]
     chosen: ModelConfig | None
-    cv: dict | None  # the chosen rung's cross-validation report
+    cv: CrossValidation | None  # the chosen rung's cross-validation report
     pooled: Evaluation | None
     reason: str
 
@@ -52,38 +53,40 @@ def search_receptive_field(data: Dataset, base: ModelConfig, cfg: TrainConfig, c
                            only: list[str] | None = None, workers: Workers = HERE) -> SearchResult:
     """Each rung's folds run on `workers` (the rungs one after another: a rung's figures decide nothing
     before the whole ladder is in, but each rung's folds are the independent jobs)."""
-    rows, results = [], {}
+    rows: list[Rung] = []
+    results: dict[int, tuple[ModelConfig, CrossValidation, Evaluation]] = {}
     for kernel_size, blocks in sorted(ladder, key=lambda kb: replace(base, kernel_size=kb[0], blocks=kb[1]).receptive_field):
         config = replace(base, kernel_size=kernel_size, blocks=blocks)
-        row = {"receptive_field": config.receptive_field, "kernel_size": kernel_size, "blocks": blocks,
-               "filters": config.filters, "params": count_params(TCN(config)), "macs_per_step": macs_per_step(config)}
-        skipped = budget.over(row["params"], row["macs_per_step"])
-        if skipped:
-            rows.append({**row, "accuracy": None, "min_fold_accuracy": None, "skipped": skipped})
+        rung = Rung(receptive_field=config.receptive_field, kernel_size=kernel_size, blocks=blocks,
+                    filters=config.filters, params=count_params(TCN(config)), macs_per_step=macs_per_step(config),
+                    accuracy=None, min_fold_accuracy=None)
+        rows.append(rung)
+        rung.skipped = budget.over(rung.params, rung.macs_per_step)
+        if rung.skipped:
             continue
         report, pooled = cross_validate(data, config, cfg, cv, progress, only, workers=workers)
-        rows.append({**row, "accuracy": report["mean_accuracy"], "min_fold_accuracy": report["min_accuracy"],
-                     "macro_f1": report["mean_macro_f1"]})
+        rung.accuracy, rung.min_fold_accuracy, rung.macro_f1 = report.mean_accuracy, report.min_accuracy, report.mean_macro_f1
         results[config.receptive_field] = (config, report, pooled)
     return _choose(rows, results, budget)
 
 
-def _choose(rows: list[dict], results: dict, budget: Budget) -> SearchResult:
-    tried = [r for r in rows if r["accuracy"] is not None]
+def _choose(rows: list[Rung], results: dict[int, tuple[ModelConfig, CrossValidation, Evaluation]],
+            budget: Budget) -> SearchResult:
+    tried = [(r, r.accuracy) for r in rows if r.accuracy is not None]
     if not tried:
         return SearchResult(rows, None, None, None, "every rung of the ladder is over the budget")
-    best = max(r["accuracy"] for r in tried)
+    best = max(accuracy for _, accuracy in tried)
     floor = best - budget.tolerance
     if budget.target_accuracy is not None:
         floor = max(floor, budget.target_accuracy)
-    good = [r for r in tried if r["accuracy"] >= floor]
+    good = [r for r, accuracy in tried if accuracy >= floor]
     if not good:
         return SearchResult(rows, None, None, None,
                             f"no rung reaches the target accuracy {budget.target_accuracy} (best {best:.4f})")
-    pick = min(good, key=lambda r: r["receptive_field"])
+    pick = min(good, key=lambda r: r.receptive_field)
     for r in rows:
-        r["chosen"] = r is pick
-    config, report, pooled = results[pick["receptive_field"]]
+        r.chosen = r is pick
+    config, report, pooled = results[pick.receptive_field]
     reason = (f"smallest R within {budget.tolerance * 100:g} points of the best ({best:.4f})"
               + (f" and at least the target {budget.target_accuracy}" if budget.target_accuracy is not None else ""))
     return SearchResult(rows, config, report, pooled, reason)

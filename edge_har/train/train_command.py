@@ -11,7 +11,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from ..core.config import AdaptConfig, ModelConfig, RunConfig, TrainConfig
 from ..core.errors import DataError, UserError
 from ..core.files import MB, check_new_folder, staged_dir, write_json
-from ..core.reports import METRICS, write_report
+from ..core.metrics_report import AdaptedPoint, CrossValidation, FinalModel, Ladder, MetricsReport, WearReport
+from ..core.reports import write_report
 from ..data.calibration import CALIBRATION_PER_CLASS, WindowSet, sample_windows, spread_windows
 from ..data.dataset import HELD_BACK, Dataset, at_rate, check_cv, held_back_time, keep_classes, units_of
 from ..data.loading import load_data
@@ -28,7 +29,7 @@ from ..model.run_folder import (
 from ..model.tcn import config_for_receptive_field, count_params, macs_per_step, macs_per_window
 from .adaptation import adaptation_curve, rows_summary
 from .cross_validation import Fold, cross_validate, split_validation
-from .rf_search import Budget, search_receptive_field
+from .rf_search import Budget, SearchResult, search_receptive_field
 from .training import Evaluation, FitResult, evaluate, fit, label_transitions
 from .wear import AUTO, dressed
 from .wear_trials import choose_wear
@@ -112,8 +113,8 @@ def train(opts: TrainOptions, console: Console | None = None) -> Path:
             cv_report, pooled = cross_validate(data, model_cfg, train_cfg, cv, progress, opts.cv_folds, measure,
                                                opts.workers)
             if measure:
-                cv_report["adapted"] = rows_summary(cv_report["folds"])
-                cv_report["adaptation"] = asdict(opts.adapt)
+                cv_report.adapted = rows_summary(cv_report.folds)
+                cv_report.adaptation = asdict(opts.adapt)
         else:
             cv_report = pooled = None
         train_subjects, val_subjects = split_validation(data.subjects, [], final_cfg.val_subjects)
@@ -133,9 +134,9 @@ def train(opts: TrainOptions, console: Console | None = None) -> Path:
         spread_windows(data.select(val_subjects), r, HOLDOUT_WINDOWS).save(folder / HOLDOUT_FILE)
         if measure:
             measure.save(folder / FOLDS_DIR, data)
-        metrics = {**_metrics(data, final, validation, cv_report, ladder), "input_units": units,
-                   "wear": wear.as_dict() if wear else {"chosen": final_cfg.wear}}
-        write_report(folder / METRICS_FILE, metrics, METRICS)
+        metrics = _metrics(data, final, validation, cv_report, ladder, units,
+                           wear.report() if wear else WearReport(chosen=final_cfg.wear))
+        write_report(folder / METRICS_FILE, metrics)
         _plots(folder, data, final, validation, pooled, ladder)
     _report(console, out, metrics, data)
     return out
@@ -196,13 +197,12 @@ class _AdaptationProtocol:
         self.seconds, self.config, self.progress = seconds, config, progress
         self.folds: dict[int, tuple[Fold, WindowSet]] = {}
 
-    def __call__(self, fold: Fold, person: Dataset) -> dict:
+    def __call__(self, fold: Fold, person: Dataset) -> list[AdaptedPoint]:
         if fold.number not in self.folds:
             replay = sample_windows(fold.train, fold.model.receptive_field, CALIBRATION_PER_CLASS, fold.config.seed)
             self.folds[fold.number] = (fold, replay)
         replay = self.folds[fold.number][1]
-        return {"adapted": adaptation_curve(fold.model, person, self.seconds, replay, fold.config, self.config,
-                                            self.progress)}
+        return adaptation_curve(fold.model, person, self.seconds, replay, fold.config, self.config, self.progress)
 
     def save(self, folder: Path, data: Dataset) -> None:
         for number, (fold, replay) in self.folds.items():
@@ -242,40 +242,41 @@ def training_progress(console: Console) -> Progress:
                     TextColumn("{task.fields[stats]}"), console=console)
 
 
-def _metrics(data: Dataset, final: FitResult, validation: Evaluation, cv_report: dict | None, search) -> dict:
+def _metrics(data: Dataset, final: FitResult, validation: Evaluation, cv_report: CrossValidation | None,
+             search: SearchResult | None, units: str, wear: WearReport) -> MetricsReport:
     config = final.model.config
-    metrics = {
-        "receptive_field": final.model.receptive_field,
-        "classes": data.classes,
-        "sample_rate_hz": data.sample_rate_hz,
-        "params": count_params(final.model),
-        "macs_per_step": macs_per_step(config),
-        "macs_per_window": macs_per_window(config),
-        "model": asdict(config),
-        "data_source": data.source,
-        "synthetic_data": data.synthetic,
-        "subjects": data.subjects,
-        "final": {
-            "validation_subjects": final.val_subjects,
-            "validation_accuracy": validation.summary["accuracy"],
-            "validation_macro_f1": validation.summary["macro_f1"],
-            **{f"validation_{name}": value for name, value in validation.decoding.items()},
-            "best_epoch": final.best_epoch,
-            "epochs_run": len(final.history),
-            "train_seconds": round(final.seconds, 1),
-            "device": final.device,
-            "history": final.history,
-        },
-    }
-    if cv_report:
-        metrics["cv"] = cv_report
-    if search:
-        metrics["rf_search"] = {"ladder": search.ladder, "reason": search.reason}
-    return metrics
+    return MetricsReport(
+        receptive_field=final.model.receptive_field,
+        classes=data.classes,
+        sample_rate_hz=data.sample_rate_hz,
+        params=count_params(final.model),
+        macs_per_step=macs_per_step(config),
+        macs_per_window=macs_per_window(config),
+        model=asdict(config),
+        data_source=data.source,
+        synthetic_data=data.synthetic,
+        subjects=data.subjects,
+        final=FinalModel(
+            validation_subjects=final.val_subjects,
+            validation_accuracy=validation.summary["accuracy"],
+            validation_macro_f1=validation.summary["macro_f1"],
+            validation_decoded=validation.decoded,
+            validation_change_delay=validation.change_delay,
+            best_epoch=final.best_epoch,
+            epochs_run=len(final.history),
+            train_seconds=round(final.seconds, 1),
+            device=final.device,
+            history=final.history,
+        ),
+        cv=cv_report,
+        rf_search=Ladder(ladder=search.ladder, reason=search.reason) if search else None,
+        input_units=units,
+        wear=wear,
+    )
 
 
 def _plots(folder: Path, data: Dataset, final: FitResult, validation: Evaluation,
-           pooled: Evaluation | None, search) -> None:
+           pooled: Evaluation | None, search: SearchResult | None) -> None:
     held_out = pooled or validation
     scope = "held-out subjects (cross-validation)" if pooled else f"validation subject(s) {final.val_subjects}"
     tag = " [SYNTHETIC data]" if data.synthetic else ""
@@ -293,29 +294,29 @@ def _delay(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.2f}"
 
 
-def _report(console: Console, out: Path, metrics: dict, data: Dataset) -> None:
+def _report(console: Console, out: Path, metrics: MetricsReport, data: Dataset) -> None:
     tag = " (SYNTHETIC data)" if data.synthetic else ""
-    console.print(f"R = {metrics['receptive_field']}, {metrics['params']} params, "
-                  f"{metrics['macs_per_step']} MACs per step")
-    if "cv" in metrics:
-        cv = metrics["cv"]
-        folds = ", ".join(f"{f['test_subject']} {f['accuracy']:.3f}" for f in cv["folds"])
-        scope = f", only the folds holding out {', '.join(cv['only_folds_holding_out'])}" \
-            if "only_folds_holding_out" in cv else ""
-        console.print(f"Cross-validation ({cv['scheme']}{scope}){tag}: mean per-step accuracy "
-                      f"{cv['mean_accuracy']:.4f}, lowest {cv['min_accuracy']:.4f}; {folds}")
-        delays = cv["change_delay_mean_over_folds"]
-        console.print(f"Decoded over time (forward filter): mean accuracy {cv['decoded_mean_accuracy']:.4f}, "
-                      f"macro-F1 {cv['decoded_mean_macro_f1']:.4f} (raw {cv['mean_macro_f1']:.4f}); delay after a "
-                      f"change of activity, mean {_delay(delays['decoded']['mean'])} (raw {_delay(delays['raw']['mean'])}) "
-                      f"{delays['unit']}{'' if delays['unit'] == 's' else ' (the data states no sample rate: --sample-rate)'}")
-        for row in cv.get("adapted", []):
-            console.print(f"Adapted on {row['seconds']:g} s of each activity of the held-out person: mean accuracy on "
-                          f"the rest of their steps {row['mean_accuracy']:.4f} (lowest {row['min_accuracy']:.4f}; "
-                          f"unadapted on the same steps {row['unadapted_mean_accuracy']:.4f})")
-    final = metrics["final"]
-    lone = any(s.endswith(f":{HELD_BACK}") for s in final["validation_subjects"])
-    console.print(f"Final model: validation accuracy {final['validation_accuracy']:.4f}{tag} "
-                  f"on {final['validation_subjects']}"
+    console.print(f"R = {metrics.receptive_field}, {metrics.params} params, {metrics.macs_per_step} MACs per step")
+    cv = metrics.cv
+    if cv:
+        folds = ", ".join(f"{f.test_subject} {f.accuracy:.3f}" for f in cv.folds)
+        scope = f", only the folds holding out {', '.join(cv.only_folds_holding_out)}" \
+            if cv.only_folds_holding_out else ""
+        console.print(f"Cross-validation ({cv.scheme}{scope}){tag}: mean per-step accuracy "
+                      f"{cv.mean_accuracy:.4f}, lowest {cv.min_accuracy:.4f}; {folds}")
+        delays = cv.change_delay_mean_over_folds
+        console.print(f"Decoded over time (forward filter): mean accuracy {cv.decoded_mean_accuracy:.4f}, "
+                      f"macro-F1 {cv.decoded_mean_macro_f1:.4f} (raw {cv.mean_macro_f1:.4f}); delay after a "
+                      f"change of activity, mean {_delay(delays.decoded.mean)} (raw {_delay(delays.raw.mean)}) "
+                      f"{delays.unit}{'' if delays.unit == 's' else ' (the data states no sample rate: --sample-rate)'}")
+        for row in cv.adapted or []:
+            console.print(f"Adapted on {row.seconds:g} s of each activity of the held-out person: mean accuracy on "
+                          f"the rest of their steps {row.mean_accuracy:.4f} (lowest {row.min_accuracy:.4f}; "
+                          f"unadapted on the same steps {row.unadapted_mean_accuracy:.4f})")
+    final = metrics.final
+    assert final is not None and final.validation_subjects is not None  # train always writes them
+    lone = any(s.endswith(f":{HELD_BACK}") for s in final.validation_subjects)
+    console.print(f"Final model: validation accuracy {final.validation_accuracy:.4f}{tag} "
+                  f"on {final.validation_subjects}"
                   + (" (held-back minutes of the one person trained on, NOT an unseen person)" if lone else ""))
     console.print(f"[bold green]Run written to {out}[/]")

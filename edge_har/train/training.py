@@ -17,6 +17,7 @@ from ..core.errors import UserError
 from ..core.features import pad_start
 from ..core.labels import UNLABELED
 from ..core.metrics import confusion_matrix, summarize
+from ..core.metrics_report import ChangeDelays, Delay, Epoch, Figures
 from ..data.augmentation import augment
 from ..data.dataset import Dataset
 from ..model.tcn import TCN, predict_logits
@@ -25,7 +26,7 @@ from ..model.tcn import TCN, predict_logits
 @dataclass
 class FitResult:
     model: TCN
-    history: list[dict]
+    history: list[Epoch]
     best_epoch: int
     seconds: float
     val_subjects: list[str]
@@ -37,7 +38,8 @@ class Evaluation:
     summary: dict
     confusion: np.ndarray
     predictions: dict[str, list[np.ndarray]] = field(default_factory=dict)  # subject -> per recording
-    decoding: dict = field(default_factory=dict)  # decoded figures and change delays, where decoded
+    decoded: Figures | None = None  # the causally decoded classes' figures, where decoded
+    change_delay: ChangeDelays | None = None  # how late raw and decoded classes follow a change, where decoded
 
 
 def resolve_device(name: str) -> torch.device:
@@ -110,11 +112,12 @@ def fit(train: Dataset, val: Dataset, model_cfg: ModelConfig, cfg: TrainConfig,
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, cfg.epochs * cfg.steps_per_epoch)
     task = progress.add_task(label, total=cfg.epochs * cfg.steps_per_epoch, stats="") if progress else None
-    history, best, best_state, started = [], -1.0, None, time.perf_counter()
+    history: list[Epoch] = []
+    best, best_state, started = -1.0, None, time.perf_counter()
     for epoch in range(1, cfg.epochs + 1):
         loss, acc = _train_epoch(model, sampler, optimizer, schedule, cfg, device, progress, task)
         val_acc = evaluate(model, val).summary["accuracy"]
-        history.append({"epoch": epoch, "loss": loss, "train_accuracy": acc, "val_accuracy": val_acc})
+        history.append(Epoch(epoch=epoch, loss=loss, train_accuracy=acc, val_accuracy=val_acc))
         if progress:
             stats = f"loss {loss:.3f} train {acc:.3f} val {val_acc:.3f}"
             progress.update(task, stats=stats)
@@ -132,8 +135,8 @@ def fit(train: Dataset, val: Dataset, model_cfg: ModelConfig, cfg: TrainConfig,
                      val.subjects, str(device))
 
 
-def _best_epoch(history: list[dict]) -> int:
-    return max(history, key=lambda h: (h["val_accuracy"], -h["epoch"]))["epoch"]
+def _best_epoch(history: list[Epoch]) -> int:
+    return max(history, key=lambda h: (h.val_accuracy, -h.epoch)).epoch
 
 
 def _train_epoch(model, sampler, optimizer, schedule, cfg, device, progress, task) -> tuple[float, float]:
@@ -179,19 +182,19 @@ def evaluate(model: TCN, data: Dataset, transitions: Transitions | None = None) 
     evaluation = Evaluation(summarize(confusion, data.classes), confusion, predictions)
     if transitions is not None:
         summary = summarize(decoded_confusion, data.classes)
-        evaluation.decoding = {"decoded": {"accuracy": summary["accuracy"], "macro_f1": summary["macro_f1"]},
-                               "change_delay": {name: _delay_summary(np.concatenate(found), data.sample_rate_hz)
-                                                        for name, found in delays.items()}}
+        evaluation.decoded = Figures(accuracy=summary["accuracy"], macro_f1=summary["macro_f1"])
+        evaluation.change_delay = ChangeDelays(
+            **{name: _delay_summary(np.concatenate(found), data.sample_rate_hz) for name, found in delays.items()})
     return evaluation
 
 
-def _delay_summary(delays: np.ndarray, rate_hz: float | None) -> dict:
+def _delay_summary(delays: np.ndarray, rate_hz: float | None) -> Delay:
     """Mean and 90th percentile, in seconds (in steps where the rate is unknown)."""
-    scale = 1.0 / rate_hz if rate_hz else 1.0
+    scale, unit = (1.0 / rate_hz, "s") if rate_hz else (1.0, "steps")
     if not len(delays):
-        return {"changes": 0, "mean": None, "p90": None, "unit": "s" if rate_hz else "steps"}
-    return {"changes": len(delays), "mean": float(delays.mean() * scale),
-            "p90": float(np.percentile(delays, 90) * scale), "unit": "s" if rate_hz else "steps"}
+        return Delay(changes=0, mean=None, p90=None, unit=unit)
+    return Delay(changes=len(delays), mean=float(delays.mean() * scale), p90=float(np.percentile(delays, 90) * scale),
+                 unit=unit)
 
 
 def label_transitions(data: Dataset) -> Transitions:

@@ -9,6 +9,7 @@ import numpy as np
 from rich.progress import Progress
 
 from ..core.config import ModelConfig, TrainConfig
+from ..core.metrics_report import WearReport
 from ..data.dataset import Dataset
 from .training import evaluate, fit
 from .wear import MIN_TRIAL_EPOCHS, TIE, TRIAL_EPOCH_SHARE, WEARS, dressed, most_general_of_the_best
@@ -26,8 +27,8 @@ class WearChoice:
                 f"accuracy on {', '.join(self.validation_subjects)}: {scores} (within {TIE:g} of the best is a tie, "
                 "won by the wear that covers more orientations)")
 
-    def as_dict(self) -> dict:
-        return {"chosen": self.chosen, "trial_accuracy": self.accuracy, "validation_subjects": self.validation_subjects}
+    def report(self) -> WearReport:
+        return WearReport(chosen=self.chosen, trial_accuracy=self.accuracy, validation_subjects=self.validation_subjects)
 
 
 def choose_wear(data: Dataset, model_cfg: ModelConfig, cfg: TrainConfig, progress: Progress | None = None,
