@@ -13,23 +13,28 @@ per second and seconds per epoch on each device torch sees (the CPU, and CUDA wh
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from edge_har.core.metrics_report import CrossValidation, MetricsReport
+from edge_har.core.reports import read_report
+
 EDGE_HAR = str(Path(sys.executable).with_name("edge-har"))
 
 
-def _cross_validation(args, workers: int, folder: Path) -> tuple[float, dict]:
+def _cross_validation(args, workers: int, folder: Path) -> tuple[float, CrossValidation]:
     out = folder / f"workers-{workers}"
     command = [EDGE_HAR, "train", "--data", args.data, "--cv", args.cv, "--workers", str(workers), "--out", str(out),
                *(["--threads", str(args.threads)] if args.threads else []), *args.train_options]
     started = time.monotonic()
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
-    return time.monotonic() - started, json.loads((out / "metrics.json").read_text())["cv"]
+    cv = read_report(out / "metrics.json", MetricsReport, "run it again").cv
+    if cv is None:
+        raise SystemExit(f"{out}: no cross-validation in metrics.json")
+    return time.monotonic() - started, cv
 
 
 def compare_workers(args) -> None:
@@ -42,11 +47,11 @@ def compare_workers(args) -> None:
     print("| workers | wall time | ratio | mean accuracy |")
     print("| ---: | ---: | ---: | ---: |")
     for n, (seconds, cv) in zip(counts, runs):
-        print(f"| {n} | {seconds / 60:.1f} min | {seconds / first:.2f} | {cv['mean_accuracy']:.4f} |")
+        print(f"| {n} | {seconds / 60:.1f} min | {seconds / first:.2f} | {cv.mean_accuracy:.4f} |")
     print("\n| held out | " + " | ".join(f"{n} workers" for n in counts) + " |")
     print("| --- |" + " ---: |" * len(counts))
-    for i, fold in enumerate(runs[0][1]["folds"]):
-        print(f"| {fold['test_subject']} | " + " | ".join(f"{cv['folds'][i]['accuracy']:.4f}" for _, cv in runs) + " |")
+    for i, fold in enumerate(runs[0][1].folds):
+        print(f"| {fold.test_subject} | " + " | ".join(f"{cv.folds[i].accuracy:.4f}" for _, cv in runs) + " |")
 
 
 def throughput(args) -> None:

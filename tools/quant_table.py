@@ -17,7 +17,6 @@ window model with another range estimator (percentile 99.999) to show what calib
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import time
 from dataclasses import replace
@@ -26,6 +25,8 @@ from pathlib import Path
 import numpy as np
 from rich.console import Console
 
+from edge_har.core.export_report import ExportReport
+from edge_har.core.reports import read_report
 from edge_har.data.calibration import load_windows
 from edge_har.export.exporter import ExportOptions, export
 from edge_har.export.qat import QatConfig
@@ -60,10 +61,10 @@ def accuracies(folder: Path, windows: np.ndarray, labels: np.ndarray, r: int) ->
             {"fp32": fp32, "onnx": onnx, "litert": litert, "step_litert": step, "step_onnx": step_onnx}.items()}
 
 
-def per_step_us(folder: Path, report: dict, windows: np.ndarray, r: int) -> dict:
+def per_step_us(folder: Path, report: ExportReport, windows: np.ndarray, r: int) -> dict:
     samples = windows.reshape(-1, windows.shape[-1])
     litert = LiteRTStepBackend(folder / "step_int8.tflite", r)
-    tflm = TflmStepBackend(folder / "step_int8.tflite", report["step"]["tflite_int8"]["tflm_arena_bytes"], r)
+    tflm = TflmStepBackend(folder / "step_int8.tflite", _step(report).tflite_int8.tflm_arena_bytes, r)
     timings = {}
     for name, backend in (("litert", litert), ("tflm", tflm)):
         chosen = samples[:TIMED_STEPS[name]]
@@ -86,8 +87,14 @@ def percentile_onnx_agreement(run: Path, folder: Path, windows: np.ndarray, r: i
     return float((OnnxBackend(out, "int8").predict(windows).argmax(1) == fp32).mean())
 
 
-def row(name: str, path: str, report: dict, acc: dict, timing: dict) -> str:
-    window, step = report["agreement_with_fp32"], report["step"]["agreement_with_fp32"]
+def _step(report: ExportReport):
+    if report.step is None or report.step.tflite_int8 is None or report.tflite_int8 is None:
+        raise SystemExit("an export without its int8 models")
+    return report.step
+
+
+def row(name: str, path: str, report: ExportReport, acc: dict, timing: dict) -> str:
+    window, step = report.agreement_with_fp32 or {}, _step(report).agreement_with_fp32 or {}
 
     def change(key: str) -> str:
         return f"{100 * (acc[key] - acc['fp32']):+.2f}"
@@ -95,8 +102,8 @@ def row(name: str, path: str, report: dict, acc: dict, timing: dict) -> str:
     return (f"| {name} | {path} | {window['onnx_int8']:.4f} / {window['tflite_int8']:.4f} / "
             f"{window['tflm_int8']:.4f} | {step['onnx_int8']:.4f} / {step['tflite_int8']:.4f} / {step['tflm_int8']:.4f} "
             f"| {acc['fp32']:.4f} | {change('onnx')} / {change('litert')} | {change('step_onnx')} / "
-            f"{change('step_litert')} | {report['tflite_int8']['tflm_arena_bytes']:,} / "
-            f"{report['step']['tflite_int8']['tflm_arena_bytes']:,} | {report['file_bytes']['step_int8.tflite']:,} | "
+            f"{change('step_litert')} | {report.tflite_int8.tflm_arena_bytes if report.tflite_int8 else 0:,} / "
+            f"{_step(report).tflite_int8.tflm_arena_bytes:,} | {report.file_bytes['step_int8.tflite']:,} | "
             f"{timing['litert']:.0f} / {timing['tflm']:.0f} |")
 
 
@@ -118,7 +125,7 @@ def main() -> None:
         holdout = load_windows(run / HOLDOUT_FILE, r)
         for path in paths:
             folder = exported_copy(run, args.out / run.name / path, path)
-            report = json.loads((folder / "export.json").read_text())
+            report = read_report(folder / "export.json", ExportReport, "export it again")
             print(row(run.name, path, report, accuracies(folder, holdout.windows, holdout.labels, r),
                       per_step_us(folder, report, holdout.windows[:50], r)), flush=True)
             if path == "int8":
