@@ -202,10 +202,10 @@ def train(
 ):
     """Train a causal TCN that labels every time step; optionally cross-validate and choose R."""
     require_training_stack("train")
+    from .core.workers import Workers
     from .train.rf_search import Budget
     from .train.train_command import TrainOptions
     from .train.train_command import train as run_training
-    from .train.workers import Workers
 
     if roll_axis not in (None, "x", "y", "z", "none"):
         raise UserError(f"--roll-axis must be x, y, z or none, not {roll_axis!r}")

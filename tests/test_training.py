@@ -83,7 +83,8 @@ def test_too_few_subjects_for_validation():
 
 def test_cross_validation_reports_each_held_out_subject(small_data):
     cfg = replace(QUICK, epochs=3, steps_per_epoch=10)
-    report, pooled = cross_validate(small_data, SMALL_MODEL, cfg, "2")
+    done = cross_validate(small_data, SMALL_MODEL, cfg, "2")
+    report, pooled = done.report, done.pooled
     assert [f.test_subject for f in report.folds] == ["sim1", "sim2", "sim3", "sim4"]
     assert [f.fold for f in report.folds] == [1, 1, 2, 2]
     for fold in report.folds:

@@ -17,9 +17,9 @@ import pytest
 
 from edge_har.core.config import ModelConfig, TrainConfig
 from edge_har.core.metrics_report import CrossValidation
+from edge_har.core.workers import Workers
 from edge_har.data.loading import load_data
 from edge_har.train.cross_validation import cross_validate
-from edge_har.train.workers import Workers
 
 from .test_cli import EDGE_HAR, SUBPROCESS_LIMIT_S
 
@@ -47,10 +47,10 @@ def _running_fold_workers() -> list[int]:
 def test_two_ray_workers_give_the_sequential_figures_and_survive_a_killed_worker():
     data = load_data(None)
     model = ModelConfig(len(data.classes))
-    sequential, _ = cross_validate(data, model, SMALL, "3")
+    sequential = cross_validate(data, model, SMALL, "3").report
     result: dict = {}
     runner = threading.Thread(target=lambda: result.update(
-        report=cross_validate(data, model, SMALL, "3", workers=Workers(2))[0]))
+        report=cross_validate(data, model, SMALL, "3", workers=Workers(2)).report))
     try:
         runner.start()
         killed = None

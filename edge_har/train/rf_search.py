@@ -13,11 +13,11 @@ from rich.progress import Progress
 
 from ..core.config import ModelConfig, TrainConfig
 from ..core.metrics_report import CrossValidation, Rung
+from ..core.workers import HERE, Workers
 from ..data.dataset import Dataset
 from ..model.tcn import TCN, count_params, macs_per_step
-from .cross_validation import cross_validate
+from .cross_validation import cross_validate_shapes
 from .training import Evaluation
-from .workers import HERE, Workers
 
 # (kernel size, blocks): R = 13, 29, 61, 121, 249 with two convs per block.
 DEFAULT_LADDER = [(3, 2), (3, 3), (3, 4), (5, 4), (5, 5)]
@@ -51,22 +51,24 @@ def search_receptive_field(data: Dataset, base: ModelConfig, cfg: TrainConfig, c
                            progress: Progress | None = None,
                            ladder: list[tuple[int, int]] = DEFAULT_LADDER,
                            only: list[str] | None = None, workers: Workers = HERE) -> SearchResult:
-    """Each rung's folds run on `workers` (the rungs one after another: a rung's figures decide nothing
-    before the whole ladder is in, but each rung's folds are the independent jobs)."""
+    """Every fold of every rung within the budget is one job on `workers` (a rung's figures decide
+    nothing before the whole ladder is in)."""
     rows: list[Rung] = []
-    results: dict[int, tuple[ModelConfig, CrossValidation, Evaluation]] = {}
+    shapes: list[ModelConfig] = []
     for kernel_size, blocks in sorted(ladder, key=lambda kb: replace(base, kernel_size=kb[0], blocks=kb[1]).receptive_field):
         config = replace(base, kernel_size=kernel_size, blocks=blocks)
-        rung = Rung(receptive_field=config.receptive_field, kernel_size=kernel_size, blocks=blocks,
-                    filters=config.filters, params=count_params(TCN(config)), macs_per_step=macs_per_step(config),
-                    accuracy=None, min_fold_accuracy=None)
-        rows.append(rung)
-        rung.skipped = budget.over(rung.params, rung.macs_per_step)
-        if rung.skipped:
-            continue
-        report, pooled = cross_validate(data, config, cfg, cv, progress, only, workers=workers)
+        params, macs = count_params(TCN(config)), macs_per_step(config)
+        rows.append(Rung(receptive_field=config.receptive_field, kernel_size=kernel_size, blocks=blocks,
+                         filters=config.filters, params=params, macs_per_step=macs, accuracy=None,
+                         min_fold_accuracy=None, skipped=budget.over(params, macs)))
+        if not rows[-1].skipped:
+            shapes.append(config)
+    results: dict[int, tuple[ModelConfig, CrossValidation, Evaluation]] = {}
+    for config, done in zip(shapes, cross_validate_shapes(data, shapes, cfg, cv, progress, only, workers=workers)):
+        rung = next(r for r in rows if r.receptive_field == config.receptive_field)
+        report = done.report
         rung.accuracy, rung.min_fold_accuracy, rung.macro_f1 = report.mean_accuracy, report.min_accuracy, report.mean_macro_f1
-        results[config.receptive_field] = (config, report, pooled)
+        results[config.receptive_field] = (config, report, done.pooled)
     return _choose(rows, results, budget)
 
 

@@ -11,9 +11,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from ..core.config import AdaptConfig, ModelConfig, RunConfig, TrainConfig
 from ..core.errors import DataError, UserError
 from ..core.files import MB, check_new_folder, staged_dir, write_json
-from ..core.metrics_report import AdaptedPoint, CrossValidation, FinalModel, Ladder, MetricsReport, WearReport
+from ..core.metrics_report import CrossValidation, FinalModel, Ladder, MetricsReport, WearReport
 from ..core.reports import write_report
-from ..data.calibration import CALIBRATION_PER_CLASS, WindowSet, sample_windows, spread_windows
+from ..core.workers import Workers
+from ..data.calibration import CALIBRATION_PER_CLASS, sample_windows, spread_windows
 from ..data.dataset import HELD_BACK, Dataset, at_rate, check_cv, held_back_time, keep_classes, units_of
 from ..data.loading import load_data
 from ..eval import plots
@@ -27,13 +28,12 @@ from ..model.run_folder import (
     save_model,
 )
 from ..model.tcn import config_for_receptive_field, count_params, macs_per_step, macs_per_window
-from .adaptation import adaptation_curve, rows_summary
-from .cross_validation import Fold, cross_validate, split_validation
+from .adaptation import rows_summary
+from .cross_validation import AdaptPlan, Fold, cross_validate, split_validation
 from .rf_search import Budget, SearchResult, search_receptive_field
 from .training import Evaluation, FitResult, evaluate, fit, label_transitions
 from .wear import AUTO, dressed
 from .wear_trials import choose_wear
-from .workers import Workers
 
 FOLDS_DIR = "folds"  # with --adapt-seconds: each fold's model and replay windows, what adaptation started from
 HOLDOUT_WINDOWS = 2000  # windows spread over the validation subject(s), for export's parity gate
@@ -91,10 +91,10 @@ def train(opts: TrainOptions, console: Console | None = None) -> Path:
     cv, ladder = opts.cv or ("loso" if opts.cv_folds else None), None
     if len(data.subjects) == 1:
         data = _one_person(data, cv, opts, console)
-    train_cfg, wear, measure = opts.train, None, None
+    train_cfg, wear, adapted_folds = opts.train, None, None
     with training_progress(console) as progress:
         if train_cfg.wear == AUTO:  # for the final model, on all its people (each CV fold chooses on its own)
-            wear = choose_wear(data, model_cfg, train_cfg, progress, label="final model: ")
+            wear = choose_wear(data, model_cfg, train_cfg, progress, label="final model: ", workers=opts.workers)
             console.print(wear.describe())
         final_cfg = dressed(train_cfg, wear.chosen) if wear else train_cfg
         if opts.rf == "auto":
@@ -109,12 +109,13 @@ def train(opts: TrainOptions, console: Console | None = None) -> Path:
             model_cfg, cv_report, pooled, ladder = search.chosen, search.cv, search.pooled, search
             _check_trainable(data, model_cfg.receptive_field)
         elif cv:
-            measure = _AdaptationProtocol(opts.adapt_seconds, opts.adapt, progress) if opts.adapt_seconds else None
-            cv_report, pooled = cross_validate(data, model_cfg, train_cfg, cv, progress, opts.cv_folds, measure,
-                                               opts.workers)
-            if measure:
+            plan = AdaptPlan(opts.adapt_seconds, opts.adapt) if opts.adapt_seconds else None
+            done = cross_validate(data, model_cfg, train_cfg, cv, progress, opts.cv_folds, plan, opts.workers)
+            cv_report, pooled = done.report, done.pooled
+            if plan:
                 cv_report.adapted = rows_summary(cv_report.folds)
                 cv_report.adaptation = asdict(opts.adapt)
+                adapted_folds = done.folds
         else:
             cv_report = pooled = None
         train_subjects, val_subjects = split_validation(data.subjects, [], final_cfg.val_subjects)
@@ -132,8 +133,8 @@ def train(opts: TrainOptions, console: Console | None = None) -> Path:
         r = final.model.receptive_field
         sample_windows(data.select(train_subjects), r, CALIBRATION_PER_CLASS, opts.train.seed).save(folder / CALIBRATION_FILE)
         spread_windows(data.select(val_subjects), r, HOLDOUT_WINDOWS).save(folder / HOLDOUT_FILE)
-        if measure:
-            measure.save(folder / FOLDS_DIR, data)
+        if adapted_folds:
+            _save_folds(adapted_folds, folder / FOLDS_DIR, data)
         metrics = _metrics(data, final, validation, cv_report, ladder, units,
                            wear.report() if wear else WearReport(chosen=final_cfg.wear))
         write_report(folder / METRICS_FILE, metrics)
@@ -189,29 +190,16 @@ def _check_adaptation(opts: TrainOptions, data: Dataset) -> None:
                         "declare it with --sample-rate HZ")
 
 
-class _AdaptationProtocol:
-    """Adapts each fold's model to each of its held-out people, replaying the fold's own calibration
-    windows (what its run would ship), and keeps the folds to save beside the run."""
-
-    def __init__(self, seconds: list[float], config: AdaptConfig, progress: Progress):
-        self.seconds, self.config, self.progress = seconds, config, progress
-        self.folds: dict[int, tuple[Fold, WindowSet]] = {}
-
-    def __call__(self, fold: Fold, person: Dataset) -> list[AdaptedPoint]:
-        if fold.number not in self.folds:
-            replay = sample_windows(fold.train, fold.model.receptive_field, CALIBRATION_PER_CLASS, fold.config.seed)
-            self.folds[fold.number] = (fold, replay)
-        replay = self.folds[fold.number][1]
-        return adaptation_curve(fold.model, person, self.seconds, replay, fold.config, self.config, self.progress)
-
-    def save(self, folder: Path, data: Dataset) -> None:
-        for number, (fold, replay) in self.folds.items():
-            where = folder / f"fold-{number}"
-            where.mkdir(parents=True)
-            save_model(where, fold.model, data.classes, data.sample_rate_hz)
-            replay.save(where / CALIBRATION_FILE)
-            write_json(where / "fold.json", {"test_subjects": fold.test, "train_subjects": fold.train.subjects,
-                                             "train_config": asdict(fold.config)})
+def _save_folds(folds: list[Fold], folder: Path, data: Dataset) -> None:
+    """Each fold's model and replay windows, what its --adapt-seconds adaptations started from."""
+    for fold in folds:
+        where = folder / f"fold-{fold.number}"
+        where.mkdir(parents=True)
+        save_model(where, fold.model, data.classes, data.sample_rate_hz)
+        if fold.replay is not None:
+            fold.replay.save(where / CALIBRATION_FILE)
+        write_json(where / "fold.json", {"test_subjects": fold.test, "train_subjects": fold.train.subjects,
+                                         "train_config": asdict(fold.config)})
 
 
 def _check_trainable(data: Dataset, receptive_field: int) -> None:

@@ -42,6 +42,12 @@ class Evaluation:
     change_delay: ChangeDelays | None = None  # how late raw and decoded classes follow a change, where decoded
 
 
+def use_threads(threads: int | None) -> None:
+    """torch's intra-op threads for this job (None: torch's default). The figures depend on it."""
+    if threads is not None:
+        torch.set_num_threads(threads)
+
+
 def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")

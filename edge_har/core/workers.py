@@ -1,8 +1,9 @@
-"""Independent jobs (cross-validation folds), in this process one after another, or as Ray tasks
-on a local Ray with N workers or on an existing cluster (`ray start --head`, `ray start
---address`). The shared inputs reach the workers once, through Ray's object store; each job seeds
-itself, so its result does not depend on where or in which order it runs. A task whose worker
-dies is retried by Ray; a job that fails ends the run with its error."""
+"""Independent jobs (cross-validation folds, ladder rungs' folds, wear trials, parity's subjects), in
+this process one after another, or as Ray tasks on a local Ray with N workers or on an existing
+cluster (`ray start --head`, `ray start --address`). The shared inputs reach the workers once,
+through Ray's object store; each job seeds itself, so its result does not depend on where or in
+which order it runs. A task whose worker dies is retried by Ray; a job that fails ends the run with
+its error. Ray is imported only where jobs go to it; torch not at all (a job sets its own threads)."""
 
 from __future__ import annotations
 
@@ -12,11 +13,12 @@ from dataclasses import dataclass
 from importlib.util import find_spec
 from typing import Any, TypeVar
 
-import torch
+from rich.progress import Progress
 
-from ..core.errors import UserError
+from .errors import UserError
 
 Item = TypeVar("Item")
+Job = Callable[[Any, Any, int | None], Any]  # job(shared, item, threads)
 RETRIES = 3  # a worker killed mid-task: Ray runs the task again, up to this many times
 RAY_INSTALL = "pip install 'edge-har[ray]'"
 
@@ -39,11 +41,11 @@ class Workers:
         if self.distributed and find_spec("ray") is None:
             raise UserError(f"--workers and --ray-address run jobs on Ray, which is not installed: {RAY_INSTALL}")
 
-    def map(self, job: Callable[[Any, Item, int | None], Any], shared: Any, items: Sequence[Item],
-            landed: Callable[[int, Any], None], threads: int | None) -> list:
+    def map(self, job: Job, shared: Any, items: Sequence[Item], landed: Callable[[int, Any], None],
+            threads: int | None = None) -> list:
         """[job(shared, item, threads) for item in items], in order; `landed(index, result)` as each
-        finishes. `threads`: torch's intra-op threads per job (None: torch's default here; on Ray,
-        the cores a worker has)."""
+        finishes. `threads`: the intra-op threads a job should use (None: its library's default
+        here; on Ray, the cores per worker), which the job applies itself."""
         if not self.distributed:
             results = []
             for index, item in enumerate(items):
@@ -56,7 +58,8 @@ class Workers:
 HERE = Workers()  # every job in this process, one after another
 
 
-def _on_ray(workers: Workers, job, shared, items, landed, threads: int | None) -> list:
+def _on_ray(workers: Workers, job: Job, shared: Any, items: Sequence, landed: Callable[[int, Any], None],
+            threads: int | None) -> list:
     import ray
 
     local = workers.address is None
@@ -76,7 +79,23 @@ def _on_ray(workers: Workers, job, shared, items, landed, threads: int | None) -
     return [results[i] for i in range(len(items))]
 
 
-def _run_job(job, shared, item, threads: int | None):
-    if threads is not None:
-        torch.set_num_threads(threads)
+def _run_job(job: Job, shared: Any, item: Any, threads: int | None) -> Any:
     return job(shared, item, threads)
+
+
+class TaskRows:
+    """What a person sees of a set of jobs: a line per job as it lands (`label: figure`), above the
+    live bars or in the log; with `live`, also a row per job in the live view, "queued or running"
+    until it lands, then its figure (jobs on Ray workers have no bars of their own)."""
+
+    def __init__(self, progress: Progress | None, labels: list[str], live: bool):
+        self.progress, self.labels = progress, labels
+        self.rows = [progress.add_task(label, total=1, stats="queued or running") for label in labels] \
+            if progress and live else None
+
+    def landed(self, index: int, figure: str) -> None:
+        if self.progress is None:
+            return
+        if self.rows is not None:
+            self.progress.update(self.rows[index], completed=1, stats=figure)
+        self.progress.console.print(f"{self.labels[index]}: {figure}")
