@@ -20,6 +20,7 @@ from .core.errors import GateFailure, UserError
 from .core.files import disk_error
 from .core.install import has_training_stack, require_training_stack
 from .core.interrupt import sigterm_interrupts
+from .core.workers import Workers
 
 app = typer.Typer(
     help="Human-activity recognition from a 3-axis accelerometer to a microcontroller.",
@@ -190,8 +191,9 @@ def train(
     seed: Annotated[int, typer.Option(help="Seed for repeatable runs.")] = 0,
     device: Annotated[str, typer.Option(help="auto (GPU when present), cpu or cuda.")] = "auto",
     workers: Annotated[Optional[int], typer.Option(
-        min=1, help="Run the cross-validation folds as Ray tasks on a local Ray with this many workers (needs "
-                    "`pip install 'edge-har[ray]'`). Default: one after another in this process.")] = None,
+        min=1, help="Run the cross-validation folds, the ladder's folds and the wear trials as Ray tasks on a "
+                    "local Ray with this many workers (needs `pip install 'edge-har[ray]'`). Default: one after "
+                    "another in this process.")] = None,
     ray_address: Annotated[Optional[str], typer.Option(
         envvar="RAY_ADDRESS", help="Run the folds on an existing Ray cluster (`ray start --head` on one machine, "
                                    "`ray start --address HEAD:6379` on the others), e.g. HEAD:6379 or auto.")] = None,
@@ -202,7 +204,6 @@ def train(
 ):
     """Train a causal TCN that labels every time step; optionally cross-validate and choose R."""
     require_training_stack("train")
-    from .core.workers import Workers
     from .train.rf_search import Budget
     from .train.train_command import TrainOptions
     from .train.train_command import train as run_training
@@ -362,6 +363,12 @@ def parity(
     sample_rate: Annotated[Optional[float], typer.Option(
         help="Sample rate in Hz, where the data does not say. Data at another rate than the model's is resampled "
              "to it.")] = None,
+    workers: Annotated[Optional[int], typer.Option(
+        min=1, help="Check each subject as a Ray task on a local Ray with this many workers (needs "
+                    "`pip install 'edge-har[ray]'`). Default: one after another in this process.")] = None,
+    ray_address: Annotated[Optional[str], typer.Option(
+        envvar="RAY_ADDRESS", help="Check the subjects on an existing Ray cluster (`ray start --head`), whose "
+                                   "machines see RUN at the same path.")] = None,
 ):
     """Per-step accuracy of every backend (PyTorch, ONNX fp32/int8, LiteRT int8, TFLite-Micro int8) and agreement."""
     from .eval.parity import ParityOptions
@@ -373,7 +380,7 @@ def parity(
 
         reference = pytorch_reference
     run_parity(ParityOptions(run, data, _names(subjects), tflm_steps, min_agreement, max_drop / 100, out, engine,
-                             sample_rate, reference), console)
+                             sample_rate, reference, Workers(workers, ray_address)), console)
 
 
 @app.command()

@@ -1,4 +1,5 @@
-"""Cross-validation folds as Ray tasks (train/workers.py): the same figures as one after another,
+"""Jobs as Ray tasks (core/workers.py): folds, wear trials, ladder rungs and parity's subjects give the
+same figures as one after another,
 a worker killed mid-fold retried by Ray, and `train --ray-address` on a cluster started with
 `ray start --head` (loopback only)."""
 
@@ -11,15 +12,19 @@ import socket
 import subprocess
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from edge_har.core.config import ModelConfig, TrainConfig
 from edge_har.core.metrics_report import CrossValidation
-from edge_har.core.workers import Workers
+from edge_har.core.workers import HERE, Workers
 from edge_har.data.loading import load_data
+from edge_har.eval.parity import ParityOptions, parity
 from edge_har.train.cross_validation import cross_validate
+from edge_har.train.rf_search import Budget, search_receptive_field
+from edge_har.train.wear_trials import choose_wear
 
 from .test_cli import EDGE_HAR, SUBPROCESS_LIMIT_S
 
@@ -44,28 +49,49 @@ def _running_fold_workers() -> list[int]:
     return pids
 
 
-def test_two_ray_workers_give_the_sequential_figures_and_survive_a_killed_worker():
+def _killing_one_worker(work):
+    """work() in a thread, SIGKILLing the first Ray worker seen running a job; (its result, the pid killed)."""
+    result: dict = {}
+    runner = threading.Thread(target=lambda: result.update(value=work()))
+    runner.start()
+    killed = None
+    while runner.is_alive() and killed is None:
+        running = _running_fold_workers()
+        if running:
+            killed = running[0]
+            os.kill(killed, signal.SIGKILL)
+        time.sleep(0.05)
+    runner.join()
+    return result.get("value"), killed
+
+
+def test_jobs_on_two_ray_workers_give_the_sequential_figures_and_survive_a_killed_worker(exported, tmp_path):
+    """Cross-validation folds (a worker killed mid-fold), wear trials, the ladder's rungs and parity's
+    subjects, each once here and once on a local Ray with two workers: the same figures."""
     data = load_data(None)
     model = ModelConfig(len(data.classes))
-    sequential = cross_validate(data, model, SMALL, "3").report
-    result: dict = {}
-    runner = threading.Thread(target=lambda: result.update(
-        report=cross_validate(data, model, SMALL, "3", workers=Workers(2)).report))
+    quick = replace(SMALL, epochs=1, steps_per_epoch=10)
+    ladder = [(3, 2), (3, 3)]
+
+    def jobs(workers: Workers, out: str) -> tuple:
+        return (choose_wear(data, model, quick, workers=workers),
+                search_receptive_field(data, model, quick, "2", Budget(), ladder=ladder, workers=workers),
+                parity(ParityOptions(exported, subjects=["sim5", "sim6"], tflm_steps=300, min_agreement=0.0,
+                                     max_drop=1.0, out=tmp_path / out, workers=workers)))
+
+    sequential, here = cross_validate(data, model, quick, "3").report, jobs(HERE, "here")
     try:
-        runner.start()
-        killed = None
-        while runner.is_alive() and killed is None:
-            running = _running_fold_workers()
-            if running:
-                killed = running[0]
-                os.kill(killed, signal.SIGKILL)
-            time.sleep(0.05)
-        runner.join()
+        there = jobs(Workers(2), "there")  # Ray starts here: its GCS and raylet die with the thread that started them
+        distributed, killed = _killing_one_worker(lambda: cross_validate(data, model, quick, "3",
+                                                                         workers=Workers(2)).report)
     finally:
         ray.shutdown()
     assert killed is not None, "no fold was seen running on a Ray worker"
-    assert _figures(result["report"]) == _figures(sequential)
-    assert result["report"].mean_accuracy == sequential.mean_accuracy
+    assert _figures(distributed) == _figures(sequential) and distributed.mean_accuracy == sequential.mean_accuracy
+    assert there[0] == here[0]  # the chosen wear and every trial's accuracy
+    assert there[1].ladder == here[1].ladder and there[1].chosen == here[1].chosen
+    assert [r.accuracy for r in there[1].ladder] == [r.accuracy for r in here[1].ladder] != [None, None]
+    assert there[2]["backends"] == here[2]["backends"] and there[2]["steps"] == here[2]["steps"] > 10000
 
 
 def _free_port() -> int:

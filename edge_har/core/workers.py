@@ -63,7 +63,8 @@ def _on_ray(workers: Workers, job: Job, shared: Any, items: Sequence, landed: Ca
     import ray
 
     local = workers.address is None
-    if not ray.is_initialized():
+    if not ray.is_initialized():  # a local Ray's GCS and raylet die with the thread that starts them (Linux's
+        # parent-death signal follows the thread): call from a thread that outlives the jobs
         ray.init(address=workers.address, num_cpus=workers.count if local else None, include_dashboard=False,
                  log_to_driver=False, configure_logging=False)
     per_job = threads or max(1, (os.cpu_count() or 1) // (workers.count or 1))

@@ -12,6 +12,7 @@ exported ONNX fp32 model (the host install runs parity without torch).
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,7 @@ from ..core.install import TRAIN_INSTALL, has_training_stack
 from ..core.labels import UNLABELED
 from ..core.metrics import agreement, confusion_matrix, summarize
 from ..core.run_files import MODEL_FILE
+from ..core.workers import HERE, TaskRows, Workers
 from ..data.dataset import Dataset, at_rate
 from ..data.loading import load_data
 from ..device.c_backend import C_ENGINE, CStepBackend, c_compiler
@@ -57,6 +59,7 @@ class ParityOptions:
     # The fp32 PyTorch model as the reference (`model.pytorch_reference`, handed in where the training
     # install is); None: the exported ONNX fp32 model is the reference
     reference: Callable[[Path, str], object] | None = None
+    workers: Workers = HERE  # where each subject's job runs: here, one after another, or on Ray
 
 
 def rolling_windows(x: np.ndarray, receptive_field: int) -> np.ndarray:
@@ -68,16 +71,15 @@ def rolling_windows(x: np.ndarray, receptive_field: int) -> np.ndarray:
 def parity(opts: ParityOptions, console: Console | None = None) -> dict:
     console = console or Console()
     check_engine(opts.engine)
+    opts.workers.check()
     export = Exported.open(opts.run)
     export.require_int8(opts.engine)
     report_dir = opts.out or export.run_folder
     check_destination(report_dir, "--out", folder=True, force=True)  # its parity.json and .png are replaced
     data = _matching_data(export, opts, console)
-    backends = _backends(export, opts, console)
-    if opts.engine == "step":
-        steps = _collect_step(data, backends, console)
-    else:
-        steps = _collect(export, data, backends, opts.tflm_steps, console)
+    names = _backend_names(export, opts, console)
+    logits, tflm_rows = _logits(export, data, names, opts, console)
+    steps = _collect_step(data, names, logits) if opts.engine == "step" else _collect(data, names, logits, tflm_rows)
     logits, transitions = steps.pop("logits"), export.transitions()
     if transitions is not None:
         steps["decoded"] = _decoded(logits, transitions)
@@ -115,95 +117,134 @@ def _matching_data(export: Exported, opts: ParityOptions, console: Console) -> D
     return data
 
 
-def _backends(export: Exported, opts: ParityOptions, console: Console) -> dict:
-    """The fp32 reference first, then every exported backend of the engine."""
-    make = step_backend if opts.engine == "step" else window_backend
-    exported = {name: make(name, export) for name in (ONNX_FP32, *INT8_BACKENDS)}
-    if opts.engine == "step":
-        exported.update(_c_engine(export, console))
+def _backend_names(export: Exported, opts: ParityOptions, console: Console) -> list[str]:
+    """The fp32 reference first, then every exported backend of the engine, saying why one is left out."""
+    names = [ONNX_FP32, *INT8_BACKENDS]
+    if opts.engine == "step" and _has_c_engine(export, console):
+        names.append(C_ENGINE)
     if not (export.run_folder / MODEL_FILE).is_file():
         console.print(f"No {MODEL_FILE} beside the export: onnx_fp32 is the fp32 reference")
-        return exported
+        return names
     if opts.reference is None:
         console.print("PyTorch is not installed (the host install): onnx_fp32 is the fp32 reference; "
                       f"`{escape(TRAIN_INSTALL)}` adds the PyTorch one" if not has_training_stack()
                       else "onnx_fp32 is the fp32 reference")  # escaped: rich reads [train] as markup
-        return exported
-    return {PYTORCH: opts.reference(export.run_folder, opts.engine), **exported}
+        return names
+    return [PYTORCH, *names]
 
 
-def _c_engine(export: Exported, console: Console) -> dict:
-    """The exported C step engine, compiled here, where the export has one and a C compiler is present."""
-    engine = export.c_engine
-    if engine is None:
+def _has_c_engine(export: Exported, console: Console) -> bool:
+    """Whether the exported C step engine can be compiled and checked here."""
+    if export.c_engine is None:
         console.print("No C step engine in this export (an export from an older edge-har: export again to get one)")
-        return {}
+        return False
     if c_compiler() is None:
         console.print("No C compiler here ($CC, cc or gcc): the C step engine is not checked")
-        return {}
-    return {C_ENGINE: CStepBackend(export.folder, engine, export.receptive_field)}
+        return False
+    return True
 
 
-def _collect(export: Exported, data: Dataset, backends: dict, tflm_steps: int, console: Console) -> dict:
-    """Predicted classes of every backend at every step (TFLite-Micro on a spread sample)."""
-    r = export.receptive_field
+@dataclass(frozen=True)
+class _Shared:
+    """What every subject's job reads (on Ray: put in the object store once)."""
+
+    run: Path
+    engine: str
+    names: list[str]
+    reference: Callable[[Path, str], object] | None
+    receptive_field: int
+    token: str  # this parity run's: a worker builds its backends once per run
+    recordings: list[np.ndarray]  # every recording's readings
+    tflm_rows: list[np.ndarray]  # rolling engine: the steps of each recording TFLite-Micro runs on
+
+
+_BUILT: dict[str, dict] = {}  # the backends this process built for the latest parity run, by its token
+
+
+def _backends(shared: _Shared) -> dict:
+    if shared.token not in _BUILT:
+        export = Exported.open(shared.run)
+        make = step_backend if shared.engine == "step" else window_backend
+        built = {}
+        for name in shared.names:
+            if name == PYTORCH and shared.reference is not None:
+                built[name] = shared.reference(shared.run, shared.engine)
+            elif name == C_ENGINE and export.c_engine is not None:
+                built[name] = CStepBackend(export.folder, export.c_engine, export.receptive_field)
+            else:
+                built[name] = make(name, export)
+        _BUILT.clear()
+        _BUILT[shared.token] = built
+    return _BUILT[shared.token]
+
+
+def _subject_job(shared: _Shared, recordings: list[int], threads: int | None) -> list[dict[str, np.ndarray]]:
+    """Every backend's logits on each of one subject's recordings: every step (the step engine
+    streams each whole recording), or with the rolling engine, TFLite-Micro on its chosen steps."""
+    backends, out = _backends(shared), []
+    for i in recordings:
+        x = shared.recordings[i].astype(np.float32)
+        if shared.engine == "step":
+            out.append({name: backend.run(x) for name, backend in backends.items()})
+            continue
+        windows = rolling_windows(x, shared.receptive_field)
+        out.append({name: backend.predict(np.ascontiguousarray(windows[shared.tflm_rows[i]] if name == "tflm_int8"
+                                                                else windows))
+                    for name, backend in backends.items()})
+    return out
+
+
+def _logits(export: Exported, data: Dataset, names: list[str], opts: ParityOptions,
+            console: Console) -> tuple[list[dict[str, np.ndarray]], list[np.ndarray]]:
+    """Every backend's logits on every recording, a job per subject on opts.workers; and, with the
+    rolling engine, the steps of each recording TFLite-Micro ran on (an even spread of tflm_steps)."""
     total = sum(len(rec) for rec in data.recordings)
-    sample = set(np.linspace(0, total - 1, num=min(tflm_steps, total)).astype(int).tolist())
-    pred: dict[str, list[np.ndarray]] = {name: [] for name in backends}
-    # TFLite-Micro's steps are not contiguous: no logits kept for it
-    logits: dict[str, list[np.ndarray]] = {name: [] for name in backends if name != "tflm_int8"}
-    true, tflm_index, offset = [], [], 0
+    sample = np.linspace(0, total - 1, num=min(opts.tflm_steps, total)).astype(int)
+    starts = np.cumsum([0] + [len(rec) for rec in data.recordings])
+    tflm_rows = [sample[(sample >= start) & (sample < start + len(rec))] - start
+                 for start, rec in zip(starts, data.recordings)]
+    subjects = list(dict.fromkeys(rec.subject for rec in data.recordings))
+    jobs = [[i for i, rec in enumerate(data.recordings) if rec.subject == subject] for subject in subjects]
+    shared = _Shared(export.run_folder, opts.engine, names, opts.reference, export.receptive_field, uuid.uuid4().hex,
+                     [rec.x for rec in data.recordings], tflm_rows)
+    per_recording: dict[int, dict[str, np.ndarray]] = {}
     with Progress(console=console, transient=True) as progress:
-        task = progress.add_task("backends x recordings", total=len(data.recordings) * len(backends))
-        for rec in data.recordings:
-            windows = rolling_windows(rec.x, r)
-            local = np.array(sorted(i - offset for i in sample if offset <= i < offset + len(rec)), dtype=int)
-            for name, backend in backends.items():
-                chosen = windows[local] if name == "tflm_int8" else windows
-                predicted = backend.predict(np.ascontiguousarray(chosen))
-                pred[name].append(predicted.argmax(axis=1))
-                if name in logits:
-                    logits[name].append(predicted)
-                _advance(progress, task, f"{name} on {rec.subject}: {len(chosen):,} windows")
-            true.append(rec.y)
-            tflm_index.append(local + offset)
-            offset += len(rec)
-    return {"true": np.concatenate(true), "tflm_index": np.concatenate(tflm_index), "reference": next(iter(backends)),
-            "pred": {name: np.concatenate(p) for name, p in pred.items()}, "logits": logits}
+        rows = TaskRows(progress, [f"parity: {subject}" for subject in subjects], live=True)
+
+        def landed(index: int, logits: list[dict[str, np.ndarray]]) -> None:
+            per_recording.update(zip(jobs[index], logits))
+            steps = sum(len(data.recordings[i]) for i in jobs[index])
+            rows.landed(index, f"{', '.join(names)} on {steps:,} steps")
+
+        opts.workers.map(_subject_job, shared, jobs, landed)
+    return [per_recording[i] for i in range(len(data.recordings))], tflm_rows
 
 
-def _advance(progress: Progress, task, done: str) -> None:
-    """One backend through one recording: the bar, or a line where the output is not a terminal."""
-    progress.advance(task)
-    if not progress.console.is_terminal:
-        progress.console.print(f"parity: {done}")
+def _collect(data: Dataset, names: list[str], logits: list[dict[str, np.ndarray]],
+             tflm_rows: list[np.ndarray]) -> dict:
+    """Predicted classes of every backend at every step (TFLite-Micro on a spread sample)."""
+    starts = np.cumsum([0] + [len(rec) for rec in data.recordings])
+    return {"true": np.concatenate([rec.y for rec in data.recordings]),
+            "tflm_index": np.concatenate([rows + start for rows, start in zip(tflm_rows, starts)]),
+            "reference": names[0],
+            "pred": {name: np.concatenate([one[name].argmax(axis=1) for one in logits]) for name in names},
+            # TFLite-Micro's steps are not contiguous: no logits kept for it
+            "logits": {name: [one[name] for one in logits] for name in names if name != "tflm_int8"}}
 
 
-def _collect_step(data: Dataset, backends: dict, console: Console) -> dict:
+def _collect_step(data: Dataset, names: list[str], logits: list[dict[str, np.ndarray]]) -> dict:
     """Every step model streamed through every whole recording, against the fp32 reference."""
-    reference = next(iter(backends))
-    pred: dict[str, list[np.ndarray]] = {name: [] for name in backends}
-    kept: dict[str, list[np.ndarray]] = {name: [] for name in backends}
-    truths, largest_difference = [], 0.0
-    with Progress(console=console, transient=True) as progress:
-        task = progress.add_task("step models x recordings", total=len(data.recordings) * len(backends))
-        for rec in data.recordings:
-            logits = {}
-            for name, backend in backends.items():
-                logits[name] = backend.run(rec.x.astype(np.float32))
-                pred[name].append(logits[name].argmax(axis=1))
-                kept[name].append(logits[name])
-                _advance(progress, task, f"{name} on {rec.subject}: {len(rec):,} steps")
-            if reference != ONNX_FP32:
-                largest_difference = max(largest_difference, float(np.abs(logits[ONNX_FP32] - logits[reference]).max()))
-            truths.append(rec.y)
-    true = np.concatenate(truths)
+    reference = names[0]
+    true = np.concatenate([rec.y for rec in data.recordings])
     collected = {"true": true, "tflm_index": np.arange(len(true)), "reference": reference,
-                 "pred": {name: np.concatenate(p) for name, p in pred.items()}, "logits": kept}
+                 "pred": {name: np.concatenate([one[name].argmax(axis=1) for one in logits]) for name in names},
+                 "logits": {name: [one[name] for one in logits] for name in names}}
     if reference != ONNX_FP32:
-        collected["fp32_step_max_abs_logit_difference"] = largest_difference
-    if C_ENGINE in kept and "tflm_int8" in kept:
-        c, tflm = np.concatenate(kept[C_ENGINE]), np.concatenate(kept["tflm_int8"])
+        collected["fp32_step_max_abs_logit_difference"] = max(
+            float(np.abs(one[ONNX_FP32] - one[reference]).max()) for one in logits)
+    if C_ENGINE in names and "tflm_int8" in names:
+        c = np.concatenate([one[C_ENGINE] for one in logits])
+        tflm = np.concatenate([one["tflm_int8"] for one in logits])
         collected["c_engine_vs_tflm"] = {"identical_logits": float(np.all(c == tflm, axis=1).mean()),
                                          "agreement": agreement(c.argmax(1), tflm.argmax(1))}
     return collected
