@@ -324,7 +324,7 @@ def engines(exported):
     return export, int8_engine("step", "litert_int8", export), make_engine("step", "onnx_fp32", export)
 
 
-@settings(max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(LINES, max_size=6))
 def test_the_session_takes_any_text_lines(engines, lines):
     export, int8, fp32 = engines
