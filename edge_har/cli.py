@@ -10,11 +10,10 @@ from pathlib import Path
 from typing import Annotated, Literal, Optional
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 from typer.exceptions import TyperException
 
 from .core.config import EXPORT_MIN_AGREEMENT, PARITY_MIN_AGREEMENT, AdaptConfig, ModelConfig, TrainConfig
+from .core.console import styled, user_console
 from .core.decoding import DEFAULT_DECODE
 from .core.errors import GateFailure, UserError
 from .core.files import disk_error
@@ -26,9 +25,10 @@ app = typer.Typer(
     help="Human-activity recognition from a 3-axis accelerometer to a microcontroller.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # help text is printed as written: `edge-har[ray]` is an install, not markup
 )
-console = Console()
-errors = Console(stderr=True)
+console = user_console()
+errors = user_console(stderr=True)
 
 MODEL, TRAIN, ADAPT = ModelConfig(num_classes=0), TrainConfig(), AdaptConfig()
 DATA_HELP = ("A MATLAB HumanActivity .mat file, a CSV file or a folder of CSV files (t,ax,ay,az,label; "
@@ -71,7 +71,7 @@ def _by_hand(roll_axis: str | None, flip_axes: bool | None, rotate_deg: float | 
 
 
 def _fail(message: str) -> None:
-    errors.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    errors.print(styled(("error:", "bold red"), f" {message}"), soft_wrap=True)
 
 
 def user_errors(command):
@@ -93,7 +93,7 @@ def user_errors(command):
             _fail(str(disk))
             raise typer.Exit(2) from None
         except GateFailure as err:
-            errors.print(f"[bold red]failed:[/] {escape(str(err))}", highlight=False, soft_wrap=True)
+            errors.print(styled(("failed:", "bold red"), f" {err}"), soft_wrap=True)
             raise typer.Exit(1) from None
         except KeyboardInterrupt:
             errors.print("interrupted; nothing half-written was kept")
@@ -252,6 +252,7 @@ def adapt(
     seeds: Annotated[int, typer.Option(
         min=1, help="Fine-tunings from different seeds whose weights are averaged (one alone varies a lot).")] = ADAPT.seeds,
     seed: Annotated[int, typer.Option(help="Seed for repeatable runs (the first of --seeds).")] = ADAPT.seed,
+    force: Annotated[bool, typer.Option(help="Replace an existing --out run (only once the new one is complete).")] = False,
 ):
     """Fine-tune a run to one wearer on a few labelled seconds of them, replaying its training people's windows so
     that no class is forgotten; writes a new run (its parent named in metrics.json) to export, check and stream."""
@@ -260,7 +261,7 @@ def adapt(
     from .train.adapt_command import adapt as run_adapt
 
     config = replace(ADAPT, steps=steps, lr=lr, moves=moves, seeds=seeds, seed=seed)
-    run_adapt(AdaptOptions(run, data, out, config, sample_rate, units), console)
+    run_adapt(AdaptOptions(run, data, out, config, sample_rate, units, force), console)
 
 
 @app.command()
@@ -299,6 +300,7 @@ def export(
         help="Measure the C step engine's flash and instructions per sample on these emulated cores, "
              "comma-separated from m4, m33, m0, rv32 (each some seconds under QEMU); 'none' for none. "
              "Default: every core whose cross compiler and QEMU are installed.")] = None,
+    force: Annotated[bool, typer.Option(help="Replace an existing RUN/export/ (only once the new one is complete).")] = False,
 ):
     """Write RUN/export/: the window models (model_fp32.onnx, model_int8.onnx, model_int8.tflite, model_int8.h/.cc),
     the step models (step_fp32.onnx, step_int8.onnx, step_int8.tflite, step_int8.h/.cc) and export.json."""
@@ -308,7 +310,7 @@ def export(
     from .export.qat import QatConfig
 
     run_export(ExportOptions(run, int8, calibration, min_agreement, activations, QatConfig() if qat else None, decode,
-                             check_windows, _core_names(cores)), console)
+                             check_windows, _core_names(cores), force), console)
 
 
 def _core_names(cores: str | None) -> tuple[str, ...] | None:
@@ -331,14 +333,14 @@ def calibrate(
     require_training_stack("calibrate")
     from .core.files import check_new_file
     from .data.calibration import sample_windows
-    from .data.loading import load_data
+    from .data.loading import load_data, synthetic_note
     from .model.run_folder import Run
 
     check_new_file(out, force=force)
     model_run = Run(run)
     dataset = load_data(data, seed=seed)
     if dataset.synthetic:
-        console.print("[bold yellow]No --data given: drawing from the built-in SYNTHETIC dataset[/]")
+        console.print(synthetic_note(data), style="bold yellow")
     windows = sample_windows(dataset, model_run.receptive_field, per_class, seed)
     windows.save(out)
     console.print(f"Wrote {len(windows.windows)} windows of {model_run.receptive_field} samples to {out}")
@@ -369,6 +371,7 @@ def parity(
     ray_address: Annotated[Optional[str], typer.Option(
         envvar="RAY_ADDRESS", help="Check the subjects on an existing Ray cluster (`ray start --head`), whose "
                                    "machines see RUN at the same path.")] = None,
+    force: Annotated[bool, typer.Option(help="Replace an existing parity.json and parity.png.")] = False,
 ):
     """Per-step accuracy of every backend (PyTorch, ONNX fp32/int8, LiteRT int8, TFLite-Micro int8) and agreement."""
     from .eval.parity import ParityOptions
@@ -380,7 +383,7 @@ def parity(
 
         reference = pytorch_reference
     run_parity(ParityOptions(run, data, _names(subjects), tflm_steps, min_agreement, max_drop / 100, out, engine,
-                             sample_rate, reference, Workers(workers, ray_address)), console)
+                             sample_rate, reference, Workers(workers, ray_address), force), console)
 
 
 @app.command()
@@ -413,7 +416,7 @@ def emulate(
 ):
     """Emulate a board on a pseudo-terminal: prints its path, then plays a recording as serial frames."""
     from .data.dataset import at_rate
-    from .data.loading import load_data
+    from .data.loading import load_data, synthetic_note
     from .device.emulator import EmulatorOptions, Faults, check_link
     from .device.emulator import emulate as run_emulator
 
@@ -425,7 +428,7 @@ def emulate(
     if subjects:
         dataset = dataset.select(_names(subjects) or [])
     dataset, notes = at_rate(dataset, rate)
-    for note in [*notes, *(["Playing the built-in SYNTHETIC dataset"] if dataset.synthetic else [])]:
+    for note in [*notes, *([synthetic_note(data)] if dataset.synthetic else [])]:
         errors.print(note)
     faults = Faults(drop_frames, corrupt_bytes, list(reset_at), list(disconnect_at), seed)
     options = EmulatorOptions(dataset, link, fmt, speed, labels=labels, units=units, jitter_s=jitter, declare=declare,
@@ -505,13 +508,14 @@ def firmware(
              "m33 (Cortex-M33, mps2-an505), m0 (Cortex-M0, microbit) and rv32 (RISC-V rv32imc, virt); the cores "
              "need their cross compiler (arm-none-eabi-gcc, riscv64-unknown-elf-gcc) and run under QEMU.")] = "pc,m4",
     sample_rate: Annotated[Optional[float], typer.Option(help="Sample rate in Hz, where the data does not say.")] = None,
+    force: Annotated[bool, typer.Option(help="Replace an existing --out folder (only once every target is built).")] = False,
 ):
     """Build the example firmware: a recording replayed as a sensor driver delivers it, the C step engine on every
     sample, and each sample sent with the device's class (PROTOCOL.md version 2) for `edge-har stream` to check."""
     from .device.cores import CORES
     from .device.firmware import device_target, make_firmware
 
-    for binary in make_firmware(run, data, subject, out, _names(target) or [], sample_rate):
+    for binary in make_firmware(run, data, subject, out, _names(target) or [], sample_rate, force):
         console.print(f"Built {binary}")
         core = next((c for c in CORES.values() if binary.name == device_target(c.name)), None)
         if core is None:

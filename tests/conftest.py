@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -33,6 +35,17 @@ def humanactivity_train() -> Path:
 @pytest.fixture
 def hapt_dev() -> Path:
     return shared_path("hapt-dev")
+
+
+def _default_signals() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def signalled_child(args: list[str], **popen) -> subprocess.Popen:
+    """A child a test will signal, with SIGINT and SIGTERM at their defaults whatever this test run
+    inherited: a shell's background job starts with SIGINT ignored, and Python keeps it ignored."""
+    return subprocess.Popen(args, preexec_fn=_default_signals, **popen)
 
 
 def write_csv(path: Path, x: np.ndarray, labels: list[str], rate_hz: float = 50.0, t0: float = 0.0) -> Path:

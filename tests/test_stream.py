@@ -21,7 +21,7 @@ from edge_har.model.torch_backends import pytorch_reference
 from edge_har.runtime.engines import RollingBuffer
 from edge_har.runtime.stream import StreamOptions, stream
 
-from .conftest import emulator_done
+from .conftest import emulator_done, signalled_child
 from .conftest import play as _play
 from .test_cli import edge_har
 
@@ -201,9 +201,9 @@ def test_ctrl_c_ends_cleanly_with_the_summary_written(exported, tmp_path):
     link = tmp_path / "tty"
     thread, _ = _play(EmulatorOptions(data, link, speed=1, linger_s=1), link)
     summary_path, log_path = tmp_path / "summary.json", tmp_path / "steps.csv"
-    process = subprocess.Popen([EDGE_HAR, "stream", "--port", str(link), "--model", str(exported),
-                                "--summary", str(summary_path), "--log", str(log_path)],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = signalled_child([EDGE_HAR, "stream", "--port", str(link), "--model", str(exported),
+                               "--summary", str(summary_path), "--log", str(log_path)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     _wait_for_logged_steps(log_path, 30, process)  # a busy machine can take many seconds to import torch
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=600)

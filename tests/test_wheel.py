@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from .conftest import signalled_child
 from .test_cli import SUBPROCESS_LIMIT_S
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -54,9 +55,9 @@ def test_the_installed_wheel_builds_the_pc_firmware(installed, exported, tmp_pat
 
 def test_the_installed_wheel_emulates_streams_and_checks_parity(installed, exported, tmp_path):
     link = tmp_path / "tty"
-    board = subprocess.Popen([str(installed["bin"] / "edge-har"), "emulate", "--subjects", "sim6", "--speed", "0",
-                              "--linger", "1", "--link", str(link)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             text=True, env=installed["env"], cwd=installed["cwd"])
+    board = signalled_child([str(installed["bin"] / "edge-har"), "emulate", "--subjects", "sim6", "--speed", "0",
+                             "--linger", "1", "--link", str(link)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=installed["env"], cwd=installed["cwd"])
     assert board.stdout.readline().strip() == str(link)
     streamed = run(installed, "stream", "--port", str(link), "--model", str(exported), "--samples", "500",
                    "--summary", str(tmp_path / "s.json"))

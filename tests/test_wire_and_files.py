@@ -8,10 +8,12 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
 import shutil
 import signal
 import subprocess
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -23,12 +25,13 @@ from edge_har.core.errors import UserError
 from edge_har.data.loading import load_data
 from edge_har.device.emulator import EmulatorOptions, Terminal
 from edge_har.link.frames import FrameDecoder, Info, Reader, Sample, TextDecoder, encode_info, encode_sample
+from edge_har.link.port import open_port
 from edge_har.runtime.engines import int8_engine, make_engine
 from edge_har.runtime.export_folder import Exported
 from edge_har.runtime.session import LARGEST_GAPS, StreamSession
 from edge_har.runtime.stream import StreamOptions, stream
 
-from .conftest import play, write_csv
+from .conftest import play, signalled_child, write_csv
 from .test_cli import EDGE_HAR, SUBPROCESS_LIMIT_S, TINY, _assert_clean_failure, edge_har
 
 QUIET = Console(quiet=True)
@@ -118,7 +121,8 @@ def test_stream_refuses_to_overwrite_a_named_summary(exported, tmp_path):
     summary = tmp_path / "summary.json"
     summary.write_text("{}")
     result = edge_har("stream", "--port", str(tmp_path / "no-port"), "--model", str(exported), "--summary", str(summary))
-    _assert_clean_failure(result, "already exists; choose another --summary, remove it or add --force")
+    _assert_clean_failure(result, "already exists (a file of 2 bytes from")
+    assert "; choose another --summary, remove it or add --force" in result.stderr
     assert summary.read_text() == "{}"
 
 
@@ -163,7 +167,7 @@ def test_export_onto_a_full_disk_is_refused_and_keeps_the_run(exported, tmp_path
         run = disk / "run"
         shutil.copytree(exported, run)
         before = {p.name: checksum(p) for p in run.rglob("*") if p.is_file()}
-        result = edge_har("export", str(run), "--int8")
+        result = edge_har("export", str(run), "--int8", "--force")
         after = {p.name: checksum(p) for p in run.rglob("*") if p.is_file()}
     _assert_clean_failure(result, "MB free on its disk")
     assert after == before
@@ -218,8 +222,8 @@ def test_emulate_link_never_replaces_what_it_did_not_make(tmp_path, kind):
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_emulate_removes_its_link_when_it_is_stopped(tmp_path, sig):
     link = tmp_path / "tty"
-    process = subprocess.Popen([EDGE_HAR, "emulate", "--link", str(link), "--speed", "1"], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+    process = signalled_child([EDGE_HAR, "emulate", "--link", str(link), "--speed", "1"], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
     assert process.stdout.readline().strip() == str(link)  # printed once the port can be opened
     assert link.is_symlink()
     process.send_signal(sig)
@@ -271,6 +275,54 @@ def test_a_second_host_on_a_running_board_is_judged_by_what_the_board_says(expor
     finally:
         stop.set()
         board.join()
+
+
+def test_a_second_reader_of_a_port_is_told_it_is_busy_and_the_first_loses_nothing(exported, tmp_path):
+    """A serial port has one reader; the emulator's port too. The second `stream` hears that the
+    port is busy, and every sample reaches the first, counter after counter."""
+    data = load_data(None).select(["sim6"])
+    link = tmp_path / "tty"
+    board, result = play(EmulatorOptions(data, link, speed=0, linger_s=1), link)
+    first, received, done = open_port(str(link), 115200), bytearray(), threading.Event()
+
+    def read_all():
+        while not done.is_set() or first.in_waiting:
+            received.extend(first.read(max(1, first.in_waiting)))
+
+    reader = threading.Thread(target=read_all)
+    reader.start()
+    try:
+        second = edge_har("stream", "--port", str(link), "--model", str(exported), "--samples", "10")
+    finally:
+        while "report" not in result and board.is_alive():
+            board.join(0.2)
+        done.set()
+        reader.join()
+        first.close()
+    _assert_clean_failure(second, "the port is busy")
+    seqs = [item.seq for item in FrameDecoder().feed(bytes(received)) if isinstance(item, Sample)]
+    assert seqs == list(range(len(data.recordings[0].x)))
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User and system time a process has used, from /proc (fields 14 and 15 of its stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_an_emulator_waiting_for_a_host_costs_no_cpu(tmp_path):
+    link = tmp_path / "tty"
+    process = signalled_child([EDGE_HAR, "emulate", "--link", str(link)], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout.readline().strip() == str(link)  # the port is up: it waits for a host now
+        before = _cpu_seconds(process.pid)
+        time.sleep(5)  # a span to measure over, not a limit: a loaded machine only lowers the figure
+        spent = _cpu_seconds(process.pid) - before
+    finally:
+        process.terminate()
+        process.communicate(timeout=SUBPROCESS_LIMIT_S)
+    assert spent < 0.25, f"{spent:.2f} s of CPU in 5 s of waiting"
 
 
 def test_a_faulty_boards_summary_keeps_totals_and_the_largest_gaps(exported):

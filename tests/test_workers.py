@@ -5,6 +5,7 @@ a worker killed mid-fold retried by Ray, and `train --ray-address` on a cluster 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -12,12 +13,14 @@ import socket
 import subprocess
 import threading
 import time
+import uuid
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from edge_har.core.config import ModelConfig, TrainConfig
+from edge_har.core.errors import UserError
 from edge_har.core.metrics_report import CrossValidation
 from edge_har.core.workers import HERE, Workers
 from edge_har.data.loading import load_data
@@ -26,6 +29,7 @@ from edge_har.train.cross_validation import cross_validate
 from edge_har.train.rf_search import Budget, search_receptive_field
 from edge_har.train.wear_trials import choose_wear
 
+from .conftest import signalled_child
 from .test_cli import EDGE_HAR, SUBPROCESS_LIMIT_S
 
 ray = pytest.importorskip("ray", reason="Ray is not installed: pip install 'edge-har[ray]' (make test installs it)")
@@ -37,8 +41,26 @@ def _figures(report: CrossValidation) -> list:
     return [(f.test_subject, f.accuracy, f.macro_f1, f.best_epoch, f.per_class_accuracy) for f in report.folds]
 
 
+def _parent(pid: int) -> int:
+    """A process's parent (0 once it has gone); the field after the parenthesised command name."""
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def _ours(pid: int) -> bool:
+    """Started by this test process: its Ray's raylet is our child, and the workers are the raylet's."""
+    while pid > 1:
+        pid = _parent(pid)
+        if pid == os.getpid():
+            return True
+    return False
+
+
 def _running_fold_workers() -> list[int]:
-    """Ray worker processes executing a job now (Ray names them after the task)."""
+    """This test's own Ray worker processes executing a job now (Ray names them after the task); a
+    user's Ray beside the test run is never touched."""
     pids = []
     for entry in Path("/proc").iterdir():
         try:
@@ -46,7 +68,7 @@ def _running_fold_workers() -> list[int]:
                 pids.append(int(entry.name))
         except OSError:
             continue
-    return pids
+    return [pid for pid in pids if _ours(pid)]
 
 
 def _killing_one_worker(work):
@@ -94,6 +116,60 @@ def test_jobs_on_two_ray_workers_give_the_sequential_figures_and_survive_a_kille
     assert there[2]["backends"] == here[2]["backends"] and there[2]["steps"] == here[2]["steps"] > 10000
 
 
+def test_a_users_mistake_inside_a_ray_task_is_the_same_one_line(tmp_path):
+    """The UserError a job raises on a worker reaches the caller as itself, not as a remote traceback."""
+    def mistaken(shared, item, threads):
+        raise UserError(f"a mistake in item {item}")
+
+    try:
+        with pytest.raises(UserError) as raised:
+            Workers(1).map(mistaken, None, [7], lambda index, result: None)
+    finally:
+        ray.shutdown()
+    assert str(raised.value) == "a mistake in item 7"
+
+
+def _marked(mark: str) -> dict[int, bytes]:
+    """Processes (Ray's included: they inherit the environment) started with EDGE_HAR_TEST_MARK=mark,
+    and their command lines."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and f"EDGE_HAR_TEST_MARK={mark}".encode() in (entry / "environ").read_bytes():
+                found[int(entry.name)] = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+    return found
+
+
+def _marked_env(mark: str) -> dict:
+    return {**os.environ, "EDGE_HAR_TEST_MARK": mark}
+
+
+def _gone(mark: str) -> bool:
+    """Whether the marked processes have all ended; a hang bound only, far above a loaded machine's seconds."""
+    deadline = time.monotonic() + SUBPROCESS_LIMIT_S
+    while _marked(mark) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return not _marked(mark)
+
+
+def test_sigterm_ends_a_ray_training_as_ctrl_c_does(tmp_path):
+    """rc 130, one line, no half-written run and not one of its Ray processes left."""
+    mark, out = uuid.uuid4().hex, tmp_path / "run"
+    process = signalled_child([EDGE_HAR, "train", "--data", "synthetic:4:60", "--cv", "loso", "--workers", "2",
+                               "--threads", "1", "--out", str(out), "--epochs", "50", "--wear", "rolled"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_marked_env(mark))
+    while process.poll() is None and not any(line.startswith(b"ray::_run_job") for line in _marked(mark).values()):
+        time.sleep(0.1)  # until a fold runs on a Ray worker
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=SUBPROCESS_LIMIT_S)
+    assert process.returncode == 130, err[-2000:]
+    assert "Traceback" not in err and err.strip().splitlines()[-1].startswith("interrupted")
+    assert not out.exists() and not list(tmp_path.glob(".run.partial-*"))
+    assert _gone(mark), f"Ray processes left: {_marked(mark)}"
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -104,16 +180,20 @@ def _free_port() -> int:
 def test_train_joins_a_cluster_started_with_ray_start(tmp_path):
     port = _free_port()
     ray_cli = str(Path(EDGE_HAR).parent / "ray")
+    mark = uuid.uuid4().hex  # the cluster's processes are told apart from a user's Ray by this, and only they are stopped
     subprocess.run([ray_cli, "start", "--head", "--node-ip-address", "127.0.0.1", "--port", str(port),
                     "--num-cpus", "2", "--include-dashboard", "false", "--disable-usage-stats"], check=True,
-                   capture_output=True, timeout=SUBPROCESS_LIMIT_S)
+                   capture_output=True, timeout=SUBPROCESS_LIMIT_S, env=_marked_env(mark))
     try:
         done = subprocess.run([EDGE_HAR, "train", "--out", str(tmp_path / "run"), "--cv", "3", "--epochs", "2",
                                "--steps-per-epoch", "15", "--wear", "rolled", "--threads", "1",
                                "--ray-address", f"127.0.0.1:{port}"], capture_output=True, text=True,
                               timeout=SUBPROCESS_LIMIT_S)
     finally:
-        subprocess.run([ray_cli, "stop", "--force"], capture_output=True, timeout=SUBPROCESS_LIMIT_S)
+        for pid in _marked(mark):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+        assert _gone(mark)
     assert done.returncode == 0, done.stderr[-2000:]
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert len(metrics["cv"]["folds"]) == len(load_data(None).subjects)

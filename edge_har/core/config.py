@@ -7,6 +7,8 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Literal
 
+from .errors import UserError
+
 Norm = Literal["batch", "layer"]
 
 # The share of steps on which an int8 model must say what fp32 says. Parity streams whole
@@ -106,10 +108,17 @@ class RunConfig:
 
     @classmethod
     def load(cls, path: Path) -> RunConfig:
-        raw = json.loads(path.read_text())
-        raw["model"] = model_config_from_dict(raw["model"])
-        raw["train"] = dataclass_from_dict(TrainConfig, raw["train"])
-        return cls(**raw)
+        """A run's config.json; missing or damaged, one line naming it and the fix."""
+        try:
+            raw = json.loads(path.read_text())
+            raw["model"] = model_config_from_dict(raw["model"])
+            raw["train"] = dataclass_from_dict(TrainConfig, raw["train"])
+            return cls(**raw)
+        except FileNotFoundError:
+            problem = "missing"
+        except (OSError, ValueError, KeyError, TypeError) as err:  # JSONDecodeError is a ValueError
+            problem = f"not a readable run config ({type(err).__name__}: {str(err).splitlines()[0][:100]})"
+        raise UserError(f"{path}: {problem}; the run is incomplete: train it again with `edge-har train`")
 
 
 def model_config_from_dict(raw: dict) -> ModelConfig:

@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -41,7 +42,7 @@ def check_destination(path: Path, option: str, *, folder: bool = False, force: b
     if path.exists() and not path.is_dir() and folder:
         raise UserError(f"{path} is a file, not a folder; {hint}")
     if path.exists() and not force:
-        raise UserError(f"{path} already exists; {hint}")
+        raise UserError(f"{path} already exists ({described(path)}); {hint}")
     existing = next(p for p in (path.parent, *path.parent.parents) if p.exists())
     if not existing.is_dir():
         raise UserError(f"{path}: {existing} is a file, not a folder; choose another {option}")
@@ -52,6 +53,25 @@ def check_destination(path: Path, option: str, *, folder: bool = False, force: b
     if free < need_bytes:
         raise UserError(f"{path}: only {free / MB:.1f} MB free on its disk, and this writes about "
                         f"{need_bytes / MB:.0f} MB; free some space or choose another {option}")
+
+
+# What edge-har itself writes, by the file that marks it: a destination that holds one is named as
+# edge-har's own output from last time, so that the user knows what --force would replace.
+OWN_FOLDERS = {"metrics.json": "a training run", "export.json": "an export", "recording.h": "a firmware build"}
+OWN_FILES = {"parity.json": "a parity report", "parity.png": "a parity plot", "stream_summary.json": "a stream summary"}
+
+
+def described(path: Path) -> str:
+    """What an existing destination is: edge-har's own output (and when it was written), or a file
+    or folder of the user's."""
+    when = time.strftime("%Y-%m-%d %H:%M", time.localtime(path.lstat().st_mtime))
+    if not path.is_dir():
+        kind = OWN_FILES.get(path.name)
+        return f"{kind} edge-har wrote at {when}" if kind else f"a file of {path.lstat().st_size} bytes from {when}"
+    kind = next((kind for marker, kind in OWN_FOLDERS.items() if (path / marker).is_file()), None)
+    if kind is None:
+        return f"a folder from {when}, not written by edge-har"
+    return f"{kind} edge-har wrote at {when}"
 
 
 def _check_writable(folder: Path, path: Path, option: str) -> None:

@@ -8,6 +8,9 @@ its error. Ray is imported only where jobs go to it; torch not at all (a job set
 from __future__ import annotations
 
 import os
+import signal
+import socket
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib.util import find_spec
@@ -21,6 +24,7 @@ Item = TypeVar("Item")
 Job = Callable[[Any, Any, int | None], Any]  # job(shared, item, threads)
 RETRIES = 3  # a worker killed mid-task: Ray runs the task again, up to this many times
 RAY_INSTALL = "pip install 'edge-har[ray]'"
+CONNECT_TIMEOUT_S = 10  # --ray-address: how long the head's port may take to answer before the run is refused
 
 
 @dataclass(frozen=True)
@@ -35,11 +39,17 @@ class Workers:
         return self.count is not None or self.address is not None
 
     def check(self) -> None:
-        """Before any work: Ray present, a sensible count."""
+        """Before any work: Ray present, a count the machine can run, a cluster that answers."""
         if self.count is not None and self.count < 1:
             raise UserError(f"--workers {self.count}: give 1 or more")
+        cores = os.cpu_count() or 1
+        if self.count is not None and self.address is None and self.count > cores:
+            raise UserError(f"--workers {self.count}: this machine has {cores} cores and each worker keeps one busy; "
+                            f"give at most --workers {cores} (more would only wait for each other)")
         if self.distributed and find_spec("ray") is None:
             raise UserError(f"--workers and --ray-address run jobs on Ray, which is not installed: {RAY_INSTALL}")
+        if self.address is not None:
+            _check_reachable(self.address)
 
     def map(self, job: Job, shared: Any, items: Sequence[Item], landed: Callable[[int, Any], None],
             threads: int | None = None) -> list:
@@ -58,6 +68,23 @@ class Workers:
 HERE = Workers()  # every job in this process, one after another
 
 
+def _check_reachable(address: str) -> None:
+    """The head's port answers, or one line now: Ray itself retries an absent cluster for minutes."""
+    if address == "auto":  # Ray looks for a cluster started on this machine, and says at once when there is none
+        return
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        raise UserError(f"--ray-address {address}: give the head's HOST:PORT (e.g. 10.0.0.5:6379, as `ray start "
+                        "--head` prints it) or auto")
+    try:
+        socket.create_connection((host, int(port)), timeout=CONNECT_TIMEOUT_S).close()
+    except OSError as err:
+        why = err.strerror or "no answer"
+        raise UserError(f"--ray-address {address}: no Ray cluster answers there ({why} within {CONNECT_TIMEOUT_S} s); "
+                        "start one with `ray start --head` on that machine and give the address it prints, or "
+                        "leave out --ray-address to run here") from None
+
+
 def _on_ray(workers: Workers, job: Job, shared: Any, items: Sequence, landed: Callable[[int, Any], None],
             threads: int | None) -> list:
     import ray
@@ -65,8 +92,11 @@ def _on_ray(workers: Workers, job: Job, shared: Any, items: Sequence, landed: Ca
     local = workers.address is None
     if not ray.is_initialized():  # a local Ray's GCS and raylet die with the thread that starts them (Linux's
         # parent-death signal follows the thread): call from a thread that outlives the jobs
+        on_sigterm = signal.getsignal(signal.SIGTERM)
         ray.init(address=workers.address, num_cpus=workers.count if local else None, include_dashboard=False,
                  log_to_driver=False, configure_logging=False)
+        if threading.current_thread() is threading.main_thread():  # ray.init makes SIGTERM exit on the spot;
+            signal.signal(signal.SIGTERM, on_sigterm)  # ours ends a run as Ctrl-C does, cleaning up on the way
     per_job = threads or max(1, (os.cpu_count() or 1) // (workers.count or 1))
     task = ray.remote(num_cpus=1, max_retries=RETRIES)(_run_job)
     shared_ref = ray.put(shared)
@@ -75,9 +105,20 @@ def _on_ray(workers: Workers, job: Job, shared: Any, items: Sequence, landed: Ca
     while pending:
         done, _ = ray.wait(list(pending), num_returns=1)
         index = pending.pop(done[0])
-        results[index] = ray.get(done[0])
+        results[index] = _result(ray, done[0])
         landed(index, results[index])
     return [results[i] for i in range(len(items))]
+
+
+def _result(ray: Any, ref: Any) -> Any:
+    """A task's result; a user's mistake found inside it is the same one line it is here, not a
+    remote traceback."""
+    try:
+        return ray.get(ref)
+    except ray.exceptions.RayTaskError as err:
+        if isinstance(err.cause, UserError):
+            raise err.cause from None
+        raise
 
 
 def _run_job(job: Job, shared: Any, item: Any, threads: int | None) -> Any:

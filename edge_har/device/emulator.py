@@ -37,6 +37,7 @@ from ..link.frames import SYNTHETIC_DECLARATION, encode_info, encode_sample
 INT16_MAX = 32767
 PTY_FOLDER = "/dev/pts/"  # where os.openpty's terminals live (Linux)
 FLUSH_WAIT_S = 2.0  # how long to wait for a new reader's input flush; readers that never flush lose nothing
+READER_LOOK_S = 0.05  # how often a port with no reader looks for one (a pty tells the master nothing of an open)
 EMPTY_POLLS = 3  # polls, 20 ms apart, that must find the reader's queue empty before a cable is pulled
 # Bytes the emulator lets wait for the reader: well inside a pty's 4,095-byte line buffer, so that
 # nothing waits in the kernel's flip buffers, where the reader's FIONREAD count cannot see it.
@@ -148,12 +149,11 @@ class Terminal:
     def _await_reader(self, stop: Callable[[], bool], timeout_s: float | None) -> None:
         if not self.reader_present():
             self._status()  # forget what an earlier reader did
-        poller = select.poll()
-        poller.register(self.master, select.POLLHUP)
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
-        while not stop() and any(event & select.POLLHUP for _, event in poller.poll(50)):
+        while not stop() and not self.reader_present():
             if deadline is not None and time.monotonic() > deadline:
                 raise ReaderGone()
+            time.sleep(READER_LOOK_S)  # a master reports POLLHUP at once while no reader has the port: poll cannot wait
         flushed_by = time.monotonic() + FLUSH_WAIT_S
         status = select.poll()
         status.register(self.master, select.POLLIN | select.POLLPRI)

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core.errors import UserError
+from ..core.files import check_new_folder, staged_dir
 from ..core.labels import UNLABELED
 from ..data.dataset import at_rate, units_of
 from ..data.loading import load_data
@@ -63,13 +64,18 @@ def device_target(core: str) -> str:
     return f"device_{core}.elf"
 
 
-def build(export_folder: Path, recording_folder: Path, build_folder: Path, target: str) -> Path:
-    """make the firmware `target` (device_pc, or device_CORE.elf); returns the binary."""
+def check_build(export_folder: Path, target: str) -> None:
+    """What building `target` needs (its compiler, the export's C engine), before anything is written."""
     core = next((c for c in CORES.values() if target == device_target(c.name)), None)
     if core is not None and shutil.which(core.compiler) is None:
         raise UserError(f"{core.compiler} is not installed: `apt-get install {core.packages}`")
     if not (export_folder / "step_engine.c").is_file():
         raise UserError(f"{export_folder}: no C step engine; export again with `--int8`")
+
+
+def build(export_folder: Path, recording_folder: Path, build_folder: Path, target: str) -> Path:
+    """make the firmware `target` (device_pc, or device_CORE.elf); returns the binary."""
+    check_build(export_folder, target)
     subprocess.run(["make", "-s", "-C", str(FIRMWARE), f"BUILD={build_folder.resolve()}",
                     f"ENGINE={export_folder.resolve()}", f"RECORDING={recording_folder.resolve()}",
                     str(build_folder.resolve() / target)], check=True, capture_output=True, text=True)
@@ -81,16 +87,21 @@ TARGETS = {"pc": PC_TARGET, **{name: device_target(name) for name in CORES}, "mp
 
 
 def make_firmware(run: Path, data: str | None, subject: str, out: Path, targets: list[str],
-                  sample_rate_hz: float | None = None) -> list[Path]:
+                  sample_rate_hz: float | None = None, force: bool = False) -> list[Path]:
     """recording.h from one subject's first recording, at the model's rate, and the firmware built
-    for each target (pc, or a core) into `out`."""
+    for each target (pc, or a core) into the folder `out`, which appears only once every target is
+    built (an existing one is replaced then, with `force`)."""
     unknown = sorted(set(targets) - set(TARGETS))
     if unknown:
         raise UserError(f"unknown target(s) {unknown}; choose from {', '.join(TARGETS)}")
+    check_new_folder(out, force=force)
     export = Exported.open(run)
+    for target in targets:
+        check_build(export.folder, TARGETS[target])
     dataset, _ = at_rate(load_data(data, sample_rate_hz).select([subject]), export.sample_rate_hz)
     recording = dataset.recordings[0]
-    classes = dataset.classes
-    write_recording(recording.x, recording.y, classes, export.sample_rate_hz, units_of(dataset)[0], out,
-                    synthetic=dataset.synthetic)
-    return [build(export.folder, out, out, TARGETS[target]) for target in targets]
+    with staged_dir(out, replace=force) as folder:
+        write_recording(recording.x, recording.y, dataset.classes, export.sample_rate_hz, units_of(dataset)[0],
+                        folder, synthetic=dataset.synthetic)
+        built = [build(export.folder, folder, folder, TARGETS[target]).name for target in targets]
+    return [out / name for name in built]

@@ -20,15 +20,14 @@ from pathlib import Path
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from rich.console import Console
-from rich.markup import escape
-from rich.progress import Progress
 from rich.table import Table
 
 from ..core.config import PARITY_MIN_AGREEMENT
+from ..core.console import job_progress, styled, user_console
 from ..core.decoding import ForwardFilter, Transitions, softmax
 from ..core.errors import DataError, GateFailure
 from ..core.features import pad_start
-from ..core.files import check_destination, write_json
+from ..core.files import check_destination, check_new_file, write_json
 from ..core.install import TRAIN_INSTALL, has_training_stack
 from ..core.labels import UNLABELED
 from ..core.metrics import agreement, confusion_matrix, summarize
@@ -60,6 +59,7 @@ class ParityOptions:
     # install is); None: the exported ONNX fp32 model is the reference
     reference: Callable[[Path, str], object] | None = None
     workers: Workers = HERE  # where each subject's job runs: here, one after another, or on Ray
+    force: bool = False  # replace an existing parity.json and parity.png
 
 
 def rolling_windows(x: np.ndarray, receptive_field: int) -> np.ndarray:
@@ -69,13 +69,15 @@ def rolling_windows(x: np.ndarray, receptive_field: int) -> np.ndarray:
 
 
 def parity(opts: ParityOptions, console: Console | None = None) -> dict:
-    console = console or Console()
+    console = console or user_console()
     check_engine(opts.engine)
     opts.workers.check()
     export = Exported.open(opts.run)
     export.require_int8(opts.engine)
     report_dir = opts.out or export.run_folder
-    check_destination(report_dir, "--out", folder=True, force=True)  # its parity.json and .png are replaced
+    check_destination(report_dir, "--out", folder=True, force=True)  # a folder to write in (the run's, by default)
+    for name in (PARITY_JSON, PARITY_PNG):
+        check_new_file(report_dir / name, "--out", force=opts.force)
     data = _matching_data(export, opts, console)
     names = _backend_names(export, opts, console)
     logits, tflm_rows = _logits(export, data, names, opts, console)
@@ -100,7 +102,7 @@ def _matching_data(export: Exported, opts: ParityOptions, console: Console) -> D
     if export.sample_rate_hz:
         data, notes = at_rate(data, export.sample_rate_hz)
         for note in notes:
-            console.print(f"[bold]Rate:[/] {note}, the model's rate")
+            console.print(styled(("Rate:", "bold"), f" {note}, the model's rate"))
     unknown = [c for c in data.classes if c not in export.classes]
     if unknown:
         raise DataError(f"the data has class(es) {unknown} that the model does not know ({export.classes})")
@@ -127,7 +129,7 @@ def _backend_names(export: Exported, opts: ParityOptions, console: Console) -> l
         return names
     if opts.reference is None:
         console.print("PyTorch is not installed (the host install): onnx_fp32 is the fp32 reference; "
-                      f"`{escape(TRAIN_INSTALL)}` adds the PyTorch one" if not has_training_stack()
+                      f"`{TRAIN_INSTALL}` adds the PyTorch one" if not has_training_stack()
                       else "onnx_fp32 is the fp32 reference")  # escaped: rich reads [train] as markup
         return names
     return [PYTORCH, *names]
@@ -208,7 +210,7 @@ def _logits(export: Exported, data: Dataset, names: list[str], opts: ParityOptio
     shared = _Shared(export.run_folder, opts.engine, names, opts.reference, export.receptive_field, uuid.uuid4().hex,
                      [rec.x for rec in data.recordings], tflm_rows)
     per_recording: dict[int, dict[str, np.ndarray]] = {}
-    with Progress(console=console, transient=True) as progress:
+    with job_progress(console, counts=False, transient=True) as progress:
         rows = TaskRows(progress, [f"parity: {subject}" for subject in subjects], live=True)
 
         def landed(index: int, logits: list[dict[str, np.ndarray]]) -> None:

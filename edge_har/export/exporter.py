@@ -21,6 +21,7 @@ from rich.progress import Progress
 from ..codegen import EngineError, write_engine
 from ..codegen.decoder_header import decoder_header
 from ..core.config import EXPORT_MIN_AGREEMENT, PARITY_MIN_AGREEMENT
+from ..core.console import user_console
 from ..core.decoding import DECODE_CHOICES, DEFAULT_DECODE, Transitions
 from ..core.errors import UserError
 from ..core.export_report import (
@@ -84,17 +85,19 @@ class ExportOptions:
     # The cores of device/cores.py the C engine's cost is measured on (each a QEMU run of some
     # seconds); None: every core whose cross compiler and QEMU are here.
     cores: tuple[str, ...] | None = None
+    force: bool = False  # replace an existing RUN/export/ (only once the new one is complete)
 
 
 EXPORT_BYTES = 20 * MB  # room an export needs: models, C arrays and engine (a few MB), the replaced one kept until the end
 
 
 def export(opts: ExportOptions, console: Console | None = None) -> Path:
-    console = console or Console()
+    console = console or user_console()
     _check_options(opts)
     run = Run(opts.run)
+    run.config  # noqa: B018  read now: a missing or damaged config.json is named before any export work
     validation = _validation_subjects(run)
-    check_destination(run.folder / EXPORT_DIR, "RUN", folder=True, force=True, need_bytes=EXPORT_BYTES)
+    check_destination(run.folder / EXPORT_DIR, "RUN", folder=True, force=opts.force, need_bytes=EXPORT_BYTES)
     r = run.receptive_field
     calibration = load_windows(opts.calibration or run.folder / CALIBRATION_FILE, r)
     holdout = load_windows(run.folder / HOLDOUT_FILE, r)
@@ -172,8 +175,8 @@ def _decoding(run: Run, method: str, console: Console) -> Decoding:
     if method == "none":
         return Decoding(method="none")
     if not path.is_file():
-        console.print(f"[yellow]{run.folder} predates decoding (no {DECODING_FILE}): exporting without it; "
-                      "retrain to add it[/]")
+        console.print(f"{run.folder} predates decoding (no {DECODING_FILE}): exporting without it; "
+                      "retrain to add it", style="yellow")
         return Decoding(method="none", note=f"the run has no {DECODING_FILE}")
     return Decoding.model_validate({"method": method, **json.loads(path.read_text())})
 
@@ -231,8 +234,8 @@ def _export_quantized(run: Run, folder: Path, calibration: WindowSet, holdout: W
         tried.append(Attempt(activations=activations, qat=source is not None, agreement_with_fp32=agreed))
         if min(agreed.values()) >= enough or activations == plan[-1]:
             break
-        console.print(f"[yellow]int8 activations agree with fp32 on {min(agreed.values()):.4f} of steps at "
-                      f"worst, below {enough}: trying int16 activations with int8 weights (16x8)[/]")
+        console.print(f"int8 activations agree with fp32 on {min(agreed.values()):.4f} of steps at "
+                      f"worst, below {enough}: trying int16 activations with int8 weights (16x8)", style="yellow")
     quantization = Quantization(weights="int8", activations=activations, qat=tried[-1].qat, tried=tried,
                                 qat_config=asdict(opts.qat) if opts.qat else None)
     return window, step, quantization
@@ -247,7 +250,7 @@ def _c_engine(run: Run, folder: Path, holdout: WindowSet, console: Console, deco
         engine = write_engine(folder / STEP_INT8_TFLITE, folder, run.folder.name, run.classes, run.receptive_field,
                               run.config.input_units, decoded=decoding.c_header is not None)
     except EngineError as reason:
-        console.print(f"[yellow]No C step engine for this model: {reason}[/]")
+        console.print(f"No C step engine for this model: {reason}", style="yellow")
         return None
     count = max(1, BENCH_SAMPLES // holdout.windows.shape[1])
     readings = holdout.windows[:count, :, :3].reshape(-1, 3)
@@ -321,7 +324,7 @@ def _print_summary(console: Console, report: ExportReport, out: Path) -> None:
                       + f"; TFLite-Micro arena {step.tflite_int8.tflm_arena_bytes} bytes")
         if step.c_engine:
             console.print(_engine_line(step.c_engine))
-    console.print(f"[bold green]Export written to {out}[/]")
+    console.print(f"Export written to {out}", style="bold green")
 
 
 def _engine_line(engine: CEngine) -> str:

@@ -19,7 +19,8 @@ def open_port(path: str, baud: int) -> serial.SerialBase:
     """A device path (/dev/ttyUSB0, COM3) or any URL pyserial knows: socket://HOST:PORT (a Wi-Fi
     serial bridge or a serial server's raw TCP port), rfc2217://HOST:PORT, loop://, ..."""
     try:
-        return serial.serial_for_url(path, baudrate=baud, timeout=READ_TIMEOUT_S)
+        # exclusive: a port has one reader, as a board's has; a second edge-har is told it is busy
+        return serial.serial_for_url(path, baudrate=baud, timeout=READ_TIMEOUT_S, exclusive=True)
     except ValueError as err:  # a URL pyserial cannot parse (an unknown scheme, a bad port number)
         raise UserError(f"{path}: not a port or a port URL pyserial knows ({err})") from None
     except serial.SerialException as err:
@@ -27,6 +28,9 @@ def open_port(path: str, baud: int) -> serial.SerialBase:
             raise UserError(f"{path}: cannot connect ({err}); is the board's serial server up?") from None
         if isinstance(err.__context__, PermissionError) or "Permission denied" in str(err):
             raise UserError(f"{path}: permission denied (on Linux, add yourself to the 'dialout' group)") from None
+        if "exclusively lock" in str(err):  # pyserial's words when another reader holds the port
+            raise UserError(f"{path}: the port is busy: another program (another edge-har stream or record?) is "
+                            "reading it; stop that one first, a serial port has one reader") from None
         if isinstance(err.__context__, FileNotFoundError) or "No such file" in str(err):
             raise UserError(f"{path}: no such port (is the board plugged in? `ls /dev/tty*` lists ports)") from None
         raise UserError(f"{path}: cannot open the port ({err})") from None

@@ -7,6 +7,7 @@ from typing import Literal
 from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
+from rich.text import Text
 
 from .session import StreamSession
 
@@ -45,7 +46,7 @@ def render(session: StreamSession, fmt: str | None, seconds: float) -> Group:
     summary = stats.as_dict(seconds)
     head = Table.grid(padding=(0, 2))
     activity = session.classes[latest.shown] if latest else "waiting for data"
-    head.add_row("[bold]activity[/]", f"[bold cyan]{activity}[/]")
+    head.add_row(Text("activity", style="bold"), Text(activity, style="bold cyan"))
     if latest and latest.int8_decoded is not None:
         head.add_row("this step alone", session.classes[latest.int8])
     head.add_row("format", fmt or "detecting")

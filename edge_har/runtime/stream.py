@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 from rich.console import Console
 
+from ..core.console import user_console
 from ..core.errors import UserError
 from ..core.files import check_new_file, write_json
 from ..core.interrupt import ctrl_c_sets
@@ -76,7 +77,7 @@ def check_options(opts: StreamOptions) -> None:
 
 def stream(opts: StreamOptions, console: Console | None = None, stop: Callable[[], bool] = lambda: False) -> dict:
     """Read the port until --duration, `stop()` or Ctrl-C; return (and write) the summary."""
-    console = console or Console()
+    console = console or user_console()
     check_options(opts)
     export = Exported.open(opts.run)
     summary_path = opts.summary or export.run_folder / SUMMARY_FILE
@@ -151,6 +152,6 @@ def _check_rate(session: StreamSession, arrivals: ArrivalRate, samples: int, con
         return
     estimate = arrivals.observe(time.monotonic(), samples)
     if estimate and board.rate_hz and abs(estimate / board.rate_hz - 1) > RATE_WARNING:
-        console.print(f"[bold yellow]warning:[/] samples arrive at about {estimate:.1f} Hz, and the board declares "
+        console.print(f"warning: samples arrive at about {estimate:.1f} Hz, and the board declares "
                       f"no rate, so it is taken to sample at the model's {board.rate_hz:g} Hz: if it samples at "
                       "another rate, give it with --rate HZ (or declare rate_hz= in its info)")

@@ -13,6 +13,7 @@ import torch
 from rich.console import Console
 
 from ..core.config import AdaptConfig
+from ..core.console import job_progress, styled, user_console
 from ..core.files import check_new_folder, staged_dir
 from ..core.metrics_report import Adaptation, AdaptedFrom, FinalModel, MetricsReport, WindowFigure
 from ..core.reports import write_report
@@ -23,8 +24,9 @@ from ..data.loading import load_data
 from ..model.run_folder import CALIBRATION_FILE, CONFIG_FILE, DECODING_FILE, HOLDOUT_FILE, METRICS_FILE, Run, save_model
 from ..model.tcn import TCN, count_params, macs_per_step, macs_per_window
 from .adaptation import adapt_model, wearer_dataset
-from .train_command import training_progress
 from .training import evaluate
+
+WEARER = "wearer"  # the one person `adapt` data is, whatever its files are called
 
 
 @dataclass
@@ -35,22 +37,23 @@ class AdaptOptions:
     config: AdaptConfig = field(default_factory=AdaptConfig)
     sample_rate_hz: float | None = None  # the rate of data that does not state one
     units: str | None = None  # the data's units; None: as the data states, or judged from gravity
+    force: bool = False  # replace an existing `out` (only once the new run is complete)
 
 
 def adapt(opts: AdaptOptions, console: Console | None = None) -> Path:
-    console = console or Console()
-    check_new_folder(opts.out)
+    console = console or user_console()
+    check_new_folder(opts.out, force=opts.force)
     parent = Run(opts.run)
     wearer = _wearer(opts, parent, console)
     channels = parent.model.config.in_channels
     replay = load_windows(parent.folder / CALIBRATION_FILE, parent.receptive_field, channels)
     holdout = load_windows(parent.folder / HOLDOUT_FILE, parent.receptive_field, channels)
-    with training_progress(console) as progress:
+    with job_progress(console) as progress:
         started = time.perf_counter()
         model = adapt_model(parent.model, wearer, replay, parent.config.train, opts.config, progress)
         took = time.perf_counter() - started
     adaptation = _adaptation(opts, parent, wearer, model, holdout, took)
-    with staged_dir(opts.out) as folder:
+    with staged_dir(opts.out, replace=opts.force) as folder:
         config = parent.config
         replace(config, extra={**config.extra, "adapted_from": str(parent.folder)}).save(folder / CONFIG_FILE)
         save_model(folder, model, parent.classes, parent.sample_rate_hz)
@@ -63,7 +66,7 @@ def adapt(opts: AdaptOptions, console: Console | None = None) -> Path:
                   f"those steps {wearer_figure.before:.4f} -> {wearer_figure.after:.4f} "
                   "(the data it was tuned on: `edge-har parity NEW_RUN --data` on more of them tells the truth); on "
                   f"the parent's validation people {parent_figure.before:.4f} -> {parent_figure.after:.4f}")
-    console.print(f"[bold green]Adapted run written to {opts.out}[/] (parent {parent.folder})")
+    console.print(styled((f"Adapted run written to {opts.out}", "bold green"), f" (parent {parent.folder})"))
     return opts.out
 
 
@@ -72,7 +75,7 @@ def _wearer(opts: AdaptOptions, parent: Run, console: Console) -> Dataset:
     data = load_data(opts.data, opts.sample_rate_hz)
     data, notes = at_rate(data, parent.sample_rate_hz)
     for note in notes:
-        console.print(f"[bold]Rate:[/] {note}")
+        console.print(styled(("Rate:", "bold"), f" {note}"))
     expected = parent.config.input_units
     if expected:
         units, why = units_of(data, opts.units)
@@ -81,8 +84,11 @@ def _wearer(opts: AdaptOptions, parent: Run, console: Console) -> Dataset:
             console.print(f"Converting the wearer's {units} ({why}) to the run's {expected}")
             data = replace(data, recordings=[replace(r, x=(r.x * scale).astype(np.float32)) for r in data.recordings],
                            units=expected)
+    present = sorted(set(data.classes) & {data.classes[y] for r in data.recordings for y in np.unique(r.y) if y >= 0})
     wearer = wearer_dataset(data, parent.classes)
-    console.print(f"Wearer: {wearer.describe()}")
+    wearer = replace(wearer, recordings=[replace(r, subject=WEARER) for r in wearer.recordings])  # all of it one person
+    console.print(f"Wearer: one person, {len(wearer.recordings)} recording(s), {wearer.labelled_steps()} labelled "
+                  f"steps of {len(present)} of the run's {len(parent.classes)} classes ({', '.join(present)})")
     return wearer
 
 

@@ -46,6 +46,15 @@ def split_validation(subjects: list[str], test: list[str], count: int) -> tuple[
     return [s for s in rest if s not in val], val
 
 
+def check_folds(subjects: list[str], cv: str, only: list[str] | None, validation_count: int) -> int:
+    """Every fold can be made (test, validation and training people) before any model trains, nor Ray
+    starts; the number of folds."""
+    plan = subject_folds(subjects, cv, only)
+    for _, test in plan:
+        split_validation(subjects, test, validation_count)
+    return len(plan)
+
+
 @dataclass(frozen=True)
 class AdaptPlan:
     """--adapt-seconds: adapt each fold's model to each held-out person on the first `seconds` of
@@ -144,6 +153,7 @@ def cross_validate_shapes(data: Dataset, shapes: list[ModelConfig], cfg: TrainCo
                           progress: Progress | None = None, only: list[str] | None = None,
                           adapt: AdaptPlan | None = None, workers: Workers = HERE) -> list[CrossValidated]:
     """`cross_validate` of each model shape, every fold of every shape one job."""
+    check_folds(data.subjects, cv, only, cfg.val_subjects)
     plan = list(subject_folds(data.subjects, cv, only))
     jobs = [_FoldJob(shape, number, test) for shape in shapes for number, test in plan]
     rows = TaskRows(progress, [job.label for job in jobs], live=workers.distributed)

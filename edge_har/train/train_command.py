@@ -6,9 +6,9 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ..core.config import AdaptConfig, ModelConfig, RunConfig, TrainConfig
+from ..core.console import job_progress, styled, user_console
 from ..core.errors import DataError, UserError
 from ..core.files import MB, check_new_folder, staged_dir, write_json
 from ..core.metrics_report import CrossValidation, FinalModel, Ladder, MetricsReport, WearReport
@@ -16,7 +16,7 @@ from ..core.reports import write_report
 from ..core.workers import Workers
 from ..data.calibration import CALIBRATION_PER_CLASS, sample_windows, spread_windows
 from ..data.dataset import HELD_BACK, Dataset, at_rate, check_cv, held_back_time, keep_classes, units_of
-from ..data.loading import load_data
+from ..data.loading import load_data, synthetic_note
 from ..eval import plots
 from ..model.run_folder import (
     CALIBRATION_FILE,
@@ -29,7 +29,7 @@ from ..model.run_folder import (
 )
 from ..model.tcn import config_for_receptive_field, count_params, macs_per_step, macs_per_window
 from .adaptation import rows_summary
-from .cross_validation import AdaptPlan, Fold, cross_validate, split_validation
+from .cross_validation import AdaptPlan, Fold, check_folds, cross_validate, split_validation
 from .rf_search import Budget, SearchResult, search_receptive_field
 from .training import Evaluation, FitResult, evaluate, fit, label_transitions
 from .wear import AUTO, dressed
@@ -78,7 +78,7 @@ def check_options(opts: TrainOptions, out: Path) -> None:
 
 
 def train(opts: TrainOptions, console: Console | None = None) -> Path:
-    console = console or Console()
+    console = console or user_console()
     out = opts.out or default_run_dir()
     check_options(opts, out)
     data = _load(opts, console)
@@ -91,8 +91,10 @@ def train(opts: TrainOptions, console: Console | None = None) -> Path:
     cv, ladder = opts.cv or ("loso" if opts.cv_folds else None), None
     if len(data.subjects) == 1:
         data = _one_person(data, cv, opts, console)
+    if cv or opts.rf == "auto":  # a fold that cannot be made is said now, not after the wear trials
+        _check_folds(data, cv or "loso", opts, console)
     train_cfg, wear, adapted_folds = opts.train, None, None
-    with training_progress(console) as progress:
+    with job_progress(console) as progress:
         if train_cfg.wear == AUTO:  # for the final model, on all its people (each CV fold chooses on its own)
             wear = choose_wear(data, model_cfg, train_cfg, progress, label="final model: ", workers=opts.workers)
             console.print(wear.describe())
@@ -143,6 +145,14 @@ def train(opts: TrainOptions, console: Console | None = None) -> Path:
     return out
 
 
+def _check_folds(data: Dataset, cv: str, opts: TrainOptions, console: Console) -> None:
+    folds = check_folds(data.subjects, cv, opts.cv_folds, opts.train.val_subjects)
+    count = opts.workers.count
+    if count and opts.workers.address is None and count > folds and opts.rf != "auto":
+        console.print(f"--workers {count}: {folds} folds, so at most {folds} workers have a fold at once "
+                      "(the wear trials run on up to 3)")
+
+
 def _load(opts: TrainOptions, console: Console) -> Dataset:
     data = load_data(opts.data, opts.sample_rate_hz, seed=opts.train.seed)
     if opts.subjects:
@@ -151,10 +161,10 @@ def _load(opts: TrainOptions, console: Console) -> Dataset:
         data = keep_classes(data, opts.classes)
     data, notes = at_rate(data, opts.rate_hz)
     for note in notes:
-        console.print(f"[bold]Rate:[/] {note}")
+        console.print(styled(("Rate:", "bold"), f" {note}"))
     if data.synthetic:
-        console.print("[bold yellow]No --data given: using the built-in SYNTHETIC dataset[/] "
-                      "(simulated people; accuracy on it says nothing about real recordings)")
+        console.print(styled((synthetic_note(opts.data), "bold yellow"),
+                             " (simulated people; accuracy on it says nothing about real recordings)"))
     console.print(f"Data: {data.describe()}")
     return data
 
@@ -170,9 +180,9 @@ def _one_person(data: Dataset, cv: str | None, opts: TrainOptions, console: Cons
                         "least 3 subjects (test, validation, training); record more people (one CSV file each, in one "
                         f"folder) or train without {what.split()[0]}")
     split = held_back_time(data, HELD_BACK_SHARE)
-    console.print(f"[bold yellow]One person ({person}) in the data:[/] the model validates on the last "
+    console.print(styled((f"One person ({person}) in the data:", "bold yellow"), " the model validates on the last "
                   f"{HELD_BACK_SHARE:.0%} of each of their activities ({split.subjects[1]}); its figures are NOT "
-                  "on an unseen person, only on unseen minutes of this one")
+                  "on an unseen person, only on unseen minutes of this one"))
     return split
 
 
@@ -206,7 +216,8 @@ def _check_trainable(data: Dataset, receptive_field: int) -> None:
     """Refuse data a model cannot learn from, instead of training on it and reporting 1.000."""
     if len(data.classes) < 2:
         raise DataError(f"{data.source}: only one class ({', '.join(data.classes)}); a classifier needs at least two "
-                        "(record each activity, e.g. `edge-har record --label NAME`, into one folder)")
+                        "(record each activity with `edge-har record --label NAME --out DATA/PERSON/NAME.csv`: a "
+                        "sub-folder of DATA holds one person, its files their activities; then `--data DATA`)")
     short = [f"{r.subject} ({len(r)})" for r in data.recordings if len(r) < receptive_field]
     if short:
         rate = data.sample_rate_hz
@@ -223,11 +234,6 @@ def _model_config(opts: TrainOptions, num_classes: int) -> ModelConfig:
         kernel_size, blocks = config_for_receptive_field(int(opts.rf))
         config = replace(config, kernel_size=kernel_size, blocks=blocks)
     return config
-
-
-def training_progress(console: Console) -> Progress:
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    TextColumn("{task.fields[stats]}"), console=console)
 
 
 def _metrics(data: Dataset, final: FitResult, validation: Evaluation, cv_report: CrossValidation | None,
@@ -307,4 +313,4 @@ def _report(console: Console, out: Path, metrics: MetricsReport, data: Dataset) 
     console.print(f"Final model: validation accuracy {final.validation_accuracy:.4f}{tag} "
                   f"on {final.validation_subjects}"
                   + (" (held-back minutes of the one person trained on, NOT an unseen person)" if lone else ""))
-    console.print(f"[bold green]Run written to {out}[/]")
+    console.print(f"Run written to {out}", style="bold green")
