@@ -181,11 +181,12 @@ def test_record_writes_a_trainable_csv(tmp_path):
     thread, result = _play(EmulatorOptions(data, link, speed=0, labels=False), link)
     from edge_har.link.record import record
 
-    rows = record(str(link), "Walking", tmp_path / "me.csv", duration=3)
+    label = 'Walk,ing "fast"'  # a separator and quotes: written quoted, read back as it was
+    rows = record(str(link), label, tmp_path / "me.csv", duration=3)
     thread.join(5)
     assert rows == 300
     recorded = load_data(tmp_path / "me.csv")
-    assert recorded.classes == ["Walking"] and len(recorded.recordings[0]) == 300
+    assert recorded.classes == [label] and len(recorded.recordings[0]) == 300
     assert recorded.sample_rate_hz == pytest.approx(50.0)
     np.testing.assert_allclose(recorded.recordings[0].x, data.recordings[0].x, atol=2e-3)
 

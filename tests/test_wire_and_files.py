@@ -16,6 +16,7 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -26,6 +27,7 @@ from edge_har.data.loading import load_data
 from edge_har.device.emulator import EmulatorOptions, Terminal
 from edge_har.link.frames import FrameDecoder, Info, Reader, Sample, TextDecoder, encode_info, encode_sample
 from edge_har.link.port import open_port
+from edge_har.link.record import RecordingWriter, check_label
 from edge_har.runtime.engines import int8_engine, make_engine
 from edge_har.runtime.export_folder import Exported
 from edge_har.runtime.session import LARGEST_GAPS, StreamSession
@@ -345,6 +347,37 @@ def test_a_faulty_boards_summary_keeps_totals_and_the_largest_gaps(exported):
 
 
 # Property tests: arbitrary bytes and lines
+
+LABEL_TEXT = st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=20)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(LABEL_TEXT, st.floats(min_value=1.0, max_value=4000.0),
+       st.lists(st.tuples(*[st.floats(-1e4, 1e4, width=32)] * 3), min_size=2, max_size=40))
+def test_what_record_writes_train_and_emulate_read_back_sample_for_sample(tmp_path, label, rate, readings):
+    """Any label `record` takes, any rate, any readings: the CSV it writes loads (as `train` and
+    `emulate` load data) into the same samples, the same class and the same rate."""
+    try:
+        check_label(label)
+    except UserError:
+        return  # refused at the start, with the reason (a test below)
+    path = tmp_path / "me.csv"
+    with open(path, "w", newline="", encoding="utf-8") as file:
+        writer = RecordingWriter(file, label)
+        for i, reading in enumerate(readings):
+            writer.add(i / rate, reading)
+    data = load_data(path)
+    assert data.classes == [label] and len(data.recordings) == 1
+    np.testing.assert_array_equal(data.recordings[0].x, np.array(readings, dtype=np.float32))
+    assert data.sample_rate_hz == pytest.approx(rate, rel=1e-3)
+
+
+@pytest.mark.parametrize("label", ["", "  ", "unlabelled", "None", " Walking", "Walk\ning"])
+def test_record_refuses_a_label_it_could_not_read_back(tmp_path, label):
+    result = edge_har("record", "--port", str(tmp_path / "no-port"), "--label", label, "--out", str(tmp_path / "me.csv"))
+    _assert_clean_failure(result, "--label")
+    assert not (tmp_path / "me.csv").exists()
+
 
 @settings(max_examples=3000, deadline=None)
 @given(st.binary(max_size=200), st.integers(min_value=1, max_value=7))

@@ -182,6 +182,7 @@ class ExportReport(Section):
     gate: Gate | None = absent()
     step: StepModels | None = absent()
     file_bytes: dict[str, int] = {}
+    model_sha256: str | None = absent()  # the run's model.pt it was exported from (run_files.model_fingerprint)
 
 
 def agreements(window: WindowInt8, step: StepModels) -> dict[str, float]:

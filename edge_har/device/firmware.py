@@ -18,7 +18,7 @@ from ..core.labels import UNLABELED
 from ..data.dataset import at_rate, units_of
 from ..data.loading import load_data
 from ..link.frames import SYNTHETIC_DECLARATION
-from ..runtime.export_folder import Exported
+from ..runtime.export_folder import Exported, export_command
 from .cores import CORES
 
 FIRMWARE = Path(str(files("edge_har.firmware_host")))  # firmware_host/, shipped inside the package
@@ -70,7 +70,7 @@ def check_build(export_folder: Path, target: str) -> None:
     if core is not None and shutil.which(core.compiler) is None:
         raise UserError(f"{core.compiler} is not installed: `apt-get install {core.packages}`")
     if not (export_folder / "step_engine.c").is_file():
-        raise UserError(f"{export_folder}: no C step engine; export again with `--int8`")
+        raise UserError(f"{export_folder}: no C step engine; run {export_command(export_folder.parent)}")
 
 
 def build(export_folder: Path, recording_folder: Path, build_folder: Path, target: str) -> Path:

@@ -27,7 +27,7 @@ from ..core.console import job_progress, styled, user_console
 from ..core.decoding import ForwardFilter, Transitions, softmax
 from ..core.errors import DataError, GateFailure
 from ..core.features import pad_start
-from ..core.files import check_destination, check_new_file, write_json
+from ..core.files import check_destination, write_json
 from ..core.install import TRAIN_INSTALL, has_training_stack
 from ..core.labels import UNLABELED
 from ..core.metrics import agreement, confusion_matrix, summarize
@@ -77,7 +77,7 @@ def parity(opts: ParityOptions, console: Console | None = None) -> dict:
     report_dir = opts.out or export.run_folder
     check_destination(report_dir, "--out", folder=True, force=True)  # a folder to write in (the run's, by default)
     for name in (PARITY_JSON, PARITY_PNG):
-        check_new_file(report_dir / name, "--out", force=opts.force)
+        check_destination(report_dir / name, "--out", force=opts.force, make_parents=True)
     data = _matching_data(export, opts, console)
     names = _backend_names(export, opts, console)
     logits, tflm_rows = _logits(export, data, names, opts, console)

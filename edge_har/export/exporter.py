@@ -41,6 +41,7 @@ from ..core.export_report import (
 from ..core.files import MB, check_destination, staged_dir, transient_file
 from ..core.metrics import agreement
 from ..core.reports import write_report
+from ..core.run_files import model_fingerprint
 from ..data.calibration import WindowSet, load_windows
 from ..device.cores import CORES
 from ..device.cost import BENCH_SAMPLES, core_cost
@@ -121,6 +122,7 @@ def export(opts: ExportOptions, console: Console | None = None) -> Path:
             console.print("Exporting the step model (one new column per layer per sample)")
             report.step = export_step_models(run.model, folder, calibration, holdout, False, console)
         report.file_bytes = {p.name: p.stat().st_size for p in sorted(folder.iterdir()) if p.is_file()}
+        report.model_sha256 = model_fingerprint(run.folder)
         write_report(folder / EXPORT_JSON, report)
     out = run.folder / EXPORT_DIR
     _print_summary(console, report, out)

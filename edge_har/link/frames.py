@@ -244,6 +244,7 @@ class Reader:
     """Detects the format from the first bytes (unless given), then decodes."""
 
     HEAD_LIMIT = 4096
+    DOUBT_BYTES = 512  # a format given by hand that yields no sample in this many bytes is questioned
 
     def __init__(self, fmt: str, channels: int):
         if fmt not in ("auto", "binary", "text"):
@@ -252,10 +253,14 @@ class Reader:
         self.channels = channels
         self.decoder = None if self.fmt is None else _decoder(self.fmt)
         self.head = b""
+        self.sampled = fmt == "auto"  # whether a sample has shown the format right (auto: it was seen)
 
     def feed(self, data: bytes) -> list[Sample | Info]:
         if self.decoder is not None:
-            return self.decoder.feed(data)
+            items = self.decoder.feed(data)
+            if not self.sampled:
+                self._doubt(data, items)
+            return items
         self.head += data
         self.fmt = detect_format(self.head)
         if self.fmt is None:
@@ -266,6 +271,23 @@ class Reader:
             return []
         self.decoder = _decoder(self.fmt)
         return self.decoder.feed(self.head)
+
+
+    def _doubt(self, data: bytes, items: list[Sample | Info]) -> None:
+        """The format the user gave, before its first sample: once DOUBT_BYTES have yielded none,
+        one line that says what the bytes look like, instead of a stream of bad frames."""
+        self.sampled = any(isinstance(item, Sample) for item in items)
+        self.head = (self.head + data)[:self.HEAD_LIMIT]
+        if self.sampled or len(self.head) < self.DOUBT_BYTES:
+            return
+        looks = detect_format(self.head)
+        seen = f"{len(self.head)} bytes ({self.head[:12].hex(' ')} ...)"
+        if looks is None:
+            raise DataError(f"--format {self.fmt}: no sample in the first {seen}, which look like neither edge-har binary "
+                            "frames nor x,y,z text lines; check --baud and the board's output")
+        kind = "edge-har binary frames" if looks == "binary" else "x,y,z text lines"
+        raise DataError(f"--format {self.fmt}: no sample in the first {seen}, which look like {kind}; give "
+                        f"--format {looks} or --format auto")
 
 
 def _decoder(fmt: str) -> FrameDecoder | TextDecoder:

@@ -55,7 +55,7 @@ def record(port_path: str, label: str, out: Path, duration: float, baud: int = 1
     started = time.monotonic()
     interrupted = threading.Event()
     try:
-        with staged_file(out) as tmp, open(tmp, "w", newline="") as file, ctrl_c_sets(interrupted):
+        with staged_file(out) as tmp, open(tmp, "w", newline="", encoding="utf-8") as file, ctrl_c_sets(interrupted):
             rows = RecordingWriter(file, label)
             while time.monotonic() - started < duration and not interrupted.is_set():
                 data = read_available(port)

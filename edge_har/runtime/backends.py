@@ -23,6 +23,7 @@ from ..core.errors import UserError
 from ..core.features import MAGNITUDE_EPS, with_magnitude
 from ..core.native import quiet_native_output
 from .adapters import litert_invoke, tflm_input_count
+from .export_folder import export_command
 
 
 @contextlib.contextmanager
@@ -33,7 +34,7 @@ def model_file(path: Path) -> Iterator[None]:
     except Exception as err:  # noqa: BLE001 (each runtime raises its own kinds on a damaged file)
         reason = (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
         raise UserError(f"{path}: damaged or not a model this backend runs ({reason}); export it again "
-                        f"(`edge-har export {path.parent.parent} --int8`)") from None
+                        f"({export_command(path.parent.parent)})") from None
 
 
 class OnnxBackend:

@@ -16,13 +16,19 @@ from ..core.errors import UserError
 from ..core.export_report import CEngine, ExportReport
 from ..core.metrics_report import MetricsReport
 from ..core.reports import read_report
-from ..core.run_files import METRICS_FILE
+from ..core.run_files import METRICS_FILE, MODEL_FILE, model_fingerprint
 
 EXPORT_DIR = "export"
 EXPORT_JSON = "export.json"
 FP32_ONNX, INT8_ONNX, INT8_TFLITE = "model_fp32.onnx", "model_int8.onnx", "model_int8.tflite"
 STEP_FP32_ONNX, STEP_INT8_ONNX, STEP_INT8_TFLITE = "step_fp32.onnx", "step_int8.onnx", "step_int8.tflite"
 DECODER_HEADER = "decoder.h"  # the causal decoder for firmware (decoder_c.py)
+
+
+def export_command(run_folder: Path) -> str:
+    """The command that (re)makes a run's int8 export: with --force where an export folder is in the way."""
+    force = " --force" if (run_folder / EXPORT_DIR).exists() else ""
+    return f"`edge-har export {run_folder} --int8{force}`"
 
 
 @dataclass(frozen=True)
@@ -38,9 +44,17 @@ class Exported:
         path = run_folder / EXPORT_DIR / EXPORT_JSON
         if not run_folder.is_dir():
             raise UserError(f"{run_folder}: no such run folder")
+        if (run_folder / EXPORT_JSON).is_file():  # the export folder itself, not the run that holds it
+            raise UserError(f"{run_folder} is an export folder; give the training run that holds it: "
+                            f"{run_folder.parent}")
         if not path.is_file():
-            raise UserError(f"{run_folder}: no export; run `edge-har export {run_folder} --int8` first")
-        return cls(path.parent, read_report(path, ExportReport, f"run `edge-har export {run_folder} --int8` again"))
+            raise UserError(f"{run_folder}: no export; run {export_command(run_folder)} first")
+        report = read_report(path, ExportReport, f"run {export_command(run_folder)} again")
+        made_from, model = report.model_sha256, model_fingerprint(run_folder)
+        if made_from is not None and model is not None and made_from != model:
+            raise UserError(f"{path} was exported from another model than {run_folder / MODEL_FILE} (a copied "
+                            f"export.json, or the run trained again since); run {export_command(run_folder)}")
+        return cls(path.parent, report)
 
     @property
     def run_folder(self) -> Path:
@@ -88,7 +102,7 @@ class Exported:
 
     def require_int8(self, engine: str = "rolling") -> None:
         """Refuse an export without the int8 models an engine needs, with the command that makes them."""
-        again = f"run `edge-har export {self.run_folder} --int8`"
+        again = f"run {export_command(self.run_folder)}"
         if self.report.tflite_int8 is None:
             raise UserError(f"{self.folder}: exported without --int8, so there is no int8 model; {again}")
         if engine == "step" and (self.report.step is None or self.report.step.tflite_int8 is None):
@@ -98,13 +112,24 @@ class Exported:
         """A model file of the export, refused in one line when it is missing or is not the size
         export wrote (cut short by a full disk or a copy that broke off)."""
         path = self.folder / name
-        again = f"run `edge-har export {self.run_folder} --int8` again"
+        again = f"run {export_command(self.run_folder)} again"
         if not path.is_file():
             raise UserError(f"{path}: missing from the export; {again}")
         expected = self.report.file_bytes.get(name)
         if expected is not None and path.stat().st_size != expected:
+            differ = self._sizes_that_differ()
+            if len(differ) > 1:
+                raise UserError(f"{self.folder / EXPORT_JSON} does not describe the files beside it ({', '.join(differ)} "
+                                f"differ in size from what it lists): it is another export's report, or the export "
+                                f"was damaged; {again}")
             raise UserError(f"{path}: damaged ({path.stat().st_size} bytes where the export wrote {expected}); {again}")
         return path
+
+    def _sizes_that_differ(self) -> list[str]:
+        """The files here whose size is not the one export.json records: one cut short is a damaged
+        model; several, a report that belongs to another export."""
+        return [name for name, size in self.report.file_bytes.items()
+                if (self.folder / name).is_file() and (self.folder / name).stat().st_size != size]
 
     @property
     def c_engine(self) -> CEngine | None:
@@ -115,5 +140,5 @@ class Exported:
         """The TFLite-Micro arena that export measured for the window or step model."""
         model = self.report.step.tflite_int8 if engine == "step" and self.report.step else self.report.tflite_int8
         if model is None:
-            raise UserError(f"{self.folder}: no int8 {engine} model; run `edge-har export {self.run_folder} --int8`")
+            raise UserError(f"{self.folder}: no int8 {engine} model; run {export_command(self.run_folder)}")
         return model.tflm_arena_bytes
