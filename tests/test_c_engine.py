@@ -5,18 +5,23 @@ TFLite-Micro's arena, and what it refuses."""
 from __future__ import annotations
 
 import json
+import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from edge_har.codegen import EngineError, quantize_multiplier, read_graph, trace
+from edge_har.codegen import ENGINE_C, EngineError, quantize_multiplier, read_graph, trace
 from edge_har.core.decoding import ForwardFilter, Transitions, softmax
 from edge_har.core.export_report import CEngine
 from edge_har.data.loading import load_data
-from edge_har.device.c_backend import CStepBackend, c_compiler
+from edge_har.device.c_backend import HOST_FLAGS, CStepBackend, c_compiler
 from edge_har.device.cores import M4
-from edge_har.runtime.backends import TflmStepBackend
+from edge_har.runtime.backends import LiteRTStepBackend, TflmStepBackend
 
+from .test_cli import SUBPROCESS_LIMIT_S
+
+DRIVER = Path(__file__).parent / "c" / "engine_over_stdin.c"
 needs_compiler = pytest.mark.skipif(c_compiler() is None, reason="no C compiler ($CC, cc or gcc) on this machine")
 
 
@@ -97,3 +102,62 @@ def test_a_16x8_join_that_would_requantize_the_state_is_refused(exported_16x8):
     graph.tensors[join.outputs[0]].scales = graph.tensors[join.outputs[0]].scales * 1.5
     with pytest.raises(EngineError, match="requantizes"):
         trace(graph)
+
+
+def _spliced(x: np.ndarray) -> np.ndarray:
+    """A recording with what a sensor driver can deliver spliced in: NaN (the very first reading too),
+    infinities and values far beyond any sensor's range, alone and on every axis at once."""
+    x = x.astype(np.float32).copy()
+    rng = np.random.default_rng(0)
+    odd = [np.nan, np.inf, -np.inf, 3e38, -3e38, 1e6, -1e6]
+    x[0, 1] = np.nan
+    for i, row in enumerate(rng.choice(np.arange(1, len(x)), size=300, replace=False)):
+        value = odd[i % len(odd)]
+        x[row, i % 4 if i % 4 < 3 else slice(None)] = value
+    return x
+
+
+@needs_compiler
+@BOTH_EXPORTS
+def test_every_reading_is_defined_alike_in_the_c_engine_and_the_host_backends(run, request):
+    """The reading rule (NaN reads as 0, an infinity saturates): every host backend's integer input
+    equals the C engine's for every reading of a recording with non-finite readings spliced in, and
+    the C engine's logits equal TFLite-Micro's on every step (LiteRT's optimized kernels round
+    differently from TFLite-Micro's reference ones, with any readings)."""
+    folder = request.getfixturevalue(run) / "export"
+    report = json.loads((folder / "export.json").read_text())
+    step, r = report["step"], report["receptive_field"]
+    x = _spliced(load_data(None).select(["sim6"]).recordings[0].x[:3000])
+    c_engine = CStepBackend(folder, CEngine.model_validate(step["c_engine"]), r)
+    tflm = TflmStepBackend(folder / "step_int8.tflite", step["tflite_int8"]["tflm_arena_bytes"], r)
+    litert = LiteRTStepBackend(folder / "step_int8.tflite", r)
+    ours = np.array(_streamed(c_engine, x, c_engine.integer_logits))
+    assert np.array_equal(ours, np.array(_streamed(tflm, x, lambda: tflm.interpreter.get_output(0)[0].copy())))
+    engine_inputs = []
+    for sample in x:
+        c_engine.step(sample)
+        engine_inputs.append(list(c_engine.sample))
+    assert [litert.io.quantize_sample(sample) for sample in x] == engine_inputs
+    assert litert.io.quantize(x).tolist() == engine_inputs  # the window models' whole-array path
+
+
+@needs_compiler
+def test_the_engine_takes_no_undefined_path_under_the_sanitizers(exported_16x8, tmp_path):
+    """The host build of step_engine.c under -fsanitize=address,undefined,float-cast-overflow, over
+    the spliced recording: no report, and the logits of the ordinary build."""
+    folder = exported_16x8 / "export"
+    report = json.loads((folder / "export.json").read_text())
+    binary = tmp_path / "engine"
+    build = subprocess.run([c_compiler(), *HOST_FLAGS, "-g", "-fsanitize=address,undefined,float-cast-overflow",
+                            "-fno-sanitize-recover=all", "-I", str(folder), "-o", str(binary),
+                            str(DRIVER), str(folder / ENGINE_C), "-lm"], capture_output=True, text=True)
+    if build.returncode != 0 and "asan" in build.stderr.lower():
+        pytest.skip(f"the compiler has no sanitizer runtime: {build.stderr.strip()[-200:]}")
+    assert build.returncode == 0, build.stderr
+    x = _spliced(load_data(None).select(["sim6"]).recordings[0].x[:3000])
+    ran = subprocess.run([str(binary)], input=x.astype(np.float32).tobytes(), capture_output=True,
+                         timeout=SUBPROCESS_LIMIT_S)
+    assert ran.returncode == 0 and b"runtime error" not in ran.stderr, ran.stderr.decode()[-2000:]
+    logits = np.array([[int(v) for v in line.split()] for line in ran.stdout.decode().splitlines()])
+    engine = CStepBackend(folder, CEngine.model_validate(report["step"]["c_engine"]), report["receptive_field"])
+    assert np.array_equal(logits, np.array(_streamed(engine, x, engine.integer_logits)))

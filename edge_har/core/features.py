@@ -19,6 +19,14 @@ def with_magnitude(x: np.ndarray) -> np.ndarray:
     return np.concatenate([x, length], axis=-1).astype(np.float32)
 
 
+def defined_readings(x: np.ndarray) -> np.ndarray:
+    """The reading rule of every backend and of the C engine (edge_har_engine_quantize_reading): a
+    NaN reading (a failed read, a division by a zero scale) reads as 0; an infinity, like any value
+    beyond the integer input's range, saturates it."""
+    nan = np.isnan(x)
+    return np.where(nan, np.zeros_like(x), x) if nan.any() else x
+
+
 def pad_start(x: np.ndarray, receptive_field: int) -> np.ndarray:
     """Repeat the first sample R - 1 times: the start-of-stream rule of every engine."""
     return np.concatenate([np.repeat(x[:1], receptive_field - 1, axis=0), x], axis=0)

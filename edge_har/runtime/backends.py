@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core.errors import UserError
-from ..core.features import MAGNITUDE_EPS, with_magnitude
+from ..core.features import MAGNITUDE_EPS, defined_readings, with_magnitude
 from ..core.native import quiet_native_output
 from .adapters import litert_invoke, tflm_input_count
 from .export_folder import export_command
@@ -49,6 +49,7 @@ class OnnxBackend:
         self.name, self.batch = name, batch
 
     def predict(self, windows: np.ndarray) -> np.ndarray:
+        windows = defined_readings(windows)
         return np.concatenate([self.session.run(None, {self.input: windows[i:i + self.batch]})[0]
                                for i in range(0, len(windows), self.batch)])
 
@@ -76,17 +77,18 @@ class _IntegerIo:
         self.out_scale, self.out_offset = np.float32(out_scale), np.float32(-out_zero * out_scale)
 
     def quantize(self, values: np.ndarray) -> np.ndarray:
+        values = defined_readings(values)
         if self.magnitude:
             values = with_magnitude(values)
         return np.maximum(np.minimum(np.rint(values * self.in_inverse + self.in_zero), self.high), self.low).astype(self.dtype)
 
     def quantize_sample(self, sample: np.ndarray) -> list[int]:
         inverse, zero = self.sample_inverse, self.sample_zero
-        values = sample.tolist()
+        values = [v if v == v else 0.0 for v in sample.tolist()]  # defined_readings: NaN reads as 0
         if self.magnitude:
             values.append(math.sqrt(sum(v * v for v in values) + MAGNITUDE_EPS))
         low, high = self.low, self.high
-        return [min(high, max(low, round(v * inverse + zero))) for v in values]
+        return [round(min(high, max(low, v * inverse + zero))) for v in values]  # clamped first: an infinity saturates
 
     def dequantize(self, output: np.ndarray) -> np.ndarray:
         return output * self.out_scale + self.out_offset
@@ -198,7 +200,7 @@ class OnnxStepBackend(StepBackend):
         self.states = [np.zeros([1, *i.shape[1:]], dtype=np.float32) for i in self.inputs[1:]]
 
     def step(self, sample: np.ndarray) -> np.ndarray:
-        feeds = [np.asarray(sample, dtype=np.float32)[None], *self.states]
+        feeds = [defined_readings(np.asarray(sample, dtype=np.float32))[None], *self.states]
         logits, *self.states = self.session.run(None, {i.name: t for i, t in zip(self.inputs, feeds)})
         return logits[0]
 

@@ -35,11 +35,16 @@ static EdgeHarValue quantize(double value) {
                         : q > EDGE_HAR_ENGINE_VALUE_MAX ? EDGE_HAR_ENGINE_VALUE_MAX : q);
 }
 
+/* The reading rule (step_engine.h): NaN reads as 0; an infinity saturates in quantize, as any
+ * value beyond the input's range does. Converting NaN to an integer is undefined in C. */
+static double defined(float value) { return value == value ? (double)value : 0.0; }
+
 void edge_har_engine_quantize_reading(const float *xyz, EdgeHarValue *sample) {
   double squares = 0.0;
   for (int k = 0; k < EDGE_HAR_ENGINE_READINGS; ++k) {
-    sample[k] = quantize(xyz[k]);
-    squares += (double)xyz[k] * (double)xyz[k];
+    double value = defined(xyz[k]);
+    sample[k] = quantize(value);
+    squares += value * value;
   }
   if (EDGE_HAR_ENGINE_CHANNELS > EDGE_HAR_ENGINE_READINGS)
     sample[EDGE_HAR_ENGINE_CHANNELS - 1] = quantize(sqrt(squares + EDGE_HAR_ENGINE_MAGNITUDE_EPS));
