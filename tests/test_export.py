@@ -177,7 +177,7 @@ def test_unknown_activations_are_refused(exported):
 ])
 def test_bad_input_is_refused(exported, tmp_path, make, message):
     run, calibration = make(exported, tmp_path)
-    args = ["export", str(run), "--int8"] + (["--calibration", str(calibration)] if calibration else [])
+    args = ["export", str(run), "--int8", "--force"] + (["--calibration", str(calibration)] if calibration else [])
     result = edge_har(*args)
     assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
 

@@ -6,12 +6,13 @@ from __future__ import annotations
 import json
 import shutil
 
+import numpy as np
 import pytest
 
 from edge_har.data.loading import load_data
 from edge_har.device.emulator import EmulatorOptions
 
-from .conftest import play
+from .conftest import play, write_csv
 from .test_cli import SUBPROCESS_LIMIT_S, _assert_clean_failure, edge_har
 
 ODD = ":-1:[red][train]"  # an emoji code and two things rich would take for markup
@@ -75,3 +76,16 @@ def test_a_stream_told_the_wrong_format_says_what_the_bytes_look_like(exported, 
     _assert_clean_failure(result, "--format text: no sample in the first")
     assert "look like edge-har binary frames; give --format binary or --format auto" in result.stderr
     assert json.loads((tmp_path / "s.json").read_text())["samples"] == 0
+
+
+def test_adapt_says_its_data_is_one_person_with_the_classes_it_holds(exported, tmp_path):
+    data = tmp_path / "me"
+    data.mkdir()
+    rng = np.random.default_rng(0)
+    for activity in ("Walking", "Sitting"):
+        write_csv(data / f"{activity}.csv", rng.normal(size=(400, 3)), [activity] * 400)
+    result = edge_har("adapt", str(exported), "--data", str(data), "--out", str(tmp_path / "adapted"), "--steps", "2",
+                      "--seeds", "1")
+    assert result.returncode == 0, result.stderr
+    assert "Wearer: one person, 2 recording(s), 800 labelled steps of 2 of the run's 5 classes (Sitting, Walking)" \
+        in " ".join(result.stdout.split())

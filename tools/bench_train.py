@@ -6,8 +6,10 @@
 Runs `edge-har train --cv CV --workers N` for each N (default flags otherwise), one after another
 on this machine, and prints each run's wall time, its ratio to the first, and every fold's
 held-out accuracy side by side (equal when the runs used the same --threads: torch's thread count
-changes float sums, the worker count does not). --throughput instead times one training's windows
-per second and seconds per epoch on each device torch sees (the CPU, and CUDA where present).
+changes float sums, the worker count does not). --throughput instead times fit's training step in
+the 2-D layout (before) and the 1-D one, on each device torch sees (the CPU, and CUDA where
+present): windows per second, their ratio, seconds per epoch, the GFLOP/s achieved (counted from
+the model's own MACs per window) and the machine's float32 matrix-multiply rate, in one run.
 """
 
 from __future__ import annotations
@@ -54,25 +56,91 @@ def compare_workers(args) -> None:
         print(f"| {fold.test_subject} | " + " | ".join(f"{cv.folds[i].accuracy:.4f}" for _, cv in runs) + " |")
 
 
+def matmul_gflops(device: str, size: int = 1024, repeats: int = 20) -> float:
+    """The machine's float32 matrix-multiply rate: what a convolution could reach at best."""
+    import torch
+
+    a, b = torch.randn(size, size, device=device), torch.randn(size, size, device=device)
+    for _ in range(3):
+        a @ b
+    _sync(device)
+    started = time.perf_counter()
+    for _ in range(repeats):
+        a @ b
+    _sync(device)
+    return 2 * size**3 * repeats / (time.perf_counter() - started) / 1e9
+
+
+def _sync(device: str) -> None:
+    import torch
+
+    if device == "cuda":
+        torch.cuda.synchronize()
+
+
+def _two_d(model, x):
+    """The step before the 1-D layout: the 2-D (N, C, 1, W) graph that export traces, trained."""
+    return model.logits_from_normalized((model.features(x) - model.mean) / model.std)
+
+
+def _windows_per_second(data, device: str, layout: str, steps: int, threads: int | None) -> float:
+    """fit's training step (a batch drawn and augmented, forward, loss, backward, clipping, Adam),
+    `steps` times after two to warm up, in the given layout."""
+    import numpy as np
+    import torch
+    from torch.nn import functional as F
+
+    from edge_har.core.config import ModelConfig, TrainConfig
+    from edge_har.core.labels import UNLABELED
+    from edge_har.model.tcn import TCN
+    from edge_har.train.training import WindowSampler, use_threads
+
+    cfg = TrainConfig(wear="rolled", device=device, threads=threads)
+    use_threads(threads)
+    torch.manual_seed(0)
+    model = TCN(ModelConfig(len(data.classes))).to(device).train()
+    forward = model if layout == "1-D" else (lambda x: _two_d(model, x))
+    sampler = WindowSampler(data, model.receptive_field, cfg, np.random.default_rng(0))
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    for step in range(steps + 2):
+        if step == 2:
+            _sync(device)
+            started = time.perf_counter()
+        x, y = (torch.from_numpy(a).to(device) for a in sampler.batch())
+        logits = forward(x)
+        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1), ignore_index=UNLABELED)
+        optimizer.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+        optimizer.step()
+    _sync(device)
+    return steps * cfg.batch_size / (time.perf_counter() - started)
+
+
 def throughput(args) -> None:
+    """The 2-D step (before) against the 1-D one, on each device torch sees, in one run."""
     import torch
 
     from edge_har.core.config import ModelConfig, TrainConfig
     from edge_har.data.loading import load_data
-    from edge_har.train.training import fit
+    from edge_har.model.tcn import macs_per_window
 
     data = load_data(args.data)
-    people = data.subjects
+    cfg = TrainConfig()
+    flops = 3 * 2 * macs_per_window(ModelConfig(len(data.classes)), cfg.window)  # forward, and backward twice that
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
-    print("| device | windows per second | seconds per epoch |")
-    print("| --- | ---: | ---: |")
+    print(f"{data.source}: fit's training step, {cfg.batch_size} windows of {cfg.window} labelled steps, "
+          f"{flops / 1e6:.0f} MFLOP per window forward and backward, --threads {args.threads or 'default'}")
+    print("| device | layout | windows per second | ratio | seconds per epoch | GFLOP/s | matmul GFLOP/s |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
     for device in devices:
-        cfg = TrainConfig(epochs=2, wear="rolled", device=device, threads=args.threads)
-        started = time.perf_counter()
-        fit(data.select(people[:-1]), data.select(people[-1:]), ModelConfig(len(data.classes)), cfg)
-        seconds = (time.perf_counter() - started) / cfg.epochs
         name = torch.cuda.get_device_name() if device == "cuda" else "cpu"
-        print(f"| {name} | {cfg.steps_per_epoch * cfg.batch_size / seconds:,.0f} | {seconds:.1f} |")
+        peak = matmul_gflops(device)
+        rates = {layout: _windows_per_second(data, device, layout, args.steps, args.threads)
+                 for layout in ("2-D", "1-D")}
+        for layout, rate in rates.items():
+            print(f"| {name} | {layout} | {rate:,.0f} | {rate / rates['2-D']:.2f} | "
+                  f"{cfg.steps_per_epoch * cfg.batch_size / rate:.1f} | {rate * flops / 1e9:.1f} | {peak:.0f} |")
 
 
 def main() -> None:
@@ -82,6 +150,7 @@ def main() -> None:
     parser.add_argument("--workers", default="1,2")
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--throughput", action="store_true")
+    parser.add_argument("--steps", type=int, default=30, help="--throughput: timed training steps per layout")
     parser.add_argument("train_options", nargs="*", help="more `edge-har train` options, after --")
     args = parser.parse_args()
     if args.throughput:
