@@ -95,24 +95,3 @@ def test_runs_saved_before_the_magnitude_channel_load_without_it():
     assert model_config_from_dict({"num_classes": 5}).magnitude is False
     assert model_config_from_dict({"num_classes": 5, "magnitude": True}).magnitude is True
 
-
-def _two_d(model: TCN, x: torch.Tensor) -> torch.Tensor:
-    """The logits of the 2-D graph that export traces (folding.WindowModel's path)."""
-    return model.logits_from_normalized((model.features(x) - model.mean) / model.std)
-
-
-@pytest.mark.parametrize("norm, magnitude", [("batch", False), ("batch", True), ("layer", False)])
-def test_the_1d_training_layout_and_the_exported_2d_form_give_the_same_logits(norm, magnitude):
-    """Evaluation, and a training step (batch statistics, the running statistics they leave, the gradients)."""
-    model = _random_model(ModelConfig(num_classes=5, filters=16, norm=norm, magnitude=magnitude, dropout=0.0))
-    x = torch.randn(4, model.receptive_field + 40, 3)
-    with torch.no_grad():
-        torch.testing.assert_close(model(x), _two_d(model, x), atol=1e-5, rtol=1e-5)
-    twin = _random_model(ModelConfig(num_classes=5, filters=16, norm=norm, magnitude=magnitude, dropout=0.0))
-    model.train(), twin.train()
-    model(x).square().sum().backward()
-    _two_d(twin, x).square().sum().backward()
-    for (name, a), b in zip(model.state_dict().items(), twin.state_dict().values()):
-        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5, msg=name)
-    for (name, a), b in zip(model.named_parameters(), twin.parameters()):
-        torch.testing.assert_close(a.grad, b.grad, atol=1e-4, rtol=1e-4, msg=name)

@@ -6,12 +6,8 @@ outside the model, once, by repeating the first sample R - 1 times (`pad_start`)
 buffer and any step model use the same rule, so every engine gives the same per-step output.
 The graph therefore has no Pad operators at all.
 
-Two layouts of one arithmetic on the same parameters. The graph export traces
-(`logits_from_normalized`) holds (N, C, 1, W) tensors: 2-D convolutions with a (1, k) kernel,
-which TFLite maps straight onto CONV_2D and whose int8 conversion avoids reshape scale
-constraints. Training and evaluation (`forward`) read the same weights as 1-D convolutions over
-(N, C, W), which the CPU runs about twice as fast forwards and backwards (tools/bench_train.py
---throughput); a test holds the two to the same logits.
+Tensors inside are (N, C, 1, W): 2-D convolutions with a (1, k) kernel, which TFLite maps
+straight onto CONV_2D and whose int8 conversion avoids reshape scale constraints.
 """
 
 from __future__ import annotations
@@ -21,7 +17,6 @@ from collections import OrderedDict
 import numpy as np
 import torch
 from torch import nn
-from torch.nn import functional as F
 
 from ..core.config import ModelConfig
 from ..core.errors import UserError
@@ -37,22 +32,6 @@ class ChannelLayerNorm(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.norm(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
-
-    def forward_1d(self, x: torch.Tensor) -> torch.Tensor:
-        return self.norm(x.transpose(1, 2)).transpose(1, 2)
-
-
-def _conv_1d(conv: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
-    """A (1, k) 2-D convolution applied to (N, C, W) as the k-tap 1-D convolution it is."""
-    return F.conv1d(x, conv.weight.squeeze(2), conv.bias, dilation=conv.dilation[1])
-
-
-def _batch_norm_1d(norm: nn.BatchNorm2d, x: torch.Tensor) -> torch.Tensor:
-    """BatchNorm2d's arithmetic and running statistics on (N, C, W)."""
-    if norm.training and norm.track_running_stats:
-        norm.num_batches_tracked.add_(1)
-    return F.batch_norm(x, norm.running_mean, norm.running_var, norm.weight, norm.bias,
-                        norm.training or not norm.track_running_stats, norm.momentum, norm.eps)
 
 
 def _norm(kind: str, channels: int) -> nn.Module:
@@ -72,17 +51,6 @@ class CausalConvUnit(nn.Sequential):
         ))
         self.context = (kernel_size - 1) * dilation
 
-    def forward_1d(self, x: torch.Tensor) -> torch.Tensor:
-        x = _conv_1d(self.conv, x)
-        if isinstance(self.norm, nn.BatchNorm2d):
-            x = _batch_norm_1d(self.norm, x)
-        elif isinstance(self.norm, ChannelLayerNorm):
-            x = self.norm.forward_1d(x)  # (folding leaves an Identity here)
-        x = F.relu(x)
-        if isinstance(self.dropout, nn.Dropout2d):  # whole channels, as Dropout2d drops them
-            x = F.dropout1d(x, self.dropout.p, self.dropout.training)
-        return x
-
 
 class TemporalBlock(nn.Module):
     """Two causal conv units with one dilation; the input, cropped to match, is added back."""
@@ -98,13 +66,6 @@ class TemporalBlock(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.units(x) + self.skip(x[..., self.context:])
-
-    def forward_1d(self, x: torch.Tensor) -> torch.Tensor:
-        out = x
-        for unit in self.units:
-            out = unit.forward_1d(out)
-        skipped = x[..., self.context:]
-        return out + (skipped if isinstance(self.skip, nn.Identity) else _conv_1d(self.skip, skipped))
 
 
 class TCN(nn.Module):
@@ -141,14 +102,9 @@ class TCN(nn.Module):
         return torch.cat([x, torch.sqrt((x * x).sum(dim=-1, keepdim=True) + MAGNITUDE_EPS)], dim=-1)  # as features.with_magnitude
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Raw (N, W, channels) to (N, W - R + 1, classes) logits, in the 1-D layout."""
-        z = ((self.features(x) - self.mean) / self.std).transpose(1, 2)  # (N, C, W)
-        for block in self.blocks:
-            z = block.forward_1d(z)
-        return _conv_1d(self.head, z).transpose(1, 2)
+        return self.logits_from_normalized((self.features(x) - self.mean) / self.std)
 
     def logits_from_normalized(self, z: torch.Tensor) -> torch.Tensor:
-        """The 2-D graph export traces (folding.WindowModel): normalized (N, W, C) in, logits out."""
         z = z.transpose(1, 2).unsqueeze(2)  # (N, C, 1, W)
         logits = self.head(self.blocks(z))
         return logits.squeeze(2).transpose(1, 2)
