@@ -161,3 +161,13 @@ def test_the_engine_takes_no_undefined_path_under_the_sanitizers(exported_16x8, 
     logits = np.array([[int(v) for v in line.split()] for line in ran.stdout.decode().splitlines()])
     engine = CStepBackend(folder, CEngine.model_validate(report["step"]["c_engine"]), report["receptive_field"])
     assert np.array_equal(logits, np.array(_streamed(engine, x, engine.integer_logits)))
+
+
+@needs_compiler
+def test_a_whole_recording_in_one_call_equals_the_engine_step_by_step(exported_16x8):
+    folder = exported_16x8 / "export"
+    report = json.loads((folder / "export.json").read_text())
+    engine = CStepBackend(folder, CEngine.model_validate(report["step"]["c_engine"]), report["receptive_field"])
+    x = _spliced(load_data(None).select(["sim6"]).recordings[0].x[:2000])
+    stepwise = np.array(_streamed(engine, x, engine.integer_logits))
+    np.testing.assert_array_equal(engine.run(x), stepwise * engine.scale + engine.offset)

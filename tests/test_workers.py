@@ -22,7 +22,7 @@ import pytest
 from edge_har.core.config import ModelConfig, TrainConfig
 from edge_har.core.errors import UserError
 from edge_har.core.metrics_report import CrossValidation
-from edge_har.core.workers import HERE, Workers
+from edge_har.core.workers import HERE, Workers, gpu_share
 from edge_har.data.loading import load_data
 from edge_har.eval.parity import ParityOptions, parity
 from edge_har.train.cross_validation import cross_validate
@@ -39,6 +39,11 @@ SMALL = TrainConfig(epochs=2, steps_per_epoch=25, batch_size=16, wear="rolled", 
 
 def _figures(report: CrossValidation) -> list:
     return [(f.test_subject, f.accuracy, f.macro_f1, f.best_epoch, f.per_class_accuracy) for f in report.folds]
+
+
+def _figures_of(parity_report: dict) -> dict:
+    """parity.json's backends without the seconds each took."""
+    return {name: {k: v for k, v in entry.items() if k != "seconds"} for name, entry in parity_report["backends"].items()}
 
 
 def _parent(pid: int) -> int:
@@ -113,7 +118,7 @@ def test_jobs_on_two_ray_workers_give_the_sequential_figures_and_survive_a_kille
     assert there[0] == here[0]  # the chosen wear and every trial's accuracy
     assert there[1].ladder == here[1].ladder and there[1].chosen == here[1].chosen
     assert [r.accuracy for r in there[1].ladder] == [r.accuracy for r in here[1].ladder] != [None, None]
-    assert there[2]["backends"] == here[2]["backends"] and there[2]["steps"] == here[2]["steps"] > 10000
+    assert _figures_of(there[2]) == _figures_of(here[2]) and there[2]["steps"] == here[2]["steps"] > 10000
 
 
 def test_a_users_mistake_inside_a_ray_task_is_the_same_one_line(tmp_path):
@@ -198,3 +203,18 @@ def test_train_joins_a_cluster_started_with_ray_start(tmp_path):
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert len(metrics["cv"]["folds"]) == len(load_data(None).subjects)
     assert "accuracy 0." in done.stdout  # each fold's figure as it landed
+
+
+def test_training_jobs_share_a_gpu_by_rays_logical_resources():
+    """With --device cuda each job asks Ray for a quarter of a GPU: on a Ray that has one (logical)
+    GPU, every job is given it, and four can run at once."""
+    def placed(shared, item, threads):
+        return ray.get_gpu_ids(), os.environ.get("CUDA_VISIBLE_DEVICES")
+
+    ray.init(num_cpus=2, num_gpus=1, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    try:
+        assert gpu_share("cuda") == 0.25 and gpu_share("auto") == gpu_share("cpu") == 0.0
+        results = Workers(2).map(placed, None, [1, 2, 3], lambda index, result: None, gpu_share=gpu_share("cuda"))
+    finally:
+        ray.shutdown()
+    assert results == [([0], "0")] * 3

@@ -24,6 +24,7 @@ Item = TypeVar("Item")
 Job = Callable[[Any, Any, int | None], Any]  # job(shared, item, threads)
 RETRIES = 3  # a worker killed mid-task: Ray runs the task again, up to this many times
 RAY_INSTALL = "pip install 'edge-har[ray]'"
+GPU_SHARE = 0.25  # the share of a GPU a training job asks Ray for (--device cuda): four folds share one GPU
 CONNECT_TIMEOUT_S = 10  # --ray-address: how long the head's port may take to answer before the run is refused
 
 
@@ -52,20 +53,27 @@ class Workers:
             _check_reachable(self.address)
 
     def map(self, job: Job, shared: Any, items: Sequence[Item], landed: Callable[[int, Any], None],
-            threads: int | None = None) -> list:
+            threads: int | None = None, gpu_share: float = 0.0) -> list:
         """[job(shared, item, threads) for item in items], in order; `landed(index, result)` as each
         finishes. `threads`: the intra-op threads a job should use (None: its library's default
-        here; on Ray, the cores per worker), which the job applies itself."""
+        here; on Ray, the cores per worker), which the job applies itself. `gpu_share`: on Ray, the
+        share of a GPU each job asks for (Ray's logical GPU resources: 0.25 lets four jobs share one)."""
         if not self.distributed:
             results = []
             for index, item in enumerate(items):
                 results.append(_run_job(job, shared, item, threads))
                 landed(index, results[-1])
             return results
-        return _on_ray(self, job, shared, items, landed, threads)
+        return _on_ray(self, job, shared, items, landed, threads, gpu_share)
 
 
 HERE = Workers()  # every job in this process, one after another
+
+
+def gpu_share(device: str) -> float:
+    """The GPU share a training job asks Ray for: GPU_SHARE with --device cuda, none otherwise (auto
+    takes a GPU where the worker sees one, so it cannot reserve one)."""
+    return GPU_SHARE if device == "cuda" else 0.0
 
 
 def _check_reachable(address: str) -> None:
@@ -86,7 +94,7 @@ def _check_reachable(address: str) -> None:
 
 
 def _on_ray(workers: Workers, job: Job, shared: Any, items: Sequence, landed: Callable[[int, Any], None],
-            threads: int | None) -> list:
+            threads: int | None, gpu_share: float) -> list:
     import ray
 
     local = workers.address is None
@@ -98,7 +106,7 @@ def _on_ray(workers: Workers, job: Job, shared: Any, items: Sequence, landed: Ca
         if threading.current_thread() is threading.main_thread():  # ray.init makes SIGTERM exit on the spot;
             signal.signal(signal.SIGTERM, on_sigterm)  # ours ends a run as Ctrl-C does, cleaning up on the way
     per_job = threads or max(1, (os.cpu_count() or 1) // (workers.count or 1))
-    task = ray.remote(num_cpus=1, max_retries=RETRIES)(_run_job)
+    task = ray.remote(num_cpus=1, num_gpus=gpu_share, max_retries=RETRIES)(_run_job)
     shared_ref = ray.put(shared)
     pending = {task.remote(job, shared_ref, item, per_job): index for index, item in enumerate(items)}
     results: dict[int, Any] = {}

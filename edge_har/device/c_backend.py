@@ -20,6 +20,7 @@ from ..runtime.backends import StepBackend
 HOST_FLAGS = ("-std=c99", "-O2", "-Wall", "-Wextra", "-Werror")
 
 C_ENGINE = "c_int8"
+HOST_RUN = Path(__file__).parent / "c" / "engine_run.c"  # a whole recording in one call (host only)
 
 
 def c_compiler() -> str | None:
@@ -42,7 +43,7 @@ class CStepBackend(StepBackend):
         with tempfile.TemporaryDirectory() as scratch:
             library = Path(scratch) / "libedge_har_engine.so"
             subprocess.run([compiler, *HOST_FLAGS, "-shared", "-fPIC", "-I", str(export_folder), "-o", str(library),
-                            str(export_folder / ENGINE_C), "-lm"], check=True, capture_output=True)
+                            str(export_folder / ENGINE_C), str(HOST_RUN), "-lm"], check=True, capture_output=True)
             self.library = ctypes.CDLL(str(library))  # stays mapped once the file is gone
         self.engine = ctypes.create_string_buffer(self.library.edge_har_engine_bytes())
         self.reading = (ctypes.c_float * 3)()
@@ -65,6 +66,14 @@ class CStepBackend(StepBackend):
         self._quantize(sample)
         self.library.edge_har_engine_step(self.engine, self.sample, self.logits)
         return np.ctypeslib.as_array(self.logits) * self.scale + self.offset
+
+    def run(self, x: np.ndarray) -> np.ndarray:
+        """(T, classes) logits of one whole recording, streamed from its first sample in one call."""
+        readings = np.ascontiguousarray(x[:, :3], dtype=np.float32)
+        logits = np.empty((len(x), len(self.logits)), dtype=self.dtype)
+        self.library.edge_har_host_run(self.engine, readings.ctypes.data_as(ctypes.c_void_p), ctypes.c_long(len(x)),
+                                       logits.ctypes.data_as(ctypes.c_void_p))
+        return logits * self.scale + self.offset
 
     def integer_logits(self) -> np.ndarray:
         """The last step's integer logits (int8, or int16 in a 16x8 model), as the engine returned them."""

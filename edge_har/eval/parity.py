@@ -12,6 +12,7 @@ exported ONNX fp32 model (the host install runs parity without torch).
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -80,12 +81,14 @@ def parity(opts: ParityOptions, console: Console | None = None) -> dict:
         check_destination(report_dir / name, "--out", force=opts.force, make_parents=True)
     data = _matching_data(export, opts, console)
     names = _backend_names(export, opts, console)
-    logits, tflm_rows = _logits(export, data, names, opts, console)
+    logits, tflm_rows, seconds = _logits(export, data, names, opts, console)
     steps = _collect_step(data, names, logits) if opts.engine == "step" else _collect(data, names, logits, tflm_rows)
     logits, transitions = steps.pop("logits"), export.transitions()
     if transitions is not None:
         steps["decoded"] = _decoded(logits, transitions)
     report = _report(export, data, steps, opts)
+    for name, took in seconds.items():
+        report["backends"][name]["seconds"] = round(took, 3)
     report_dir.mkdir(parents=True, exist_ok=True)
     write_json(report_dir / PARITY_JSON, report)
     plots.parity_report(report, steps, export.classes, report_dir / PARITY_PNG, export.sample_rate_hz)
@@ -130,7 +133,7 @@ def _backend_names(export: Exported, opts: ParityOptions, console: Console) -> l
     if opts.reference is None:
         console.print("PyTorch is not installed (the host install): onnx_fp32 is the fp32 reference; "
                       f"`{TRAIN_INSTALL}` adds the PyTorch one" if not has_training_stack()
-                      else "onnx_fp32 is the fp32 reference")  # escaped: rich reads [train] as markup
+                      else "onnx_fp32 is the fp32 reference")
         return names
     return [PYTORCH, *names]
 
@@ -180,26 +183,34 @@ def _backends(shared: _Shared) -> dict:
     return _BUILT[shared.token]
 
 
-def _subject_job(shared: _Shared, recordings: list[int], threads: int | None) -> list[dict[str, np.ndarray]]:
+def _subject_job(shared: _Shared, recordings: list[int],
+                 threads: int | None) -> tuple[list[dict[str, np.ndarray]], dict[str, float]]:
     """Every backend's logits on each of one subject's recordings: every step (the step engine
-    streams each whole recording), or with the rolling engine, TFLite-Micro on its chosen steps."""
+    streams each whole recording), or with the rolling engine, TFLite-Micro on its chosen steps;
+    and the seconds each backend took."""
     backends, out = _backends(shared), []
+    seconds = dict.fromkeys(backends, 0.0)
     for i in recordings:
         x = shared.recordings[i].astype(np.float32)
-        if shared.engine == "step":
-            out.append({name: backend.run(x) for name, backend in backends.items()})
-            continue
-        windows = rolling_windows(x, shared.receptive_field)
-        out.append({name: backend.predict(np.ascontiguousarray(windows[shared.tflm_rows[i]] if name == "tflm_int8"
-                                                                else windows))
-                    for name, backend in backends.items()})
-    return out
+        windows = rolling_windows(x, shared.receptive_field) if shared.engine != "step" else None
+        logits = {}
+        for name, backend in backends.items():
+            started = time.perf_counter()
+            if windows is None:
+                logits[name] = backend.run(x)
+            else:
+                logits[name] = backend.predict(np.ascontiguousarray(
+                    windows[shared.tflm_rows[i]] if name == "tflm_int8" else windows))
+            seconds[name] += time.perf_counter() - started
+        out.append(logits)
+    return out, seconds
 
 
 def _logits(export: Exported, data: Dataset, names: list[str], opts: ParityOptions,
-            console: Console) -> tuple[list[dict[str, np.ndarray]], list[np.ndarray]]:
-    """Every backend's logits on every recording, a job per subject on opts.workers; and, with the
-    rolling engine, the steps of each recording TFLite-Micro ran on (an even spread of tflm_steps)."""
+            console: Console) -> tuple[list[dict[str, np.ndarray]], list[np.ndarray], dict[str, float]]:
+    """Every backend's logits on every recording, a job per subject on opts.workers; with the
+    rolling engine, the steps of each recording TFLite-Micro ran on (an even spread of tflm_steps);
+    and each backend's seconds, over all subjects."""
     total = sum(len(rec) for rec in data.recordings)
     sample = np.linspace(0, total - 1, num=min(opts.tflm_steps, total)).astype(int)
     starts = np.cumsum([0] + [len(rec) for rec in data.recordings])
@@ -210,16 +221,20 @@ def _logits(export: Exported, data: Dataset, names: list[str], opts: ParityOptio
     shared = _Shared(export.run_folder, opts.engine, names, opts.reference, export.receptive_field, uuid.uuid4().hex,
                      [rec.x for rec in data.recordings], tflm_rows)
     per_recording: dict[int, dict[str, np.ndarray]] = {}
+    seconds = dict.fromkeys(names, 0.0)
     with job_progress(console, counts=False, transient=True) as progress:
         rows = TaskRows(progress, [f"parity: {subject}" for subject in subjects], live=True)
 
-        def landed(index: int, logits: list[dict[str, np.ndarray]]) -> None:
+        def landed(index: int, done: tuple[list[dict[str, np.ndarray]], dict[str, float]]) -> None:
+            logits, took = done
             per_recording.update(zip(jobs[index], logits))
+            for name, value in took.items():
+                seconds[name] += value
             steps = sum(len(data.recordings[i]) for i in jobs[index])
             rows.landed(index, f"{', '.join(names)} on {steps:,} steps")
 
         opts.workers.map(_subject_job, shared, jobs, landed)
-    return [per_recording[i] for i in range(len(data.recordings))], tflm_rows
+    return [per_recording[i] for i in range(len(data.recordings))], tflm_rows, seconds
 
 
 def _collect(data: Dataset, names: list[str], logits: list[dict[str, np.ndarray]],
@@ -303,11 +318,12 @@ def _print_table(console: Console, report: dict, folder: Path) -> None:
     tag = " (SYNTHETIC data)" if report["synthetic_data"] else ""
     table = Table(title=f"Per-step parity on {report['steps']} steps of {', '.join(report['subjects'])}{tag}")
     decoding = report["decoding"] == "forward"
-    columns = ["backend", "steps", "accuracy", "macro-F1", "agreement with fp32", "accuracy vs fp32"]
+    columns = ["backend", "steps", "seconds", "accuracy", "macro-F1", "agreement with fp32", "accuracy vs fp32"]
     for column in columns + (["decoded accuracy", "decoded agreement"] if decoding else []):
         table.add_column(column, justify="right" if column != "backend" else "left")
     for name, entry in report["backends"].items():
-        row = [name, str(entry["steps_evaluated"]), f"{entry['accuracy']:.4f}", f"{entry['macro_f1']:.4f}",
+        row = [name, str(entry["steps_evaluated"]), f"{entry['seconds']:.1f}", f"{entry['accuracy']:.4f}",
+               f"{entry['macro_f1']:.4f}",
                f"{entry['agreement_with_fp32']:.4f}" if "agreement_with_fp32" in entry else "reference",
                f"{-entry['accuracy_drop_vs_fp32'] * 100:+.2f} pts" if "accuracy_drop_vs_fp32" in entry else ""]
         if decoding:

@@ -24,7 +24,7 @@ from ..core.metrics_report import (
     MeanDelays,
     WearReport,
 )
-from ..core.workers import HERE, TaskRows, Workers
+from ..core.workers import HERE, TaskRows, Workers, gpu_share
 from ..data.calibration import CALIBRATION_PER_CLASS, WindowSet, sample_windows
 from ..data.dataset import Dataset, subject_folds
 from ..model.tcn import TCN
@@ -166,7 +166,7 @@ def cross_validate_shapes(data: Dataset, shapes: list[ModelConfig], cfg: TrainCo
                                      for subject, e in outcome.held_out.items()))
 
     outcomes = workers.map(_fold_job, _Shared(data, cfg, adapt, None if workers.distributed else progress), jobs,
-                           landed, cfg.threads)
+                           landed, cfg.threads, gpu_share(cfg.device))
     return [_assembled(data, cv, only, cfg, [o for job, o in zip(jobs, outcomes) if job.model_cfg is shape])
             for shape in shapes]
 

@@ -10,7 +10,7 @@ from rich.progress import Progress
 
 from ..core.config import ModelConfig, TrainConfig
 from ..core.metrics_report import WearReport
-from ..core.workers import HERE, TaskRows, Workers
+from ..core.workers import HERE, TaskRows, Workers, gpu_share
 from ..data.dataset import Dataset
 from .training import evaluate, fit, use_threads
 from .wear import MIN_TRIAL_EPOCHS, TIE, TRIAL_EPOCH_SHARE, WEARS, dressed, most_general_of_the_best
@@ -67,6 +67,6 @@ def choose_wear(data: Dataset, model_cfg: ModelConfig, cfg: TrainConfig, progres
     shared = _Trials(data.select(train_subjects), data.select(val_subjects), model_cfg, trial,
                      None if workers.distributed else progress, label)
     scores = workers.map(_trial_job, shared, names, lambda i, score: rows.landed(i, f"validation accuracy {score:.3f}"),
-                         cfg.threads)
+                         cfg.threads, gpu_share(cfg.device))
     accuracy = dict(zip(names, scores))
     return WearChoice(most_general_of_the_best(accuracy), accuracy, val_subjects)
