@@ -11,7 +11,7 @@ DEMO := runs/demo
 TORCH_INDEX ?=
 TORCH_FROM := $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
 
-.PHONY: install demo test test-slow lint clean
+.PHONY: install demo test test-slow lint clean gpu-bundle
 
 install: $(STAMP)
 
@@ -52,6 +52,15 @@ lint: $(STAMP)
 # Real-data trainings that take longer than the default test run (needs ../shared/data).
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -m slow
+
+# What tools/gpu_check.sh needs on a lent GPU machine beyond its image (Python 3.12, torch with CUDA,
+# no package index): pydantic's wheels for Python 3.12 and the hapt-dev recordings, in .gpu/ (ignored)
+GPU_WHEELS := pydantic==2.11.10 pydantic-core==2.33.2 annotated-types==0.7.0 typing-inspection==0.4.2
+gpu-bundle: $(STAMP)
+	rm -rf .gpu && mkdir -p .gpu/wheels
+	$(BIN)/python -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+	  --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 -d .gpu/wheels $(GPU_WHEELS)
+	cp -r ../shared/data/hapt-dev .gpu/hapt-dev
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache
