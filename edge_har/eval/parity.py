@@ -12,6 +12,7 @@ exported ONNX fp32 model (the host install runs parity without torch).
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
 from collections.abc import Callable
@@ -166,18 +167,20 @@ class _Shared:
 _BUILT: dict[str, dict] = {}  # the backends this process built for the latest parity run, by its token
 
 
-def _backends(shared: _Shared) -> dict:
+def _backends(shared: _Shared, threads: int | None) -> dict:
+    """The run's backends, built once per process; `threads`: the cores this job may use (None: all here)."""
     if shared.token not in _BUILT:
         export = Exported.open(shared.run)
-        make = step_backend if shared.engine == "step" else window_backend
         built = {}
         for name in shared.names:
             if name == PYTORCH and shared.reference is not None:
                 built[name] = shared.reference(shared.run, shared.engine)
             elif name == C_ENGINE and export.c_engine is not None:
                 built[name] = CStepBackend(export.folder, export.c_engine, export.receptive_field)
+            elif shared.engine == "step":
+                built[name] = step_backend(name, export)
             else:
-                built[name] = make(name, export)
+                built[name] = window_backend(name, export, threads or os.cpu_count() or 1)
         _BUILT.clear()
         _BUILT[shared.token] = built
     return _BUILT[shared.token]
@@ -188,7 +191,7 @@ def _subject_job(shared: _Shared, recordings: list[int],
     """Every backend's logits on each of one subject's recordings: every step (the step engine
     streams each whole recording), or with the rolling engine, TFLite-Micro on its chosen steps;
     and the seconds each backend took."""
-    backends, out = _backends(shared), []
+    backends, out = _backends(shared, threads), []
     seconds = dict.fromkeys(backends, 0.0)
     for i in recordings:
         x = shared.recordings[i].astype(np.float32)

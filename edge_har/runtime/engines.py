@@ -71,12 +71,13 @@ class StepEngine:
         return self.backend.step(sample)
 
 
-def window_backend(name: str, export: Exported):
-    """An exported window model by backend name: onnx_fp32, onnx_int8, litert_int8 or tflm_int8."""
+def window_backend(name: str, export: Exported, threads: int = 1):
+    """An exported window model by backend name: onnx_fp32, onnx_int8, litert_int8 or tflm_int8;
+    `threads`: LiteRT's interpreters side by side on many windows."""
     return {
         "onnx_fp32": lambda: OnnxBackend(export.path(FP32_ONNX), name),
         "onnx_int8": lambda: OnnxBackend(export.path(INT8_ONNX), name),
-        "litert_int8": lambda: LiteRTBackend(export.path(INT8_TFLITE)),
+        "litert_int8": lambda: LiteRTBackend(export.path(INT8_TFLITE), threads),
         "tflm_int8": lambda: TflmBackend(export.path(INT8_TFLITE), export.tflm_arena("rolling")),
     }[name]()
 
