@@ -8,10 +8,11 @@ program of engine_ir, with fixed_point's arithmetic) -> scratch (column slots) -
 from .decoder_header import decoder_header
 from .engine_writer import ENGINE_C, ENGINE_H, write_engine
 from .fixed_point import EngineError, quantize_multiplier
+from .library import LIBRARY_DIR, write_library
 from .tflite_graph import read_graph
 from .tracing import trace
 
 __all__ = [
-    "ENGINE_C", "ENGINE_H", "EngineError", "decoder_header", "quantize_multiplier", "read_graph",
-    "trace", "write_engine",
+    "ENGINE_C", "ENGINE_H", "LIBRARY_DIR", "EngineError", "decoder_header", "quantize_multiplier", "read_graph",
+    "trace", "write_engine", "write_library",
 ]

@@ -18,7 +18,7 @@ import torch
 from rich.console import Console
 from rich.progress import Progress
 
-from ..codegen import EngineError, write_engine
+from ..codegen import EngineError, write_engine, write_library
 from ..codegen.decoder_header import decoder_header
 from ..core.config import EXPORT_MIN_AGREEMENT, PARITY_MIN_AGREEMENT
 from ..core.console import user_console
@@ -254,6 +254,7 @@ def _c_engine(run: Run, folder: Path, holdout: WindowSet, console: Console, deco
     except EngineError as reason:
         console.print(f"No C step engine for this model: {reason}", style="yellow")
         return None
+    write_library(folder, run.folder.name, engine, run.receptive_field, run.sample_rate_hz)
     count = max(1, BENCH_SAMPLES // holdout.windows.shape[1])
     readings = holdout.windows[:count, :, :3].reshape(-1, 3)
     labels = np.repeat(holdout.labels[:count], holdout.windows.shape[1])
