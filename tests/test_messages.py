@@ -84,8 +84,8 @@ def test_adapt_says_its_data_is_one_person_with_the_classes_it_holds(exported, t
     rng = np.random.default_rng(0)
     for activity in ("Walking", "Sitting"):
         write_csv(data / f"{activity}.csv", rng.normal(size=(400, 3)), [activity] * 400)
-    result = edge_har("adapt", str(exported), "--data", str(data), "--out", str(tmp_path / "adapted"), "--steps", "2",
-                      "--seeds", "1")
+    result = edge_har("adapt", str(exported), "--data", str(data), "--units", "g", "--out", str(tmp_path / "adapted"),
+                      "--steps", "2", "--seeds", "1")
     assert result.returncode == 0, result.stderr
     assert "Wearer: one person, 2 recording(s), 800 labelled steps of 2 of the run's 5 classes (Sitting, Walking)" \
         in " ".join(result.stdout.split())
