@@ -73,12 +73,17 @@ def check_build(export_folder: Path, target: str) -> None:
         raise UserError(f"{export_folder}: no C step engine; run {export_command(export_folder.parent)}")
 
 
-def build(export_folder: Path, recording_folder: Path, build_folder: Path, target: str) -> Path:
-    """make the firmware `target` (device_pc, or device_CORE.elf); returns the binary."""
+def build(export_folder: Path, recording_folder: Path, build_folder: Path, target: str,
+          engine_library: Path | None = None) -> Path:
+    """make the firmware `target` (device_pc, or device_CORE.elf); returns the binary. With
+    `engine_library` (libedge_har_engine.a, built from RUN/export/library/ for the target's core)
+    the engine is linked from it, with the library's header, instead of compiled here."""
     check_build(export_folder, target)
-    subprocess.run(["make", "-s", "-C", str(FIRMWARE), f"BUILD={build_folder.resolve()}",
-                    f"ENGINE={export_folder.resolve()}", f"RECORDING={recording_folder.resolve()}",
-                    str(build_folder.resolve() / target)], check=True, capture_output=True, text=True)
+    engine = [f"ENGINE={(export_folder / 'library' / 'src').resolve()}", f"ENGINE_LIB={engine_library.resolve()}"] \
+        if engine_library else [f"ENGINE={export_folder.resolve()}"]
+    subprocess.run(["make", "-s", "-C", str(FIRMWARE), f"BUILD={build_folder.resolve()}", *engine,
+                    f"RECORDING={recording_folder.resolve()}", str(build_folder.resolve() / target)],
+                   check=True, capture_output=True, text=True)
     return build_folder / target
 
 
