@@ -62,11 +62,11 @@ def test_export_twice_refuses_and_keeps_the_users_files(exported, tmp_path):
     run = run_copy(exported, tmp_path / "run")
     shutil.copytree(exported / "export", run / "export")
     (run / "export" / "NOTES.txt").write_text("mine")
-    before = {p.name: checksum(p) for p in (run / "export").iterdir()}
+    before = {str(p): checksum(p) for p in (run / "export").rglob("*") if p.is_file()}
     result = edge_har("export", str(run), "--int8")
     _assert_clean_failure(result, f"{run / 'export'} already exists (an export edge-har wrote at")
     assert "--force" in result.stderr
-    assert {p.name: checksum(p) for p in (run / "export").iterdir()} == before
+    assert {str(p): checksum(p) for p in (run / "export").rglob("*") if p.is_file()} == before
 
 
 def test_parity_refuses_to_replace_its_report(exported, tmp_path):

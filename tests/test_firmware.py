@@ -113,12 +113,12 @@ def _streams_from_qemu(core, firmware: Path, exported_16x8: Path, tmp_path: Path
 TOOLCHAINS = {"m4": "cortex-m4", "m0": "cortex-m0", "rv32": "rv32imc"}
 
 
-@pytest.mark.parametrize("core_name", [
-    "m4", pytest.param("m0", marks=pytest.mark.slow), pytest.param("rv32", marks=pytest.mark.slow)])
+@pytest.mark.slow  # a minute a core under QEMU, beside the firmware test above, which runs every core
+@pytest.mark.parametrize("core_name", ["m4", "m0", "rv32"])
 def test_the_firmware_linked_against_the_cmake_library_streams_under_qemu(core_name, exported_16x8, recording,
                                                                          tmp_path):
     """The example firmware linking libedge_har_engine.a as RUN/export/library/ builds it with the
-    core's toolchain file, instead of compiling step_engine.c itself (m0 and rv32: make test-slow)."""
+    core's toolchain file, instead of compiling step_engine.c itself (make test-slow)."""
     core = CORES[core_name]
     if core.missing() or shutil.which("cmake") is None:
         pytest.skip(f"{core.title}: {core.missing() or 'cmake is not installed'} (.ci/run installs them)")

@@ -92,6 +92,7 @@ CORES = {"cortex-m4": ("arm-none-eabi-gcc", "ARM"), "cortex-m0": ("arm-none-eabi
          "rv32imc": ("riscv64-unknown-elf-gcc", "RISC-V")}
 
 
+@pytest.mark.slow  # three cross builds; the M4's also runs in test_firmware's library test
 @needs_cmake
 @pytest.mark.parametrize("core", CORES)
 def test_the_library_cross_builds_with_its_toolchain_file(exported_16x8, tmp_path, core):

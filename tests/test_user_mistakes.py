@@ -170,16 +170,17 @@ def _lines(path: Path, edit) -> Path:
      "has a decimal comma, and edge-har reads a decimal point"),
 ])
 def test_a_file_that_cannot_be_read_as_written_is_named_with_the_cause(tmp_path, edit, message):
+    """Through `emulate`, which reads data with the same scanner as train, parity and adapt, and
+    imports no torch (train's start-up would be most of these tests' time)."""
     data = _people(tmp_path / "data", ["a", "b", "c"])
     _lines(data / "b.csv", edit)
-    _assert_clean_failure(edge_har("train", "--data", str(data), "--out", str(tmp_path / "run"), *TINY), message)
+    _assert_clean_failure(edge_har("emulate", "--data", str(data)), message)
 
 
 def test_a_link_that_leads_nowhere_is_named(tmp_path):
     data = _people(tmp_path / "data", ["a", "b", "c"])
     (data / "loop.csv").symlink_to(data / "loop.csv")
-    _assert_clean_failure(edge_har("train", "--data", str(data), "--out", str(tmp_path / "run"), *TINY),
-                          f"{data / 'loop.csv'}: a link that leads nowhere")
+    _assert_clean_failure(edge_har("emulate", "--data", str(data)), f"{data / 'loop.csv'}: a link that leads nowhere")
 
 
 def test_a_plain_matrix_mat_file_is_named(tmp_path):
@@ -187,8 +188,7 @@ def test_a_plain_matrix_mat_file_is_named(tmp_path):
 
     path = tmp_path / "one.mat"
     savemat(path, {"XTrain": np.zeros((3, 9000)), "YTrain": np.zeros((1, 9000))})
-    _assert_clean_failure(edge_har("train", "--data", str(path), "--out", str(tmp_path / "run"), *TINY),
-                          "XTrain is one 3x9000 matrix, not a cell array")
+    _assert_clean_failure(edge_har("emulate", "--data", str(path)), "XTrain is one 3x9000 matrix, not a cell array")
 
 
 def test_export_of_a_run_without_its_config_is_named(exported, tmp_path):
