@@ -107,12 +107,10 @@ def _windows_per_second(data, device: str, layout: str, steps: int, threads: int
     `steps` times after two to warm up, in the given layout."""
     import numpy as np
     import torch
-    from torch.nn import functional as F
 
     from edge_har.core.config import ModelConfig, TrainConfig
-    from edge_har.core.labels import UNLABELED
     from edge_har.model.tcn import TCN
-    from edge_har.train.training import WindowSampler, use_threads
+    from edge_har.train.training import WindowSampler, training_step, use_threads
 
     cfg = TrainConfig(wear="rolled", device=device, threads=threads)
     use_threads(threads)
@@ -125,13 +123,7 @@ def _windows_per_second(data, device: str, layout: str, steps: int, threads: int
         if step == 2:
             _sync(device)
             started = time.perf_counter()
-        x, y = (torch.from_numpy(a).to(device) for a in sampler.batch())
-        logits = forward(x)
-        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1), ignore_index=UNLABELED)
-        optimizer.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-        optimizer.step()
+        training_step(model, forward, sampler, optimizer, cfg, torch.device(device))
     _sync(device)
     return steps * cfg.batch_size / (time.perf_counter() - started)
 

@@ -145,18 +145,26 @@ def _best_epoch(history: list[Epoch]) -> int:
     return max(history, key=lambda h: (h.val_accuracy, -h.epoch)).epoch
 
 
+def training_step(model: TCN, forward, sampler: WindowSampler, optimizer, cfg: TrainConfig,
+                  device: torch.device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """One of fit's steps: a batch drawn and augmented, `forward` (the model, or another layout of
+    it in tools/bench_train.py), the loss over labelled steps, backward, clipping, the optimizer;
+    (logits, labels, loss)."""
+    x, y = (torch.from_numpy(a).to(device) for a in sampler.batch())
+    logits = forward(x)
+    loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1), ignore_index=UNLABELED)
+    optimizer.zero_grad()
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+    optimizer.step()
+    return logits, y, loss
+
+
 def _train_epoch(model, sampler, optimizer, schedule, cfg, device, progress, task) -> tuple[float, float]:
     model.train()
     losses, hits, counted = [], 0, 0
     for _ in range(cfg.steps_per_epoch):
-        x, y = sampler.batch()
-        x, y = torch.from_numpy(x).to(device), torch.from_numpy(y).to(device)
-        logits = model(x)
-        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1), ignore_index=UNLABELED)
-        optimizer.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-        optimizer.step()
+        logits, y, loss = training_step(model, model, sampler, optimizer, cfg, device)
         schedule.step()
         labelled = y != UNLABELED
         hits += int((logits.argmax(-1) == y)[labelled].sum())
