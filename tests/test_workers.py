@@ -109,6 +109,9 @@ def test_jobs_on_two_ray_workers_give_the_sequential_figures_and_survive_a_kille
     sequential, here = cross_validate(data, model, quick, "3").report, jobs(HERE, "here")
     try:
         there = jobs(Workers(2), "there")  # Ray starts here: its GCS and raylet die with the thread that started them
+        with pytest.raises(UserError) as raised:  # a user's mistake inside a task: the same one line as here
+            Workers(2).map(_mistaken, None, [7], lambda index, result: None)
+        assert str(raised.value) == "a mistake in item 7"
         distributed, killed = _killing_one_worker(lambda: cross_validate(data, model, quick, "3",
                                                                          workers=Workers(2)).report)
     finally:
@@ -121,17 +124,10 @@ def test_jobs_on_two_ray_workers_give_the_sequential_figures_and_survive_a_kille
     assert _figures_of(there[2]) == _figures_of(here[2]) and there[2]["steps"] == here[2]["steps"] > 10000
 
 
-def test_a_users_mistake_inside_a_ray_task_is_the_same_one_line(tmp_path):
-    """The UserError a job raises on a worker reaches the caller as itself, not as a remote traceback."""
-    def mistaken(shared, item, threads):
-        raise UserError(f"a mistake in item {item}")
-
-    try:
-        with pytest.raises(UserError) as raised:
-            Workers(1).map(mistaken, None, [7], lambda index, result: None)
-    finally:
-        ray.shutdown()
-    assert str(raised.value) == "a mistake in item 7"
+def _mistaken(shared, item, threads):
+    """A job that meets a user's mistake: on a worker, it must reach the caller as itself, not as a
+    remote traceback (checked in the test above, on its Ray)."""
+    raise UserError(f"a mistake in item {item}")
 
 
 def _marked(mark: str) -> dict[int, bytes]:
@@ -205,6 +201,7 @@ def test_train_joins_a_cluster_started_with_ray_start(tmp_path):
     assert "accuracy 0." in done.stdout  # each fold's figure as it landed
 
 
+@pytest.mark.slow  # a Ray of its own, with a logical GPU: `make test-slow`
 def test_training_jobs_share_a_gpu_by_rays_logical_resources():
     """With --device cuda each job asks Ray for a quarter of a GPU: on a Ray that has one (logical)
     GPU, every job is given it, and four can run at once."""
