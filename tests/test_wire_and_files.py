@@ -423,3 +423,12 @@ def test_the_session_takes_any_text_lines(engines, lines):
     stats = session.stats
     assert stats.samples + stats.bad_samples == samples  # every sample is delivered or counted
     assert stats.steps == stats.samples
+
+
+def test_a_given_format_borne_out_by_the_bytes_is_not_doubted_before_its_first_sample():
+    """A binary board that sends a long stretch of info frames first: --format binary is right, and
+    the reader waits for its samples instead of telling the user to give --format binary."""
+    info = b"".join(encode_info({"note": "x" * 200}) for _ in range(4))
+    reader = Reader("binary", 3)
+    assert not any(isinstance(item, Sample) for item in reader.feed(info))
+    assert [item.seq for item in reader.feed(encode_sample(0, 1, 2, 3)) if isinstance(item, Sample)] == [0]

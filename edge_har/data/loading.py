@@ -143,12 +143,12 @@ CSV_SEPARATORS = (",", ";", "\t")  # spreadsheets in many locales write ';', and
 
 def _load_csv(path: Path):
     try:
-        separator = _separator(path)
+        separator, names = _header(path)
         frame = pd.read_csv(path, sep=separator, dtype=str, keep_default_na=False, skipinitialspace=True,
                             encoding="utf-8-sig")
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as err:
         raise DataError(f"{path}: not a readable CSV file ({str(err).splitlines()[0]})") from None
-    _check_header(frame.columns, path)
+    _check_header(names, path)
     frame.columns = [c.strip().lower() for c in frame.columns]
     missing = [c for c in CSV_COLUMNS if c not in frame.columns]
     if missing:
@@ -169,17 +169,14 @@ def _load_csv(path: Path):
     return path.stem, pieces, rate
 
 
-def _check_header(columns: pd.Index, path: Path) -> None:
-    """Two columns that are one once case and spaces are ignored ('ax' and 'AX'; pandas renames a
-    repeated name itself, to 'ax.1')."""
+def _check_header(names: list[str], path: Path) -> None:
+    """No two columns that are one once case and spaces are ignored ('ax' and 'AX')."""
     seen: dict[str, str] = {}
-    for column in columns:
-        name = str(column).strip().lower()
-        name = name.rsplit(".", 1)[0] if name.rsplit(".", 1)[-1].isdigit() and name.rsplit(".", 1)[0] in seen else name
-        if name in seen:
-            raise DataError(f"{path}: the header has the column '{name}' twice ({seen[name]!r} and "
-                            f"{str(column).strip()!r}; case is ignored); rename or remove one of them")
-        seen[name] = str(column).strip()
+    for written in (name.strip() for name in names):
+        if written.lower() in seen:
+            raise DataError(f"{path}: the header has the column '{written.lower()}' twice ({seen[written.lower()]!r} "
+                            f"and {written!r}; case is ignored); rename or remove one of them")
+        seen[written.lower()] = written
 
 
 BACKWARD_SHARE = 0.01  # time may start again (recordings one after another in a file), but not often
@@ -200,14 +197,15 @@ def _check_time(dt: np.ndarray, t: np.ndarray, path: Path) -> None:
                         f"{backward[0] + 3}); sort the lines by t, or give each recording a file of its own")
 
 
-def _separator(path: Path) -> str:
-    """The separator that splits the header line into edge-har's columns (a comma where none does)."""
+def _header(path: Path) -> tuple[str, list[str]]:
+    """The separator that splits the header line into edge-har's columns (a comma where none does),
+    and the column names as written."""
     with open(path, encoding="utf-8-sig", errors="replace") as file:
-        header = file.readline()
+        header = file.readline().rstrip("\r\n")
     for separator in CSV_SEPARATORS:
         if set(CSV_COLUMNS) <= {name.strip().lower() for name in header.split(separator)}:
-            return separator
-    return ","
+            return separator, header.split(separator)
+    return ",", header.split(",")
 
 
 def _numeric_column(frame: pd.DataFrame, column: str, path: Path) -> np.ndarray:

@@ -272,7 +272,6 @@ class Reader:
         self.decoder = _decoder(self.fmt)
         return self.decoder.feed(self.head)
 
-
     def _doubt(self, data: bytes, items: list[Sample | Info]) -> None:
         """The format the user gave, before its first sample: once DOUBT_BYTES have yielded none,
         one line that says what the bytes look like, instead of a stream of bad frames."""
@@ -281,6 +280,9 @@ class Reader:
         if self.sampled or len(self.head) < self.DOUBT_BYTES:
             return
         looks = detect_format(self.head)
+        if looks == self.fmt:  # the format given, without a sample yet (a long info, say): no doubt left
+            self.sampled = True
+            return
         seen = f"{len(self.head)} bytes ({self.head[:12].hex(' ')} ...)"
         if looks is None:
             raise DataError(f"--format {self.fmt}: no sample in the first {seen}, which look like neither edge-har binary "

@@ -56,7 +56,7 @@ def record(port_path: str, label: str, out: Path, duration: float, baud: int = 1
     interrupted = threading.Event()
     try:
         with staged_file(out) as tmp, open(tmp, "w", newline="", encoding="utf-8") as file, ctrl_c_sets(interrupted):
-            rows = RecordingWriter(file, label)
+            writer = RecordingWriter(file, label)
             while time.monotonic() - started < duration and not interrupted.is_set():
                 data = read_available(port)
                 if data is None:
@@ -66,8 +66,8 @@ def record(port_path: str, label: str, out: Path, duration: float, baud: int = 1
                         board.declare(item.fields)
                     elif isinstance(item, Sample) and (reading := board.reading(item.xyz)) is not None:
                         rate = rate_hz or board.rate_hz
-                        rows.add(rows.rows / rate if rate else time.monotonic() - started, tuple(reading.tolist()))
+                        writer.add(writer.rows / rate if rate else time.monotonic() - started, tuple(reading.tolist()))
                 file.flush()
     finally:
         port.close()
-    return rows.rows
+    return writer.rows

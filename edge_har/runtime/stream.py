@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 from rich.console import Console
 
-from ..core.console import user_console
+from ..core.console import styled, user_console
 from ..core.errors import UserError
 from ..core.files import check_new_file, write_json
 from ..core.interrupt import ctrl_c_sets
@@ -152,6 +152,7 @@ def _check_rate(session: StreamSession, arrivals: ArrivalRate, samples: int, con
         return
     estimate = arrivals.observe(time.monotonic(), samples)
     if estimate and board.rate_hz and abs(estimate / board.rate_hz - 1) > RATE_WARNING:
-        console.print(f"warning: samples arrive at about {estimate:.1f} Hz, and the board declares "
-                      f"no rate, so it is taken to sample at the model's {board.rate_hz:g} Hz: if it samples at "
-                      "another rate, give it with --rate HZ (or declare rate_hz= in its info)")
+        console.print(styled(("warning:", "bold yellow"),
+                             f" samples arrive at about {estimate:.1f} Hz, and the board declares no rate, so it is "
+                             f"taken to sample at the model's {board.rate_hz:g} Hz: if it samples at another rate, give "
+                             "it with --rate HZ (or declare rate_hz= in its info)"))

@@ -15,6 +15,7 @@ from rich.console import Console
 from ..core.config import AdaptConfig
 from ..core.console import job_progress, styled, user_console
 from ..core.files import check_new_folder, staged_dir
+from ..core.labels import UNLABELED
 from ..core.metrics_report import Adaptation, AdaptedFrom, FinalModel, MetricsReport, WindowFigure
 from ..core.reports import write_report
 from ..core.units import factor
@@ -84,7 +85,7 @@ def _wearer(opts: AdaptOptions, parent: Run, console: Console) -> Dataset:
             console.print(f"Converting the wearer's {units} ({why}) to the run's {expected}")
             data = replace(data, recordings=[replace(r, x=(r.x * scale).astype(np.float32)) for r in data.recordings],
                            units=expected)
-    present = sorted(set(data.classes) & {data.classes[y] for r in data.recordings for y in np.unique(r.y) if y >= 0})
+    present = sorted({data.classes[y] for r in data.recordings for y in np.unique(r.y) if y != UNLABELED})
     wearer = wearer_dataset(data, parent.classes)
     wearer = replace(wearer, recordings=[replace(r, subject=WEARER) for r in wearer.recordings])  # all of it one person
     console.print(f"Wearer: one person, {len(wearer.recordings)} recording(s), {wearer.labelled_steps()} labelled "
