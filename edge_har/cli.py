@@ -149,6 +149,11 @@ def train(
     magnitude: Annotated[bool, typer.Option(
         help="Give the model |a| as one more input channel, computed inside it from the three axes: the "
              "intensity of a movement, whichever way the device is worn.")] = MODEL.magnitude,
+    delay: Annotated[float, typer.Option(
+        min=0.0, help="Label the step this many seconds back from the newest sample (still causal: it never waits "
+                      "for data it has not got): a fixed lag that buys the model the moments after each step, so "
+                      "changes of activity are named sooner after they show. Every engine, parity and stream "
+                      "honour it. Needs a known sample rate.")] = 0.0,
     epochs: Annotated[int, typer.Option(min=1, help="Maximum epochs.")] = TRAIN.epochs,
     steps_per_epoch: Annotated[int, typer.Option(min=1, help="Batches per epoch.")] = TRAIN.steps_per_epoch,
     batch_size: Annotated[int, typer.Option(min=1, help="Windows per batch.")] = TRAIN.batch_size,
@@ -228,6 +233,7 @@ def train(
         rate_hz=rate,
         units=units,
         adapt_seconds=_seconds(adapt_seconds),
+        delay_s=delay,
         force=force,
         workers=Workers(workers, ray_address),
     )

@@ -39,11 +39,12 @@ _ARITHMETIC = {
 
 
 def write_engine(tflite: Path, folder: Path, name: str, classes: list[str], receptive_field: int,
-                 units: str | None, decoded: bool = False) -> CEngine:
+                 units: str | None, decoded: bool = False, label_delay: int = 0) -> CEngine:
     """step_engine.h and step_engine.c beside the step model (`decoded`: with the decoder of the
-    export's decoder.h)."""
+    export's decoder.h; `label_delay`: the model's, in steps, stated in the header)."""
     program = trace(read_graph(tflite))
-    (folder / ENGINE_H).write_text(engine_header(program, name, classes, receptive_field, units, decoded))
+    (folder / ENGINE_H).write_text(engine_header(program, name, classes, receptive_field, units, decoded,
+                                                 label_delay))
     (folder / ENGINE_C).write_text(engine_source(program, decoded))
     return CEngine(bits=program.bits, decoded=decoded, ram_bytes=program.ram_bytes(decoded),
                    state_bytes=program.state_bytes, scratch_bytes=program.scratch_bytes,
@@ -54,7 +55,7 @@ def write_engine(tflite: Path, folder: Path, name: str, classes: list[str], rece
 
 
 def engine_header(program: Program, name: str, classes: list[str], receptive_field: int, units: str | None,
-                  decoded: bool) -> str:
+                  decoded: bool, label_delay: int = 0) -> str:
     state_fields = "\n".join(f"  EdgeHarValue state{n}[{ring.values}];  /* {ring.columns} columns x {ring.channels} */"
                              for n, ring in enumerate(program.rings))
     magnitude = ("\n * The model takes |a| as a fourth channel: quantize_reading appends sqrt(x*x + y*y + z*z + "
@@ -66,7 +67,8 @@ def engine_header(program: Program, name: str, classes: list[str], receptive_fie
         state_bytes=program.state_bytes, scratch_bytes=program.scratch_bytes, units=units or "as trained",
         magnitude=magnitude, arithmetic=_ARITHMETIC[program.bits], bits=program.bits, value_min=low,
         value_max=-low - 1, channels=program.sample_channels, classes=program.classes,
-        receptive_field=receptive_field, input_inverse=repr(float(np.float32(1.0 / program.input_scale))),
+        receptive_field=receptive_field, label_delay=label_delay,
+        input_inverse=repr(float(np.float32(1.0 / program.input_scale))),
         input_zero_point=program.input_zero_point, output_scale=repr(program.output_scale),
         output_zero_point=program.output_zero_point, magnitude_eps=repr(MAGNITUDE_EPS),
         max_kernel=max(conv.kernel for conv in program.convs), state_fields=state_fields,

@@ -26,7 +26,7 @@ from .features import MAGNITUDE_EPS, pad_start, with_magnitude
 from .files import MB, check_destination, check_new_file, check_new_folder, staged_dir, staged_file, transient_file, write_json
 from .install import TRAIN_INSTALL, has_training_stack
 from .interrupt import ctrl_c_sets
-from .labels import UNLABELED
+from .labels import UNLABELED, delayed_labels
 from .metrics import agreement, confusion_matrix, summarize
 from .native import quiet_native_output
 from .resample import SAME_RATE, StreamResampler, ratio, resample, resample_labels
@@ -40,7 +40,8 @@ __all__ = [
     "MAGNITUDE_EPS", "MB", "METRICS_FILE", "MODEL_FILE", "ModelConfig", "PARITY_MIN_AGREEMENT", "RunConfig",
     "SAME_RATE", "StreamResampler", "TRAIN_INSTALL", "TrainConfig", "Transitions", "UNIT_NAMES", "UNLABELED",
     "UserError", "agreement", "canonical", "change_delays", "check_destination", "check_new_file",
-    "check_new_folder", "confusion_matrix", "ctrl_c_sets", "dataclass_from_dict", "factor",
+    "check_new_folder", "confusion_matrix", "ctrl_c_sets", "dataclass_from_dict", "delayed_labels",
+    "factor",
     "has_training_stack", "infer", "model_config_from_dict", "pad_start", "quiet_native_output",
     "random_rotations", "ratio", "resample", "resample_labels", "rotation_matrices", "softmax", "staged_dir",
     "staged_file", "summarize", "transient_file", "transitions_from_labels", "with_magnitude", "write_json"

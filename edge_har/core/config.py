@@ -31,6 +31,9 @@ class ModelConfig:
     dropout: float = 0.1
     norm: Norm = "batch"
     magnitude: bool = False  # add |a| as an input channel, computed inside the model
+    # The output at step t names step t - delay_steps (`--delay`): a fixed lag that lets the model see
+    # what follows each step; the network is the same, only what its output is held to moves.
+    delay_steps: int = 0
 
     @property
     def feature_channels(self) -> int:

@@ -167,6 +167,8 @@ class ExportReport(Section):
     macs_per_step_streaming: int | None = absent()
     input_shape: list[int]
     output_shape: list[int] | None = absent()
+    # Every output names the step this many samples before the newest (`train --delay`); 0 before it existed
+    label_delay_steps: int = 0
     input_units: str | None  # g, m/s2 or counts; null for runs made before units were recorded
     input_normalization: str | None = absent()
     tflite_input_channels: list[str] | None = absent()

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..core.errors import DataError
-from ..core.labels import UNLABELED
+from ..core.labels import UNLABELED, delayed_labels
 from ..core.resample import SAME_RATE, resample, resample_labels
 from ..core.units import canonical, infer
 
@@ -120,6 +120,14 @@ def keep_classes(data: Dataset, names: list[str]) -> Dataset:
         remap[data.classes.index(name)] = new
     recordings = [replace(r, y=np.where(r.y == UNLABELED, UNLABELED, remap[r.y])) for r in data.recordings]
     return replace(data, recordings=recordings, classes=list(names))
+
+
+def with_label_delay(data: Dataset, steps: int) -> Dataset:
+    """Each recording's labels as a model with that label delay is held to them (labels.delayed_labels):
+    training, every figure and parity then compare its step t with the step it names."""
+    if steps <= 0:
+        return data
+    return replace(data, recordings=[replace(r, y=delayed_labels(r.y, steps)) for r in data.recordings])
 
 
 def check_cv(cv: str) -> None:

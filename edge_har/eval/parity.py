@@ -31,7 +31,7 @@ from ..core.errors import DataError, GateFailure
 from ..core.features import pad_start
 from ..core.files import check_destination, write_json
 from ..core.install import TRAIN_INSTALL, has_training_stack
-from ..core.labels import UNLABELED
+from ..core.labels import UNLABELED, delayed_labels
 from ..core.metrics import agreement, confusion_matrix, summarize
 from ..core.run_files import MODEL_FILE
 from ..core.workers import HERE, TaskRows, Workers
@@ -117,8 +117,9 @@ def _matching_data(export: Exported, opts: ParityOptions, console: Console) -> D
     if channels != export.readings:
         raise DataError(f"the data has {channels} channels; the model takes {export.readings}")
     remap = np.array([export.classes.index(c) for c in data.classes])
-    for rec in data.recordings:
-        rec.y = np.where(rec.y == UNLABELED, UNLABELED, remap[np.maximum(rec.y, 0)])
+    for rec in data.recordings:  # held to the step each output names (`train --delay`)
+        rec.y = delayed_labels(np.where(rec.y == UNLABELED, UNLABELED, remap[np.maximum(rec.y, 0)]),
+                               export.label_delay_steps)
     data.classes = list(export.classes)
     return data
 
@@ -303,7 +304,8 @@ def _report(export: Exported, data: Dataset, steps: dict, opts: ParityOptions) -
     return {
         "run": str(export.run_folder), "data": data.source, "synthetic_data": data.synthetic,
         "subjects": data.subjects, "steps": int(len(true)), "labelled_steps": int((true != UNLABELED).sum()),
-        "receptive_field": export.receptive_field, "classes": classes, "reference": reference_name,
+        "receptive_field": export.receptive_field, "label_delay_steps": export.label_delay_steps,
+        "classes": classes, "reference": reference_name,
         "tflm_steps": int(len(sampled)), "engine": engine, "engine_name": opts.engine,
         "thresholds": {"min_agreement": opts.min_agreement, "max_drop": opts.max_drop},
         "decoding": "forward" if "decoded" in steps else "none",

@@ -157,6 +157,7 @@ def _base_report(run: Run, decoding: Decoding) -> ExportReport:
         macs_per_step_streaming=macs_per_step(config),
         input_shape=[1, run.receptive_field, config.in_channels],
         output_shape=[1, config.num_classes],
+        label_delay_steps=config.delay_steps,
         input_units=run.config.input_units,
         input_normalization="none needed: raw units in (normalization folded into the first convolution)",
         tflite_input_channels=["x", "y", "z", "|a|"] if config.magnitude else ["x", "y", "z"],
@@ -250,7 +251,8 @@ def _c_engine(run: Run, folder: Path, holdout: WindowSet, console: Console, deco
     (measured on the run's held-out windows, one after another); None where the model has no engine."""
     try:
         engine = write_engine(folder / STEP_INT8_TFLITE, folder, run.folder.name, run.classes, run.receptive_field,
-                              run.config.input_units, decoded=decoding.c_header is not None)
+                              run.config.input_units, decoded=decoding.c_header is not None,
+                              label_delay=run.model.config.delay_steps)
     except EngineError as reason:
         console.print(f"No C step engine for this model: {reason}", style="yellow")
         return None

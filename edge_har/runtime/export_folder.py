@@ -73,6 +73,11 @@ class Exported:
         return self.report.sample_rate_hz
 
     @property
+    def label_delay_steps(self) -> int:
+        """Each output names the step this many samples before the newest (`train --delay`)."""
+        return self.report.label_delay_steps
+
+    @property
     def input_units(self) -> str | None:
         """g, m/s2 or counts; None for exports made before units were recorded."""
         return self.report.input_units

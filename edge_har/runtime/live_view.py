@@ -46,7 +46,7 @@ def render(session: StreamSession, fmt: str | None, seconds: float) -> Group:
     summary = stats.as_dict(seconds)
     head = Table.grid(padding=(0, 2))
     activity = session.classes[latest.shown] if latest else "waiting for data"
-    head.add_row(Text("activity", style="bold"), Text(activity, style="bold cyan"))
+    head.add_row(Text(_named_moment(session), style="bold"), Text(activity, style="bold cyan"))
     if latest and latest.int8_decoded is not None:
         head.add_row("this step alone", session.classes[latest.int8])
     head.add_row("format", fmt or "detecting")
@@ -70,3 +70,11 @@ def render(session: StreamSession, fmt: str | None, seconds: float) -> Group:
         for name, p in zip(session.classes, latest.probabilities):
             bars.add_row(name, "#" * int(round(p * 30)), f"{p:.2f}")
     return Group(head, bars)
+
+
+def _named_moment(session: StreamSession) -> str:
+    """What the activity row names: now, or the moment the model's label delay reaches back to."""
+    delay, rate = session.export.label_delay_steps, session.export.sample_rate_hz
+    if not delay:
+        return "activity"
+    return f"activity {delay / rate:.2g} s ago" if rate else f"activity {delay} steps ago"

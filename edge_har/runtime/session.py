@@ -9,6 +9,7 @@ last reading so the model keeps real time; a counter that goes backwards starts 
 from __future__ import annotations
 
 import heapq
+from collections import deque
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
@@ -26,7 +27,8 @@ class StepRecord:
     """One model step of a stream: what the log writes, the live view shows and `on_step` gets.
     Classes are indices into the export's classes; `true` is None on unlabelled steps, `fp32`
     without the fp32 comparison, `device` where the board sends no class of its own, and the
-    decoded classes where the export decodes nothing."""
+    decoded classes where the export decodes nothing. With a label delay (`train --delay`) the
+    classes name step `names_step`, that many steps back, and `true` is that step's label."""
 
     step: int
     stream: int  # which stream of the session (a board reset starts the next)
@@ -42,6 +44,7 @@ class StepRecord:
     probabilities: np.ndarray  # int8's, over the classes
     int8_decoded: int | None = None
     fp32_decoded: int | None = None
+    names_step: int | None = None  # the step the classes name: `step` less the delay (None before the stream reaches it)
 
     @property
     def shown(self) -> int:
@@ -147,6 +150,9 @@ class StreamSession:
         self.stats.decoding = "forward" if self.decoders else "none"
         self.last_seq: int | None = None
         self.stream_index = -1
+        # (label, step number) of the model steps the delay reaches back over, newest last: an output
+        # names the oldest. Steps held through a gap are there too, unlabelled and unnumbered.
+        self.recent: deque[tuple[int | None, int | None]] = deque(maxlen=export.label_delay_steps + 1)
         self.latest: StepRecord | None = None
 
     def handle(self, items: list[Sample | Info]) -> None:
@@ -204,6 +210,7 @@ class StreamSession:
                 self.stats.resets += 1
                 self.on_event(f"board reset: counter {self.last_seq} -> {seq}; a new stream starts")
             self.stream_index += 1
+            self.recent.clear()
             self.board.start(xyz)
             for engine in self.engines:
                 engine.reset(xyz)
@@ -224,6 +231,7 @@ class StreamSession:
         converter; the engines take the last R model steps of it (older ones leave no trace)."""
         assert self.last_xyz is not None, "a gap is seen only after a first reading"
         held = self.board.steps(np.tile(self.last_xyz, (lost, 1)), [None] * lost)
+        self.recent.extend([(None, None)] * len(held))
         for step in held[-self.receptive_field:]:
             for engine in self.engines:
                 engine.skip(step.values)
@@ -233,7 +241,7 @@ class StreamSession:
         fp32_probs = softmax(self.fp32.predict(step.values)) if self.fp32 else None
         int8_class = int(probs.argmax())
         fp32_class = int(fp32_probs.argmax()) if fp32_probs is not None else None
-        true = self._true_class(step.label)
+        true, names_step = self._named_step(self._true_class(step.label))
         stats = self.stats
         stats.steps += 1
         stats.agreements += int(fp32_class == int8_class) if fp32_class is not None else 0
@@ -244,7 +252,7 @@ class StreamSession:
         x, y, z = step.values.tolist()
         self.latest = StepRecord(stats.steps - 1, self.stream_index, seq, None if step.t is None else round(step.t, 4),
                                  x, y, z, true, int8_class, fp32_class, device, probs,
-                                 *self._decode(probs, fp32_probs, true))
+                                 *self._decode(probs, fp32_probs, true), names_step=names_step)
         if device is not None:
             self._count_device(device, int8_class, fp32_class, true)
         self.on_step(self.latest)
@@ -271,6 +279,14 @@ class StreamSession:
             stats.int8_decoded_correct += int(int8 == true)
             stats.fp32_decoded_correct += int(fp32 == true) if fp32 is not None else 0
         return int8, fp32
+
+    def _named_step(self, true_now: int | None) -> tuple[int | None, int | None]:
+        """The label of the step this output names (the delay back) and that step's number; None for
+        both while the stream is younger than the delay, or where it names a step held through a gap."""
+        self.recent.append((true_now, self.stats.steps))
+        if len(self.recent) < (self.recent.maxlen or 1):
+            return None, None
+        return self.recent[0]
 
     def _true_class(self, label: int | str | None) -> int | None:
         if label is None:

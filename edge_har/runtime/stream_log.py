@@ -7,10 +7,12 @@ from pathlib import Path
 
 from .session import StepRecord
 
-# t: seconds into the stream; *_decoded: after the causal filter, empty where the export decodes nothing;
+# names_step: the step the classes name (`step` less the model's label delay; empty until the stream reaches
+# it); true: that step's label; t: seconds into the stream; *_decoded: after the causal filter, empty where
+# the export decodes nothing;
 # device: the class the board's own model sent (protocol version 2), empty where it sends none;
 # event: a row of its own (the other columns empty) for each gap, reset and damaged reading
-COLUMNS = ("step", "stream", "seq", "t", "x", "y", "z", "true", "int8", "fp32", "int8_decoded", "fp32_decoded",
+COLUMNS = ("step", "names_step", "stream", "seq", "t", "x", "y", "z", "true", "int8", "fp32", "int8_decoded", "fp32_decoded",
            "device", "event")
 STEP_COLUMNS = COLUMNS[:-1]  # a step's row; an event's has only `event`
 

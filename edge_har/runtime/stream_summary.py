@@ -17,7 +17,8 @@ def summarize(session: StreamSession, reader: Reader, about: dict, seconds: floa
         session.stats.bad_frames = decoder_stats.bad_crc
         session.stats.skipped_bytes = decoder_stats.skipped_bytes
     return {**about, "format": reader.fmt, "rate_hz": session.board.rate_hz, **session.board.about(),
-            "classes": session.classes, **session.stats.as_dict(seconds)}
+            "classes": session.classes, "label_delay_steps": session.export.label_delay_steps,
+            **session.stats.as_dict(seconds)}
 
 
 def print_summary(console: Console, summary: dict) -> None:

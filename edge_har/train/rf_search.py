@@ -60,7 +60,7 @@ def search_receptive_field(data: Dataset, base: ModelConfig, cfg: TrainConfig, c
         params, macs = count_params(TCN(config)), macs_per_step(config)
         rows.append(Rung(receptive_field=config.receptive_field, kernel_size=kernel_size, blocks=blocks,
                          filters=config.filters, params=params, macs_per_step=macs, accuracy=None,
-                         min_fold_accuracy=None, skipped=budget.over(params, macs)))
+                         min_fold_accuracy=None, skipped=budget.over(params, macs) or _shorter_than_delay(config)))
         if not rows[-1].skipped:
             shapes.append(config)
     results: dict[int, tuple[ModelConfig, CrossValidation, Evaluation]] = {}
@@ -70,6 +70,13 @@ def search_receptive_field(data: Dataset, base: ModelConfig, cfg: TrainConfig, c
         rung.accuracy, rung.min_fold_accuracy, rung.macro_f1 = report.mean_accuracy, report.min_accuracy, report.mean_macro_f1
         results[config.receptive_field] = (config, report, done.pooled)
     return _choose(rows, results, budget)
+
+
+def _shorter_than_delay(config: ModelConfig) -> str | None:
+    """A rung whose window does not reach back to the step the label delay names."""
+    if config.delay_steps > config.receptive_field - 1:
+        return f"R - 1 = {config.receptive_field - 1} steps, shorter than the label delay of {config.delay_steps}"
+    return None
 
 
 def _choose(rows: list[Rung], results: dict[int, tuple[ModelConfig, CrossValidation, Evaluation]],

@@ -15,7 +15,16 @@ from ..core.metrics_report import CrossValidation, FinalModel, Ladder, MetricsRe
 from ..core.reports import write_report
 from ..core.workers import Workers
 from ..data.calibration import CALIBRATION_PER_CLASS, sample_windows, spread_windows
-from ..data.dataset import HELD_BACK, Dataset, at_rate, check_cv, held_back_time, keep_classes, units_of
+from ..data.dataset import (
+    HELD_BACK,
+    Dataset,
+    at_rate,
+    check_cv,
+    held_back_time,
+    keep_classes,
+    units_of,
+    with_label_delay,
+)
 from ..data.loading import load_data, synthetic_note
 from ..eval import plots
 from ..model.run_folder import (
@@ -57,6 +66,7 @@ class TrainOptions:
     units: str | None = None  # the data's units (g, m/s2, counts); None: as the data states, or judged from gravity
     adapt_seconds: list[float] | None = None  # per CV fold: adapt to the held-out person on N s of each activity
     adapt: AdaptConfig = field(default_factory=AdaptConfig)
+    delay_s: float = 0.0  # label the step this many seconds back (ModelConfig.delay_steps)
     force: bool = False  # replace an existing `out` (once the new run is complete)
     workers: Workers = field(default_factory=Workers)  # where cross-validation folds run
 
@@ -81,10 +91,7 @@ def train(opts: TrainOptions, console: Console | None = None) -> Path:
     console = console or user_console()
     out = opts.out or default_run_dir()
     check_options(opts, out)
-    data = _load(opts, console)
-    units, why = units_of(data, opts.units)
-    console.print(f"Input units: {units} ({why})")
-    model_cfg = _model_config(opts, len(data.classes))
+    data, model_cfg, units = prepared(opts, console)
     _check_adaptation(opts, data)
     if opts.rf != "auto":
         _check_trainable(data, model_cfg.receptive_field)
@@ -143,6 +150,17 @@ def train(opts: TrainOptions, console: Console | None = None) -> Path:
         _plots(folder, data, final, validation, pooled, ladder)
     _report(console, out, metrics, data)
     return out
+
+
+def prepared(opts: TrainOptions, console: Console) -> tuple[Dataset, ModelConfig, str]:
+    """The data as training takes it (its people, classes and rate, labels held to the label delay),
+    the model's configuration and the data's units."""
+    data = _load(opts, console)
+    units, why = units_of(data, opts.units)
+    console.print(f"Input units: {units} ({why})")
+    model_cfg = _model_config(opts, len(data.classes), _delay_steps(opts.delay_s, data, console))
+    _check_delay(model_cfg, opts.rf, data.sample_rate_hz)
+    return with_label_delay(data, model_cfg.delay_steps), model_cfg, units
 
 
 def _check_folds(data: Dataset, cv: str, opts: TrainOptions, console: Console) -> None:
@@ -226,14 +244,39 @@ def _check_trainable(data: Dataset, receptive_field: int) -> None:
                         f"({need}): {', '.join(short[:5])}; record longer or choose a smaller --rf")
 
 
-def _model_config(opts: TrainOptions, num_classes: int) -> ModelConfig:
-    config = replace(opts.model, num_classes=num_classes)
+def _delay_steps(seconds: float, data: Dataset, console: Console) -> int:
+    """--delay in model steps, at the model's rate."""
+    if seconds < 0:
+        raise UserError(f"--delay is a lag in seconds, 0 or more, not {seconds:g}")
+    if not seconds:
+        return 0
+    if not data.sample_rate_hz:
+        raise UserError(f"{data.source} states no sample rate, so --delay {seconds:g} s cannot be counted in "
+                        "steps: declare it with --sample-rate HZ")
+    steps = int(round(seconds * data.sample_rate_hz))
+    console.print(f"Label delay: each output names the step {steps} samples ({steps / data.sample_rate_hz:g} s) "
+                  "before the newest")
+    return steps
+
+
+def _model_config(opts: TrainOptions, num_classes: int, delay_steps: int = 0) -> ModelConfig:
+    config = replace(opts.model, num_classes=num_classes, delay_steps=delay_steps)
     if opts.rf not in (None, "auto"):
         if not opts.rf.isdigit():
             raise UserError(f"--rf must be 'auto' or a number of samples, not {opts.rf!r}")
         kernel_size, blocks = config_for_receptive_field(int(opts.rf))
         config = replace(config, kernel_size=kernel_size, blocks=blocks)
     return config
+
+
+def _check_delay(config: ModelConfig, rf: str | None, rate_hz: float | None) -> None:
+    """The step a label delay names must be one the model sees."""
+    reach = config.receptive_field - 1
+    if rf == "auto" or config.delay_steps <= reach or not rate_hz:
+        return
+    raise UserError(f"--delay {config.delay_steps / rate_hz:g} s reaches beyond the receptive field (R = "
+                    f"{config.receptive_field} sees {reach / rate_hz:g} s back from the newest sample), so the model "
+                    f"would name a step it cannot see: give --delay {reach / rate_hz:g} or less, or a larger --rf")
 
 
 def _metrics(data: Dataset, final: FitResult, validation: Evaluation, cv_report: CrossValidation | None,
