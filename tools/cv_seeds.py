@@ -29,7 +29,7 @@ from edge_har.train.wear import dressed
 
 
 def _options(args: argparse.Namespace) -> TrainOptions:
-    train = TrainConfig(epochs=args.epochs, threads=args.threads, time_warp=args.time_warp)
+    train = TrainConfig(epochs=args.epochs, threads=args.threads, time_warp=args.time_warp, teacher=args.teacher)
     if args.wear != "auto":
         train = dressed(train, args.wear)
     return TrainOptions(data=args.data, classes=args.classes.split(",") if args.classes else None,
@@ -60,6 +60,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=TrainConfig.epochs)
     parser.add_argument("--time-warp", type=float, default=TrainConfig.time_warp)
     parser.add_argument("--magnitude", action="store_true")
+    parser.add_argument("--teacher", action="store_true", help="as `edge-har train --teacher`")
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     console = Console()

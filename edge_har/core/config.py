@@ -68,6 +68,12 @@ class TrainConfig:
     scale_jitter: float = 0.05  # random gain per window: 1 +- this (gravity fixes the true scale)
     time_warp: float = 0.0  # random playback speed per window: 1 +- this
     val_subjects: int = 1
+    # A teacher that sees both ways (train/distillation.py): the student also learns from its per-step
+    # probabilities at this temperature, with this weight against the labels, on every step (the
+    # unlabelled ones too). Off by default until it wins on held-out people (docs/accuracy.md).
+    teacher: bool = False
+    teacher_weight: float = 0.5
+    teacher_temperature: float = 2.0
     seed: int = 0
     device: str = "auto"
     # torch's intra-op threads for each training (None: torch's default, the machine's cores). The

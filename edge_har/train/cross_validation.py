@@ -29,7 +29,8 @@ from ..data.calibration import CALIBRATION_PER_CLASS, WindowSet, sample_windows
 from ..data.dataset import Dataset, subject_folds
 from ..model.tcn import TCN
 from .adaptation import adaptation_curve
-from .training import Evaluation, FitResult, evaluate, fit, label_transitions, use_threads
+from .distillation import fit_distilled
+from .training import Evaluation, FitResult, evaluate, label_transitions, use_threads
 from .wear import AUTO, dressed
 from .wear_trials import WearChoice, choose_wear
 
@@ -128,7 +129,7 @@ def _fold_job(shared: _Shared, job: _FoldJob, threads: int | None) -> _FoldOutco
     if wear and progress:
         progress.console.print(f"{job.label}: {wear.describe()}")
     train = data.select(train_subjects)
-    result = fit(train, data.select(val_subjects), job.model_cfg, fold_cfg, progress, label=job.label)
+    result = fit_distilled(train, data.select(val_subjects), job.model_cfg, fold_cfg, progress, label=job.label)
     transitions = label_transitions(train)
     held_out = {subject: evaluate(result.model, data.select([subject]), transitions) for subject in job.test}
     replay, adapted = None, {}

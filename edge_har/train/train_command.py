@@ -39,8 +39,9 @@ from ..model.run_folder import (
 from ..model.tcn import config_for_receptive_field, count_params, macs_per_step, macs_per_window
 from .adaptation import rows_summary
 from .cross_validation import AdaptPlan, Fold, check_folds, cross_validate, split_validation
+from .distillation import fit_distilled
 from .rf_search import Budget, SearchResult, search_receptive_field
-from .training import Evaluation, FitResult, evaluate, fit, label_transitions
+from .training import Evaluation, FitResult, evaluate, label_transitions
 from .wear import AUTO, dressed
 from .wear_trials import choose_wear
 
@@ -128,8 +129,8 @@ def train(opts: TrainOptions, console: Console | None = None) -> Path:
         else:
             cv_report = pooled = None
         train_subjects, val_subjects = split_validation(data.subjects, [], final_cfg.val_subjects)
-        final = fit(data.select(train_subjects), data.select(val_subjects), model_cfg, final_cfg,
-                    progress, label=f"final model (validation {'+'.join(val_subjects)})")
+        final = fit_distilled(data.select(train_subjects), data.select(val_subjects), model_cfg, final_cfg,
+                              progress, label=f"final model (validation {'+'.join(val_subjects)})")
     transitions = label_transitions(data.select(train_subjects))
     validation = evaluate(final.model, data.select(val_subjects), transitions)
     with staged_dir(out, replace=opts.force) as folder:

@@ -74,47 +74,63 @@ def normalization(data: Dataset, rotation_invariant: bool, magnitude: bool) -> t
 
 class WindowSampler:
     """Random training windows across subjects: R - 1 steps of context plus `window` labelled
-    outputs, drawn from recordings padded by the start-of-stream rule."""
+    outputs, drawn from recordings padded by the start-of-stream rule; with `soft` (a teacher's
+    per-step probabilities of each recording), those of the same steps."""
 
-    def __init__(self, data: Dataset, receptive_field: int, cfg: TrainConfig, rng: np.random.Generator):
+    def __init__(self, data: Dataset, receptive_field: int, cfg: TrainConfig, rng: np.random.Generator,
+                 soft: list[np.ndarray] | None = None):
         self.cfg, self.rng, self.r = cfg, rng, receptive_field
         self.inputs = [pad_start(rec.x, receptive_field) for rec in data.recordings]
         self.labels = [np.concatenate([np.full(receptive_field - 1, UNLABELED), rec.y]) for rec in data.recordings]
+        # No target before a recording starts: rows of zeros, which the loss leaves out
+        self.soft = [np.concatenate([np.zeros((receptive_field - 1, p.shape[1]), np.float32), p]) for p in soft] \
+            if soft is not None else None
         weights = np.array([(y != UNLABELED).sum() for y in self.labels], dtype=np.float64)
         self.weights = weights / weights.sum()
 
     def batch(self) -> tuple[np.ndarray, np.ndarray]:
-        xs, ys = zip(*(self._window(i) for i in
-                       self.rng.choice(len(self.inputs), size=self.cfg.batch_size, p=self.weights)))
-        return augment(np.stack(xs), self.cfg, self.rng), np.stack(ys)
+        x, y, _ = self.batch_with_soft()
+        return x, y
 
-    def _window(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+    def batch_with_soft(self) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """Windows, their labels and, where the sampler has a teacher's, its probabilities."""
+        picks = [self._window(i) for i in self.rng.choice(len(self.inputs), size=self.cfg.batch_size, p=self.weights)]
+        xs, ys, softs = zip(*picks)
+        soft = np.stack(softs) if self.soft is not None else None
+        return augment(np.stack(xs), self.cfg, self.rng), np.stack(ys), soft
+
+    def _window(self, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """One window, played back at a random speed (time warp: people move at their own pace)."""
         span = self.cfg.window + self.r - 1
         speed = 1 + self.cfg.time_warp * self.rng.uniform(-1, 1)
         need = int(np.ceil((span - 1) * speed)) + 1
         x, y = self.inputs[i], self.labels[i]
+        soft = self.soft[i] if self.soft is not None else None
         if len(x) < need:  # a recording shorter than the window
             x = np.pad(x, ((need - len(x), 0), (0, 0)), mode="edge")
             y = np.pad(y, (need - len(y), 0), constant_values=UNLABELED)
+            soft = np.pad(soft, ((need - len(soft), 0), (0, 0))) if soft is not None else None
         end = self.rng.integers(need, len(x) + 1)
         at = (end - 1) - (span - 1 - np.arange(span)) * speed
         start = int(np.floor(at[0]))
         grid = np.arange(start, end)
         warped = np.stack([np.interp(at, grid, x[start:end, c]) for c in range(x.shape[1])], axis=1)
-        return warped, y[np.rint(at[self.r - 1:]).astype(np.int64)]
+        steps = np.rint(at[self.r - 1:]).astype(np.int64)
+        return warped, y[steps], soft[steps] if soft is not None else None
 
 
 def fit(train: Dataset, val: Dataset, model_cfg: ModelConfig, cfg: TrainConfig,
-        progress: Progress | None = None, label: str = "training") -> FitResult:
-    """Adam with gradient clipping; keeps the epoch with the best validation accuracy."""
+        progress: Progress | None = None, label: str = "training", soft: list[np.ndarray] | None = None) -> FitResult:
+    """Adam with gradient clipping; keeps the epoch with the best validation accuracy. `soft`: a
+    teacher's probabilities for every step of every training recording, learnt from beside the
+    labels (distillation.py)."""
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     device = resolve_device(cfg.device)
     mean, std = normalization(train, rotation_invariant=cfg.rotate_deg > 0 or cfg.flip_axes or bool(cfg.roll_axis),
                               magnitude=model_cfg.magnitude)
     model = TCN(model_cfg, mean, std).to(device)
-    sampler = WindowSampler(train, model.receptive_field, cfg, rng)
+    sampler = WindowSampler(train, model.receptive_field, cfg, rng, soft)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, cfg.epochs * cfg.steps_per_epoch)
     task = progress.add_task(label, total=cfg.epochs * cfg.steps_per_epoch, stats="") if progress else None
@@ -148,16 +164,28 @@ def _best_epoch(history: list[Epoch]) -> int:
 def training_step(model: TCN, forward, sampler: WindowSampler, optimizer, cfg: TrainConfig,
                   device: torch.device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """One of fit's steps: a batch drawn and augmented, `forward` (the model, or another layout of
-    it in tools/bench_train.py), the loss over labelled steps, backward, clipping, the optimizer;
-    (logits, labels, loss)."""
-    x, y = (torch.from_numpy(a).to(device) for a in sampler.batch())
+    it in tools/bench_train.py), the loss over labelled steps (and, with a teacher, over every
+    step it has probabilities for), backward, clipping, the optimizer; (logits, labels, loss)."""
+    windows, labels, soft = sampler.batch_with_soft()
+    x, y = torch.from_numpy(windows).to(device), torch.from_numpy(labels).to(device)
     logits = forward(x)
     loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1), ignore_index=UNLABELED)
+    if soft is not None:
+        loss = (1 - cfg.teacher_weight) * loss + cfg.teacher_weight * _distillation_loss(
+            logits, torch.from_numpy(soft).to(device), cfg.teacher_temperature)
     optimizer.zero_grad()
     loss.backward()
     torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
     optimizer.step()
     return logits, y, loss
+
+
+def _distillation_loss(logits: torch.Tensor, soft: torch.Tensor, temperature: float) -> torch.Tensor:
+    """Cross-entropy of the student's tempered distribution against the teacher's, scaled by T^2 so
+    its gradients keep their size whatever T (Hinton et al. 2015); steps without a target left out."""
+    has = soft.sum(dim=-1) > 0
+    log_p = F.log_softmax(logits / temperature, dim=-1)
+    return -(soft * log_p).sum(dim=-1)[has].mean() * temperature**2
 
 
 def _train_epoch(model, sampler, optimizer, schedule, cfg, device, progress, task) -> tuple[float, float]:

@@ -61,7 +61,8 @@ def choose_wear(data: Dataset, model_cfg: ModelConfig, cfg: TrainConfig, progres
     subjects = data.subjects
     held = max(1, len(subjects) // 3)
     train_subjects, val_subjects = subjects[:-held], subjects[-held:]
-    trial = replace(cfg, epochs=min(cfg.epochs, max(MIN_TRIAL_EPOCHS, cfg.epochs // TRIAL_EPOCH_SHARE)))
+    # A trial ranks wears; a teacher would double its cost and change no ranking it is asked for
+    trial = replace(cfg, epochs=min(cfg.epochs, max(MIN_TRIAL_EPOCHS, cfg.epochs // TRIAL_EPOCH_SHARE)), teacher=False)
     names = list(WEARS)
     rows = TaskRows(progress, [f"{label}wear trial '{name}'" for name in names], live=workers.distributed)
     shared = _Trials(data.select(train_subjects), data.select(val_subjects), model_cfg, trial,
