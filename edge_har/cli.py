@@ -149,11 +149,12 @@ def train(
     magnitude: Annotated[bool, typer.Option(
         help="Give the model |a| as one more input channel, computed inside it from the three axes: the "
              "intensity of a movement, whichever way the device is worn.")] = MODEL.magnitude,
-    delay: Annotated[float, typer.Option(
+    delay: Annotated[Optional[float], typer.Option(
         min=0.0, help="Label the step this many seconds back from the newest sample (still causal: it never waits "
                       "for data it has not got): a fixed lag that buys the model the moments after each step, so "
                       "changes of activity are named sooner after they show. Every engine, parity and stream "
-                      "honour it. Needs a known sample rate.")] = 0.0,
+                      "honour it; 0 names the newest sample. Default: 1 s where the data's sample rate is known "
+                      "(at most R - 1 steps), else none.")] = None,
     teacher: Annotated[bool, typer.Option(
         help="First train a larger teacher that sees both ways (the samples after each step too) on the same "
              "people; the model then learns from its per-step probabilities beside the labels, on the unlabelled "

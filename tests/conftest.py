@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import threading
@@ -60,6 +61,12 @@ def write_csv(path: Path, x: np.ndarray, labels: list[str], rate_hz: float = 50.
 CHECK_WINDOWS = 300
 
 RUN_FILES = ("model.pt", "config.json", "metrics.json", "calibration.npz", "holdout.npz", "decoding.json")
+
+
+def label_delay(run: Path) -> int:
+    """The steps back that a run's exported model names (`train --delay`; synthetic data is 50 Hz,
+    so a default training names the step 50 back)."""
+    return json.loads((run / "config.json").read_text())["model"]["delay_steps"]
 
 
 def run_copy(run: Path, folder: Path) -> Path:

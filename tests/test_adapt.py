@@ -9,8 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from edge_har.core.config import DEFAULT_DELAY_S
 from edge_har.core.labels import UNLABELED
-from edge_har.data.dataset import Dataset, Recording
+from edge_har.data.dataset import Dataset, Recording, with_label_delay
 from edge_har.data.loading import load_data
 from edge_har.data.synthetic import synthetic_dataset
 from edge_har.export.exporter import ExportOptions, export
@@ -19,7 +20,7 @@ from edge_har.train.adapt_command import AdaptOptions, adapt
 from edge_har.train.adaptation import first_seconds, spread_seconds, wearer_dataset
 from edge_har.train.training import evaluate
 
-from .conftest import CHECK_WINDOWS, run_copy, write_csv
+from .conftest import CHECK_WINDOWS, label_delay, run_copy, write_csv
 from .test_cli import TINY, _assert_clean_failure, edge_har
 
 
@@ -79,12 +80,15 @@ def adapted(exported, tmp_path_factory) -> tuple[Path, Path, Dataset]:
 
 def test_adapting_raises_accuracy_on_the_wearer(adapted):
     parent, out, rest = adapted
+    rest = with_label_delay(rest, label_delay(parent))  # held to the steps the model names
     before = evaluate(Run(parent).model, rest).summary["accuracy"]
     after = evaluate(Run(out).model, rest).summary["accuracy"]
     assert after >= before + 0.05, (before, after)
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["adapted_from"]["run"] == str(parent)
-    assert metrics["adaptation"]["labelled_per_class"] == {name: 10.0 for name in metrics["classes"]}
+    # Each clip is a recording of its own: its first second names steps before it began (the default delay)
+    named_seconds = 10.0 - label_delay(parent) / 50
+    assert metrics["adaptation"]["labelled_per_class"] == {name: named_seconds for name in metrics["classes"]}
     assert json.loads((out / "config.json").read_text())["extra"]["adapted_from"] == str(parent)
     assert metrics["adaptation"]["config"]["seeds"] == 3  # a soup of three fine-tunings
     assert metrics["adaptation"]["seconds_taken"] > 0
@@ -119,7 +123,7 @@ def test_cross_validation_reports_each_held_out_persons_adaptation(tmp_path):
     cv = json.loads((out / "metrics.json").read_text())["cv"]
     adapted = cv["folds"][0]["adapted"]
     assert [row["seconds"] for row in adapted] == [10, 30]
-    sim6_steps = synthetic_dataset().select(["sim6"]).labelled_steps()
+    sim6_steps = synthetic_dataset().select(["sim6"]).labelled_steps() - int(DEFAULT_DELAY_S * 50)  # never named: the last second
     for row in adapted:
         assert 0 <= row["accuracy"] <= 1 and 0 <= row["macro_f1"] <= 1
         assert row["adapted_on_steps"] == row["seconds"] * 50 * 5  # 50 Hz, five activities

@@ -7,7 +7,8 @@ with its spread (the standard deviation of the per-seed means), the lowest perso
 seeds) and the minutes one seed took. Every file after the first is also compared with the
 first, person by person on the seeds both ran (same seed, same person): the mean paired gain in
 accuracy and in macro-F1, how many people gained, and whether the gain exceeds the seed spread
-(the larger of the two files' spreads), the project's rule for calling a change better.
+(the larger of the two files' spreads), the project's rule for calling a change better; with
+fewer than three seeds in common a change is shown but not judged.
 
 With `--curve PNG`, the files are points of a curve against their label delay (`--delay`): mean
 accuracy and macro-F1 with the seed spread as error bars.
@@ -20,6 +21,8 @@ import json
 from pathlib import Path
 
 import numpy as np
+
+MIN_SEEDS = 3  # a change is judged on at least this many seeds
 
 
 def _load(path: Path) -> dict:
@@ -49,8 +52,11 @@ def summary_row(name: str, result: dict) -> str:
     acc, f1 = _per_seed(result, "accuracy"), _per_seed(result, "macro_f1")
     person, lowest = _lowest(result)
     minutes = np.mean([s["minutes"] for s in result["seeds"].values()])
-    return (f"| {name} | {len(acc)} | {acc.mean():.4f} ± {_spread(result):.4f} | {f1.mean():.4f} ± "
-            f"{f1.std(ddof=1) if len(f1) > 1 else float('nan'):.4f} | {person} {lowest:.3f} | {minutes:.0f} |")
+    if len(acc) > 1:
+        figures = f"{acc.mean():.4f} ± {_spread(result):.4f} | {f1.mean():.4f} ± {f1.std(ddof=1):.4f}"
+    else:
+        figures = f"{acc.mean():.4f} (one seed) | {f1.mean():.4f}"
+    return f"| {name} | {len(acc)} | {figures} | {person} {lowest:.3f} | {minutes:.0f} |"
 
 
 def paired_row(name: str, base: dict, other: dict) -> str:
@@ -63,7 +69,8 @@ def paired_row(name: str, base: dict, other: dict) -> str:
     per_person = gains["accuracy"].mean(axis=0)
     spread = max(_spread(base), _spread(other))
     gain = gains["accuracy"].mean()
-    verdict = "n/a (one seed)" if np.isnan(spread) else ("yes" if abs(gain) > spread else "no")
+    verdict = (f"not judged: {len(seeds)} seed(s) in common" if len(seeds) < MIN_SEEDS or np.isnan(spread)
+               else "yes" if abs(gain) > spread else "no")
     return (f"| {name} | {','.join(seeds)} | {gain * 100:+.2f} pts | {gains['macro_f1'].mean() * 100:+.2f} pts | "
             f"{int((per_person > 0).sum())} of {len(people)} | {spread * 100:.2f} pts | {verdict} |")
 

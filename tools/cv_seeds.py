@@ -55,7 +55,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True, help="the JSON file to write (seeds in it are kept)")
     parser.add_argument("--classes", help="as `edge-har train --classes`")
     parser.add_argument("--wear", default="auto", help="as `edge-har train --wear` (default auto)")
-    parser.add_argument("--delay", type=float, default=0.0, help="as `edge-har train --delay` (seconds)")
+    parser.add_argument("--delay", type=float, help="as `edge-har train --delay` (seconds; default as train's)")
     parser.add_argument("--sample-rate", type=float, help="as `edge-har train --sample-rate`")
     parser.add_argument("--epochs", type=int, default=TrainConfig.epochs)
     parser.add_argument("--time-warp", type=float, default=TrainConfig.time_warp)

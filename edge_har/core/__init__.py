@@ -2,6 +2,7 @@
 configs, file writing, Ctrl-C and SIGTERM. Imports nothing else of edge-har."""
 
 from .config import (
+    DEFAULT_DELAY_S,
     EXPORT_MIN_AGREEMENT,
     PARITY_MIN_AGREEMENT,
     AdaptConfig,
@@ -36,6 +37,7 @@ from .units import UNIT_NAMES, canonical, factor, infer
 
 __all__ = [
     "AdaptConfig", "CALIBRATION_FILE", "CONFIG_FILE", "DECODE_CHOICES", "DECODING_FILE", "DEFAULT_DECODE",
+    "DEFAULT_DELAY_S",
     "DataError", "EXPORT_MIN_AGREEMENT", "FLOOR", "ForwardFilter", "GateFailure", "HOLDOUT_FILE",
     "MAGNITUDE_EPS", "MB", "METRICS_FILE", "MODEL_FILE", "ModelConfig", "PARITY_MIN_AGREEMENT", "RunConfig",
     "SAME_RATE", "StreamResampler", "TRAIN_INSTALL", "TrainConfig", "Transitions", "UNIT_NAMES", "UNLABELED",

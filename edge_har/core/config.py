@@ -18,6 +18,14 @@ Norm = Literal["batch", "layer"]
 PARITY_MIN_AGREEMENT = 0.995
 EXPORT_MIN_AGREEMENT = 0.99
 
+# The label delay a model trains with unless told (`train --delay`), where the data's rate is known:
+# one second, the lag at which a label still reads as "now" to a person watching it (about a second
+# keeps a flow of thought unbroken: Miller 1968, Card et al. 1991), which is also at most half
+# the default receptive field at any rate up to 60 Hz, so most of what it sees stays before the
+# step it names. A principle, not a figure tuned on held-out people: docs/accuracy.md measures
+# the whole curve.
+DEFAULT_DELAY_S = 1.0
+
 
 @dataclass
 class ModelConfig:

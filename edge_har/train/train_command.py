@@ -7,7 +7,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from ..core.config import AdaptConfig, ModelConfig, RunConfig, TrainConfig
+from ..core.config import DEFAULT_DELAY_S, AdaptConfig, ModelConfig, RunConfig, TrainConfig
 from ..core.console import job_progress, styled, user_console
 from ..core.errors import DataError, UserError
 from ..core.files import MB, check_new_folder, staged_dir, write_json
@@ -67,7 +67,7 @@ class TrainOptions:
     units: str | None = None  # the data's units (g, m/s2, counts); None: as the data states, or judged from gravity
     adapt_seconds: list[float] | None = None  # per CV fold: adapt to the held-out person on N s of each activity
     adapt: AdaptConfig = field(default_factory=AdaptConfig)
-    delay_s: float = 0.0  # label the step this many seconds back (ModelConfig.delay_steps)
+    delay_s: float | None = None  # label the step this many seconds back (ModelConfig.delay_steps); None: the default
     force: bool = False  # replace an existing `out` (once the new run is complete)
     workers: Workers = field(default_factory=Workers)  # where cross-validation folds run
 
@@ -160,6 +160,11 @@ def prepared(opts: TrainOptions, console: Console) -> tuple[Dataset, ModelConfig
     units, why = units_of(data, opts.units)
     console.print(f"Input units: {units} ({why})")
     model_cfg = _model_config(opts, len(data.classes), _delay_steps(opts.delay_s, data, console))
+    reach = model_cfg.receptive_field - 1
+    if opts.delay_s is None and opts.rf != "auto" and model_cfg.delay_steps > reach:
+        console.print(f"Label delay: {reach} steps, the most R = {model_cfg.receptive_field} sees (not the default "
+                      f"{DEFAULT_DELAY_S:g} s)")
+        model_cfg = replace(model_cfg, delay_steps=reach)
     _check_delay(model_cfg, opts.rf, data.sample_rate_hz)
     return with_label_delay(data, model_cfg.delay_steps), model_cfg, units
 
@@ -245,8 +250,15 @@ def _check_trainable(data: Dataset, receptive_field: int) -> None:
                         f"({need}): {', '.join(short[:5])}; record longer or choose a smaller --rf")
 
 
-def _delay_steps(seconds: float, data: Dataset, console: Console) -> int:
-    """--delay in model steps, at the model's rate."""
+def _delay_steps(seconds: float | None, data: Dataset, console: Console) -> int:
+    """--delay in model steps, at the model's rate; not given: DEFAULT_DELAY_S where the rate is
+    known, else none (said)."""
+    if seconds is None:
+        if not data.sample_rate_hz:
+            console.print(f"Label delay: none, since {data.source} states no sample rate (with --sample-rate HZ the "
+                          f"model would name the step {DEFAULT_DELAY_S:g} s back, the default)")
+            return 0
+        seconds = DEFAULT_DELAY_S
     if seconds < 0:
         raise UserError(f"--delay is a lag in seconds, 0 or more, not {seconds:g}")
     if not seconds:
