@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edge_har.core.config import DEFAULT_DELAY_S
 from edge_har.core.labels import UNLABELED
 from edge_har.data.dataset import Dataset, Recording, with_label_delay
 from edge_har.data.loading import load_data
@@ -123,7 +122,7 @@ def test_cross_validation_reports_each_held_out_persons_adaptation(tmp_path):
     cv = json.loads((out / "metrics.json").read_text())["cv"]
     adapted = cv["folds"][0]["adapted"]
     assert [row["seconds"] for row in adapted] == [10, 30]
-    sim6_steps = synthetic_dataset().select(["sim6"]).labelled_steps() - int(DEFAULT_DELAY_S * 50)  # never named: the last second
+    sim6_steps = synthetic_dataset().select(["sim6"]).labelled_steps() - label_delay(out)  # never named: the last steps
     for row in adapted:
         assert 0 <= row["accuracy"] <= 1 and 0 <= row["macro_f1"] <= 1
         assert row["adapted_on_steps"] == row["seconds"] * 50 * 5  # 50 Hz, five activities

@@ -31,11 +31,11 @@ from ..core.errors import DataError, GateFailure
 from ..core.features import pad_start
 from ..core.files import check_destination, write_json
 from ..core.install import TRAIN_INSTALL, has_training_stack
-from ..core.labels import UNLABELED, delayed_labels
+from ..core.labels import UNLABELED
 from ..core.metrics import agreement, confusion_matrix, summarize
 from ..core.run_files import MODEL_FILE
 from ..core.workers import HERE, TaskRows, Workers
-from ..data.dataset import Dataset, at_rate
+from ..data.dataset import Dataset, at_rate, with_label_delay
 from ..data.loading import load_data
 from ..device.c_backend import C_ENGINE, CStepBackend, c_compiler
 from ..runtime.engines import INT8_BACKENDS, check_engine, step_backend, window_backend
@@ -117,11 +117,10 @@ def _matching_data(export: Exported, opts: ParityOptions, console: Console) -> D
     if channels != export.readings:
         raise DataError(f"the data has {channels} channels; the model takes {export.readings}")
     remap = np.array([export.classes.index(c) for c in data.classes])
-    for rec in data.recordings:  # held to the step each output names (`train --delay`)
-        rec.y = delayed_labels(np.where(rec.y == UNLABELED, UNLABELED, remap[np.maximum(rec.y, 0)]),
-                               export.label_delay_steps)
+    for rec in data.recordings:
+        rec.y = np.where(rec.y == UNLABELED, UNLABELED, remap[np.maximum(rec.y, 0)])
     data.classes = list(export.classes)
-    return data
+    return with_label_delay(data, export.label_delay_steps)  # held to the step each output names
 
 
 def _backend_names(export: Exported, opts: ParityOptions, console: Console) -> list[str]:
