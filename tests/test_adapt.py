@@ -77,6 +77,9 @@ def adapted(exported, tmp_path_factory) -> tuple[Path, Path, Dataset]:
     return parent, adapt(AdaptOptions(parent, str(clips), folder / "adapted")), rest
 
 
+# A training and an adaptation: slow; test_cross_validation_reports_each_held_out_persons_adaptation adapts in
+# the default run
+@pytest.mark.slow
 def test_adapting_raises_accuracy_on_the_wearer(adapted):
     parent, out, rest = adapted
     rest = with_label_delay(rest, label_delay(parent))  # held to the steps the model names

@@ -1,4 +1,5 @@
-"""`edge-har` as a user runs it: the real console script in a subprocess, real files."""
+"""`edge-har` as a user runs it: the real console script in a subprocess (in this process for mistakes told
+before any work), real files."""
 
 from __future__ import annotations
 
@@ -20,6 +21,19 @@ TINY = ["--epochs", "1", "--steps-per-epoch", "2", "--batch-size", "4", "--filte
 
 def edge_har(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([EDGE_HAR, *args], capture_output=True, text=True, cwd=cwd, timeout=SUBPROCESS_LIMIT_S)
+
+
+def edge_har_in_process(capfd, *args: str) -> subprocess.CompletedProcess:
+    """The console script run in this process, for mistakes told before any work: the exit code and
+    both streams as `edge_har` gives them, without an interpreter's and torch's start-up per case."""
+    from edge_har.cli import run
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sys, "argv", ["edge-har", *args])
+        with pytest.raises(SystemExit) as end:
+            run()
+    out, err = capfd.readouterr()
+    return subprocess.CompletedProcess(["edge-har", *args], end.value.code, out, err)
 
 
 def test_help_explains_the_commands():
@@ -100,9 +114,10 @@ def _assert_clean_failure(result: subprocess.CompletedProcess, message: str) -> 
     (["--wear", "sideways"], "--wear must be auto or one of rolled, fixed, any"),
     (["--classes", "Flying"], "not in the data"),
 ])
-def test_user_mistakes_get_one_clear_line(tmp_path, args, message):
+def test_user_mistakes_get_one_clear_line(tmp_path, monkeypatch, capfd, args, message):
     out = tmp_path / "run"
-    _assert_clean_failure(edge_har("train", "--out", str(out), *TINY, *args, cwd=tmp_path), message)
+    monkeypatch.chdir(tmp_path)
+    _assert_clean_failure(edge_har_in_process(capfd, "train", "--out", str(out), *TINY, *args), message)
     assert not out.exists()
 
 

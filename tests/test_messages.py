@@ -39,6 +39,7 @@ def test_help_names_the_ray_install_as_the_source_does(command):
 
 # Advice that works when followed
 
+@pytest.mark.slow  # follows the advice through a whole export
 def test_the_export_folder_given_for_the_run_is_named_and_the_advice_works(exported, tmp_path):
     result = edge_har("parity", str(exported / "export"))
     _assert_clean_failure(result, f"{exported / 'export'} is an export folder; give the training run that holds it: "

@@ -13,7 +13,7 @@ import pytest
 from edge_har.data.loading import load_data
 
 from .conftest import CHECK_WINDOWS, play, run_copy, write_csv
-from .test_cli import TINY, _assert_clean_failure, edge_har
+from .test_cli import TINY, _assert_clean_failure, edge_har, edge_har_in_process
 
 
 @pytest.fixture(scope="module")
@@ -30,18 +30,18 @@ def test_an_export_without_int8_is_named_with_the_command_that_fixes_it(fp32_onl
 
 
 @pytest.mark.parametrize("content", [b"", b"PK\x03\x04 only the start of a zip"])
-def test_a_damaged_model_file_is_named(exported, tmp_path, content):
+def test_a_damaged_model_file_is_named(exported, tmp_path, content, capfd):
     run = run_copy(exported, tmp_path / "run")
     (run / "model.pt").write_bytes(content)
-    result = edge_har("export", str(run), "--int8")
+    result = edge_har_in_process(capfd, "export", str(run), "--int8")
     _assert_clean_failure(result, f"{run / 'model.pt'}: not a readable edge-har model")
 
 
-def test_a_truncated_model_file_is_named(exported, tmp_path):
+def test_a_truncated_model_file_is_named(exported, tmp_path, capfd):
     run = run_copy(exported, tmp_path / "run")
     whole = (run / "model.pt").read_bytes()
     (run / "model.pt").write_bytes(whole[:len(whole) // 2])
-    _assert_clean_failure(edge_har("export", str(run)), "not a readable edge-har model")
+    _assert_clean_failure(edge_har_in_process(capfd, "export", str(run)), "not a readable edge-har model")
 
 
 def test_record_into_a_missing_folder_is_refused_before_the_port_is_opened(tmp_path):
@@ -50,29 +50,29 @@ def test_record_into_a_missing_folder_is_refused_before_the_port_is_opened(tmp_p
     _assert_clean_failure(result, "does not exist")
 
 
-def test_train_refuses_an_existing_out_folder_before_training(tmp_path):
+def test_train_refuses_an_existing_out_folder_before_training(tmp_path, capfd):
     (tmp_path / "run").mkdir()
-    result = edge_har("train", "--out", str(tmp_path / "run"), *TINY)
+    result = edge_har_in_process(capfd, "train", "--out", str(tmp_path / "run"), *TINY)
     _assert_clean_failure(result, "already exists")
     assert "Data:" not in result.stdout  # refused before the data was even loaded
 
 
-def test_train_refuses_an_out_folder_under_a_file(tmp_path):
+def test_train_refuses_an_out_folder_under_a_file(tmp_path, capfd):
     (tmp_path / "notes.txt").write_text("a file")
-    _assert_clean_failure(edge_har("train", "--out", str(tmp_path / "notes.txt" / "run"), *TINY), "is a file")
+    _assert_clean_failure(edge_har_in_process(capfd, "train", "--out", str(tmp_path / "notes.txt" / "run"), *TINY), "is a file")
 
 
-def test_one_class_data_is_refused(tmp_path):
+def test_one_class_data_is_refused(tmp_path, capfd):
     for i in range(3):
         write_csv(tmp_path / f"s{i}.csv", np.random.default_rng(i).normal(size=(400, 3)), ["Walking"] * 400)
-    _assert_clean_failure(edge_har("train", "--data", str(tmp_path), "--out", str(tmp_path / "run"), *TINY),
+    _assert_clean_failure(edge_har_in_process(capfd, "train", "--data", str(tmp_path), "--out", str(tmp_path / "run"), *TINY),
                           "only one class")
 
 
-def test_recordings_shorter_than_r_are_refused(tmp_path):
+def test_recordings_shorter_than_r_are_refused(tmp_path, capfd):
     for i in range(3):
         write_csv(tmp_path / f"s{i}.csv", np.random.default_rng(i).normal(size=(100, 3)), ["Walking", "Running"] * 50)
-    result = edge_har("train", "--data", str(tmp_path), "--out", str(tmp_path / "run"), *TINY)
+    result = edge_har_in_process(capfd, "train", "--data", str(tmp_path), "--out", str(tmp_path / "run"), *TINY)
     _assert_clean_failure(result, "shorter than the receptive field R = 121")
 
 
@@ -94,6 +94,7 @@ def test_a_synthetic_model_refuses_a_real_board(exported, tmp_path):
     _assert_clean_failure(result, "trained on the built-in SYNTHETIC data")
 
 
+@pytest.mark.slow  # a whole parity run
 def test_tflite_micro_on_fewer_steps_than_recordings(exported, tmp_path):
     result = edge_har("parity", str(exported), "--subjects", "sim5,sim6", "--tflm-steps", "1",
                       "--min-agreement", "0", "--max-drop", "100", "--out", str(tmp_path))
@@ -191,12 +192,13 @@ def test_a_plain_matrix_mat_file_is_named(tmp_path):
     _assert_clean_failure(edge_har("emulate", "--data", str(path)), "XTrain is one 3x9000 matrix, not a cell array")
 
 
-def test_export_of_a_run_without_its_config_is_named(exported, tmp_path):
+def test_export_of_a_run_without_its_config_is_named(exported, tmp_path, capfd):
     run = run_copy(exported, tmp_path / "run")
     (run / "config.json").unlink()
-    _assert_clean_failure(edge_har("export", str(run)), f"{run / 'config.json'}: missing; the run is incomplete")
+    _assert_clean_failure(edge_har_in_process(capfd, "export", str(run)),
+                          f"{run / 'config.json'}: missing; the run is incomplete")
 
 
-def test_a_synthetic_set_too_big_for_memory_is_refused_before_it_is_made(tmp_path):
-    result = edge_har("train", "--data", "synthetic:100000:3600", "--out", str(tmp_path / "run"), *TINY)
+def test_a_synthetic_set_too_big_for_memory_is_refused_before_it_is_made(tmp_path, capfd):
+    result = edge_har_in_process(capfd, "train", "--data", "synthetic:100000:3600", "--out", str(tmp_path / "run"), *TINY)
     _assert_clean_failure(result, "synthetic:100000:3600 takes about 335.3 GB of memory")

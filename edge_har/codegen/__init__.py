@@ -3,7 +3,7 @@ Reads .tflite and JSON; no torch. The hand-written C they carry is in c/ (packag
 
 The engine's path through the code: tflite_graph (the flatbuffer) -> tracing (the graph as the
 program of engine_ir, with fixed_point's arithmetic) -> scratch (column slots) -> engine_writer
-(the C, with dsp_layout's weights for cores with the DSP extension)."""
+(the C, with weight_layouts' weights for each path: the DSP extension's and the portable one)."""
 
 from .decoder_header import decoder_header
 from .engine_writer import ENGINE_C, ENGINE_H, write_engine

@@ -16,13 +16,13 @@ import numpy as np
 from ..core.export_report import CEngine
 from ..core.features import MAGNITUDE_EPS
 from .c_sources import c_source
-from .dsp_layout import folded_bias, packed_weights
 from .engine_ir import Add, Conv, Logits, Program, Push
 from .tflite_graph import read_graph
 from .tracing import trace
+from .weight_layouts import ARMV6M_WEIGHT_OFFSET, folded_bias, packed_weights, portable_weights
 
 ENGINE_C, ENGINE_H = "step_engine.c", "step_engine.h"
-KERNELS = ("fixed_point.c", "kernel_params.c", "conv.c", "conv_dsp.c", "add.c", "push.c", "engine_api.c")
+KERNELS = ("fixed_point.c", "kernel_params.c", "conv_armv6m.c", "conv.c", "conv_dsp.c", "add.c", "push.c", "engine_api.c")
 DSP = "EDGE_HAR_ENGINE_DSP"
 
 _DECODING = """
@@ -94,35 +94,31 @@ def _array(ctype: str, name: str, values) -> str:
 
 
 def _conv_constants(n: int, conv: Conv, bits: int) -> str:
-    """The arrays and the parameter struct of convolution n; the DSP path's under its #if, the
-    portable path's under the #else, what both read before them."""
+    """The arrays and the parameter struct of convolution n; the weights of the path the core
+    takes under #if (the DSP path's, ARMv6-M's offset bytes, or signed bytes), what all read before them."""
     bias_type = "int64_t" if bits == 16 else "int32_t"
-    dsp_bias = folded_bias(conv)
-    own_biases = not np.array_equal(dsp_bias, conv.bias)  # an int8 model's input offset, folded in
-    bias = _array(bias_type, f"kConv{n}Bias", conv.bias)
     width = 0 if conv.ring is None else (conv.kernel - 1) * conv.dilation
     return "\n".join([
         f"/* convolution {n}: {conv.cin} -> {conv.cout} channels, {conv.kernel} taps {conv.dilation} apart */",
         _array("int32_t", f"kConv{n}Multiplier", conv.multipliers),
         _array("int8_t", f"kConv{n}Shift", conv.shifts),
-        *([] if own_biases else [bias]),
+        _array(bias_type, f"kConv{n}Bias", folded_bias(conv)),
         f"#ifdef {DSP}",
         _array("int32_t", f"kConv{n}Packed", packed_weights(conv, bits)),
-        *([_array(bias_type, f"kConv{n}FoldedBias", dsp_bias)] if own_biases else []),
+        "#elif EDGE_HAR_ENGINE_WEIGHT_OFFSET",
+        _array("uint8_t", f"kConv{n}Weights", portable_weights(conv, ARMV6M_WEIGHT_OFFSET)),
         "#else",
-        _array("int8_t", f"kConv{n}Weights", conv.weights),
-        *([bias] if own_biases else []),
+        _array("int8_t", f"kConv{n}Weights", portable_weights(conv)),
         "#endif",
         f"static const EdgeHarConv kConv{n} = {{",
         f"  .kernel = {conv.kernel}, .dilation = {conv.dilation}, .width = {width}, .cin = {conv.cin}, "
         f".cout = {conv.cout}, .high_word = {int(conv.high_word)}, .wide = {int(not conv.narrow)},",
-        f"  .input_offset = {conv.input_offset}, .output_zero_point = {conv.output_zero_point}, .low = {conv.low}, "
-        f".high = {conv.high},",
-        f"  .multiplier = kConv{n}Multiplier, .shift = kConv{n}Shift,",
+        f"  .output_zero_point = {conv.output_zero_point}, .low = {conv.low}, .high = {conv.high},",
+        f"  .bias = kConv{n}Bias, .multiplier = kConv{n}Multiplier, .shift = kConv{n}Shift,",
         f"#ifdef {DSP}",
-        f"  .bias = kConv{n}{'FoldedBias' if own_biases else 'Bias'}, .packed = kConv{n}Packed,",
+        f"  .packed = kConv{n}Packed,",
         "#else",
-        f"  .bias = kConv{n}Bias, .weights = kConv{n}Weights,",
+        f"  .weights = kConv{n}Weights,",
         "#endif",
         "};",
     ])

@@ -55,13 +55,7 @@ static int32_t word_at(const EdgeHarValue *x) {
   return word;
 }
 
-/* Output channel o from its accumulator, requantized; EH_BLOCK_OUTPUTS does a block's four (cout
- * need not be a multiple of four: a block's last channels may be padding, and are not stored). */
-EH_INLINE void block_output(const EdgeHarConv *p, int o, int64_t acc, EdgeHarValue *out) {
-  if (o < p->cout)
-    out[o] = saturate(requantized(p, o, acc + p->bias[o]) + p->output_zero_point, p->low, p->high);
-}
-
+/* A block's four output channels from their accumulators (block_output, conv.c). */
 #define EH_BLOCK_OUTPUTS(p, o, out)  \
   do {                               \
     block_output(p, o, a0, out);     \

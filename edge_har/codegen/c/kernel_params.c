@@ -1,5 +1,16 @@
 /* What each kernel call needs, prepared at export (the model's constants follow the kernels). */
 
+/* The portable path's weights (conv.c): signed bytes, or on ARMv6-M (Cortex-M0/M0+/M1), which
+ * loads a signed byte only with a register offset, the weights plus 128 as unsigned bytes, which load
+ * with an immediate offset. */
+#if defined(__ARM_ARCH_6M__)
+#define EDGE_HAR_ENGINE_WEIGHT_OFFSET 128
+typedef uint8_t EdgeHarWeight;
+#else
+#define EDGE_HAR_ENGINE_WEIGHT_OFFSET 0
+typedef int8_t EdgeHarWeight;
+#endif
+
 /* A dilated causal convolution: one output column from its ring of past columns and the new one.
  * The ring holds `width` = (kernel - 1) * dilation columns, oldest at the head; a 1x1 convolution
  * has no ring (width 0). Per output channel: bias, requantization multiplier and shift. In a 16x8
@@ -8,14 +19,14 @@
 typedef struct {
   int16_t kernel, dilation, width, cin, cout, high_word;
   int16_t wide; /* 1: a 64-bit accumulator (a 32-bit one could overflow); 0: 32 bits suffice */
-  int32_t input_offset, output_zero_point, low, high;
-  const Bias *bias;
+  int32_t output_zero_point, low, high;
+  const Bias *bias; /* with the input offset's products folded in: the kernels multiply activations as they are */
   const int32_t *multiplier;
   const int8_t *shift;
 #ifdef EDGE_HAR_ENGINE_DSP
   const int32_t *packed; /* weights laid out for conv_dsp.c; see there */
 #else
-  const int8_t *weights; /* [cout][kernel][cin] */
+  const EdgeHarWeight *weights; /* laid out for conv.c; see there */
 #endif
 } EdgeHarConv;
 
