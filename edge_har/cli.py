@@ -159,6 +159,10 @@ def train(
         help="First train a larger teacher that sees both ways (the samples after each step too) on the same "
              "people; the model then learns from its per-step probabilities beside the labels, on the unlabelled "
              "steps as well. The teacher never ships. About doubles the training time.")] = TRAIN.teacher,
+    balanced: Annotated[bool, typer.Option(
+        help="Weigh each labelled step by the inverse of its class's share of the training steps, so that short, "
+             "rare classes (postural transitions) count in the loss as much as long ones, as macro-F1 counts "
+             "them.")] = TRAIN.balanced,
     epochs: Annotated[int, typer.Option(min=1, help="Maximum epochs.")] = TRAIN.epochs,
     steps_per_epoch: Annotated[int, typer.Option(min=1, help="Batches per epoch.")] = TRAIN.steps_per_epoch,
     batch_size: Annotated[int, typer.Option(min=1, help="Windows per batch.")] = TRAIN.batch_size,
@@ -229,7 +233,7 @@ def train(
                           magnitude=magnitude),
         train=_worn(TrainConfig(epochs=epochs, steps_per_epoch=steps_per_epoch, batch_size=batch_size, lr=lr,
                                 patience=patience, scale_jitter=scale_jitter, time_warp=time_warp, seed=seed,
-                                device=device, threads=threads, teacher=teacher),
+                                device=device, threads=threads, teacher=teacher, balanced=balanced),
                     wear, _by_hand(roll_axis, flip_axes, rotate_deg)),
         budget=Budget(tolerance / 100, target_accuracy, max_params, max_macs),
         classes=_names(classes),

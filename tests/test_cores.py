@@ -4,6 +4,7 @@ DSP path (Cortex-M4, M33) as on the portable one (M0, RISC-V), for int8 and 16x8
 
 from __future__ import annotations
 
+import functools
 import json
 import shutil
 from pathlib import Path
@@ -21,8 +22,14 @@ STEPS = 2000  # of sim6, the synthetic run's validation person (never trained on
 BOTH_EXPORTS = pytest.mark.parametrize("run", ["exported", "exported_16x8"])
 
 
-def _tflm_logits(folder: Path, x: np.ndarray) -> np.ndarray:
-    return tflm_logits(Exported.open(folder.parent), x)
+def _sim6() -> np.ndarray:
+    return load_data(None).select(["sim6"]).recordings[0].x[:STEPS]
+
+
+@functools.cache
+def _tflm_logits_of_sim6(folder: Path) -> np.ndarray:
+    """TFLite-Micro's logits for `_sim6()`, once per export (every core is compared with them)."""
+    return tflm_logits(Exported.open(folder.parent), _sim6())
 
 
 def _on_core(core, folder: Path, x: np.ndarray) -> np.ndarray:
@@ -42,8 +49,7 @@ def test_every_core_gives_tflite_micros_logits_on_every_step(core, run, request)
     if core.missing():
         pytest.skip(f"{core.title}: {core.missing()} (.ci/run installs them)")
     folder = request.getfixturevalue(run) / "export"
-    x = load_data(None).select(["sim6"]).recordings[0].x[:STEPS]
-    ours, theirs = _on_core(core, folder, x), _tflm_logits(folder, x)
+    ours, theirs = _on_core(core, folder, _sim6()), _tflm_logits_of_sim6(folder)
     assert ours.shape == theirs.shape == (STEPS, 5)
     assert np.array_equal(ours, theirs)
 
@@ -60,8 +66,7 @@ def test_64_bit_accumulators_give_the_same_logits(exported_16x8, tmp_path, core)
     source = (folder / "step_engine.c").read_text()
     assert ".wide = 0" in source and ".wide = 1" not in source
     (folder / "step_engine.c").write_text(source.replace(".wide = 0", ".wide = 1"))
-    x = load_data(None).select(["sim6"]).recordings[0].x[:1500]
-    assert np.array_equal(_on_core(core, folder, x), _tflm_logits(exported_16x8 / "export", x))
+    assert np.array_equal(_on_core(core, folder, _sim6()), _tflm_logits_of_sim6(exported_16x8 / "export"))
 
 
 @BOTH_EXPORTS

@@ -15,7 +15,7 @@ from edge_har.core.metrics_report import Rung
 from edge_har.data.synthetic import CLASSES, synthetic_dataset
 from edge_har.train.cross_validation import cross_validate, split_validation
 from edge_har.train.rf_search import Budget, _choose
-from edge_har.train.training import WindowSampler, fit
+from edge_har.train.training import WindowSampler, balanced_class_weights, fit
 
 SMALL_MODEL = ModelConfig(num_classes=5, filters=16, kernel_size=3, blocks=3)
 QUICK = TrainConfig(epochs=10, steps_per_epoch=30, batch_size=16, window=128, patience=10)
@@ -146,3 +146,27 @@ def test_wear_auto_breaks_a_tie_towards_the_wear_that_covers_more():
     assert most_general_of_the_best({"rolled": 0.660, "fixed": 0.872, "any": 0.601}) == "fixed"
     assert most_general_of_the_best({"rolled": 0.90, "fixed": 0.90 + 2 * TIE, "any": 0.90}) == "fixed"
     assert most_general_of_the_best({"rolled": 0.90, "fixed": 0.80, "any": 0.90 - TIE / 2}) == "any"
+
+
+def test_balanced_weights_make_every_class_weigh_alike_in_all():
+    data = synthetic_dataset(people=3, seconds_per_person=120, seed=0)
+    rec = data.recordings[0]
+    rec.y[: len(rec.y) // 3] = UNLABELED  # unlabelled steps count for no class
+    weights = balanced_class_weights(data)
+    labels = np.concatenate([r.y[r.y != UNLABELED] for r in data.recordings])
+    totals = weights * np.bincount(labels, minlength=len(data.classes))
+    assert np.allclose(totals, totals.mean()) and totals.sum() == pytest.approx(len(labels))
+    absent = data.select(data.subjects)
+    for r in absent.recordings:
+        r.y[r.y == 0] = UNLABELED
+    assert balanced_class_weights(absent)[0] == 0
+
+
+def test_a_balanced_fit_trains_and_weighs_its_loss():
+    data = synthetic_dataset(people=3, seconds_per_person=120, seed=1)
+    cfg = TrainConfig(epochs=1, steps_per_epoch=3, batch_size=4, wear="rolled", balanced=True)
+    sampler = WindowSampler(data, 13, cfg, np.random.default_rng(0))
+    assert np.array_equal(sampler.class_weights, balanced_class_weights(data))
+    result = fit(data.select(data.subjects[:2]), data.select(data.subjects[2:]), ModelConfig(len(data.classes), blocks=2,
+                 kernel_size=3, filters=8), cfg)
+    assert np.isfinite(result.history[0].loss)

@@ -29,7 +29,8 @@ from edge_har.train.wear import dressed
 
 
 def _options(args: argparse.Namespace) -> TrainOptions:
-    train = TrainConfig(epochs=args.epochs, threads=args.threads, time_warp=args.time_warp, teacher=args.teacher)
+    train = TrainConfig(epochs=args.epochs, threads=args.threads, time_warp=args.time_warp, teacher=args.teacher,
+                        balanced=args.balanced)
     if args.wear != "auto":
         train = dressed(train, args.wear)
     return TrainOptions(data=args.data, classes=args.classes.split(",") if args.classes else None,
@@ -61,6 +62,7 @@ def main() -> None:
     parser.add_argument("--time-warp", type=float, default=TrainConfig.time_warp)
     parser.add_argument("--magnitude", action="store_true")
     parser.add_argument("--teacher", action="store_true", help="as `edge-har train --teacher`")
+    parser.add_argument("--balanced", action="store_true", help="as `edge-har train --balanced`")
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     console = Console()

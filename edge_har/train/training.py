@@ -87,6 +87,7 @@ class WindowSampler:
             if soft is not None else None
         weights = np.array([(y != UNLABELED).sum() for y in self.labels], dtype=np.float64)
         self.weights = weights / weights.sum()
+        self.class_weights = balanced_class_weights(data) if cfg.balanced else None
 
     def batch(self) -> tuple[np.ndarray, np.ndarray]:
         x, y, _ = self.batch_with_soft()
@@ -117,6 +118,17 @@ class WindowSampler:
         warped = np.stack([np.interp(at, grid, x[start:end, c]) for c in range(x.shape[1])], axis=1)
         steps = np.rint(at[self.r - 1:]).astype(np.int64)
         return warped, y[steps], soft[steps] if soft is not None else None
+
+
+def balanced_class_weights(data: Dataset) -> np.ndarray:
+    """float32 per class: the labelled steps over (classes x the class's steps), so each class's
+    steps weigh as much in all as any other's; a class absent from `data` weighs 0."""
+    counts = np.bincount(np.concatenate([rec.y[rec.y != UNLABELED] for rec in data.recordings]),
+                         minlength=len(data.classes)).astype(np.float64)
+    present = counts > 0
+    weights = np.zeros_like(counts)
+    weights[present] = counts.sum() / (present.sum() * counts[present])
+    return weights.astype(np.float32)
 
 
 def fit(train: Dataset, val: Dataset, model_cfg: ModelConfig, cfg: TrainConfig,
@@ -169,7 +181,8 @@ def training_step(model: TCN, forward, sampler: WindowSampler, optimizer, cfg: T
     windows, labels, soft = sampler.batch_with_soft()
     x, y = torch.from_numpy(windows).to(device), torch.from_numpy(labels).to(device)
     logits = forward(x)
-    loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1), ignore_index=UNLABELED)
+    weight = torch.from_numpy(sampler.class_weights).to(device) if sampler.class_weights is not None else None
+    loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1), weight=weight, ignore_index=UNLABELED)
     if soft is not None:
         loss = (1 - cfg.teacher_weight) * loss + cfg.teacher_weight * _distillation_loss(
             logits, torch.from_numpy(soft).to(device), cfg.teacher_temperature)
