@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from edge_har.codegen import ENGINE_C, EngineError, quantize_multiplier, read_graph, trace
+from edge_har.codegen.c_sources import c_source
 from edge_har.core.decoding import ForwardFilter, Transitions, softmax
 from edge_har.core.export_report import CEngine
 from edge_har.data.loading import load_data
@@ -171,3 +172,17 @@ def test_a_whole_recording_in_one_call_equals_the_engine_step_by_step(exported_1
     x = _spliced(load_data(None).select(["sim6"]).recordings[0].x[:2000])
     stepwise = np.array(_streamed(engine, x, engine.integer_logits))
     np.testing.assert_array_equal(engine.run(x), stepwise * engine.scale + engine.offset)
+
+
+@needs_compiler
+def test_the_armv6m_products_equal_the_64_bit_ones(tmp_path):
+    """The Cortex-M0's requantization products from 16-bit halves (c/fixed_point.c), built for the
+    host with __ARM_ARCH_6M__ defined, against 64-bit ones on edge values and random pairs."""
+    (tmp_path / "fixed_point.c").write_text(c_source("fixed_point.c"))
+    (tmp_path / "step_engine.h").write_text("#define EDGE_HAR_ENGINE_BITS 16\ntypedef int16_t EdgeHarValue;\n")
+    program = tmp_path / "products"
+    subprocess.run([c_compiler(), *HOST_FLAGS, "-Wno-unused-function", "-D__ARM_ARCH_6M__", f"-I{tmp_path}", "-o", str(program),
+                    str(Path(__file__).parent / "c" / "armv6m_products.c"), "-lm"], check=True)
+    result = subprocess.run([str(program)], capture_output=True, text=True, timeout=SUBPROCESS_LIMIT_S)
+    checked, wrong = (int(word.strip(",")) for word in result.stdout.split()[1::2])
+    assert result.returncode == 0 and wrong == 0 and checked > 7_990_000, result.stdout
