@@ -46,11 +46,14 @@ EH_INLINE void block_output(const EdgeHarConv *p, int o, int64_t acc, EdgeHarVal
 /* What the stored weights' offset added to each channel's sum: the offset times the sum of every
  * activation the call reads (none where the weights are stored as they are). */
 EH_INLINE int64_t weight_offset_sum(const EdgeHarConv *p, const EdgeHarValue *const *taps) {
-  int32_t sum = 0;
+  int64_t sum = 0;
   if (EDGE_HAR_ENGINE_WEIGHT_OFFSET)
-    for (int j = 0; j < p->kernel; ++j)
-      for (int i = 0; i < p->cin; ++i) sum += taps[j][i];
-  return EDGE_HAR_ENGINE_WEIGHT_OFFSET * (int64_t)sum;
+    for (int j = 0; j < p->kernel; ++j) {
+      int32_t column = 0; /* exact: cin (an int16_t) values of at most 2^15 each */
+      for (int i = 0; i < p->cin; ++i) column += taps[j][i];
+      sum += column;
+    }
+  return EDGE_HAR_ENGINE_WEIGHT_OFFSET * sum;
 }
 
 /* One tap's products with a block's eight weights per input channel, into eight accumulators. */
