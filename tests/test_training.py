@@ -7,15 +7,18 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+import torch
+from torch.nn import functional as F
 
 from edge_har.core.config import ModelConfig, TrainConfig
 from edge_har.core.errors import UserError
 from edge_har.core.labels import UNLABELED
 from edge_har.core.metrics_report import Rung
 from edge_har.data.synthetic import CLASSES, synthetic_dataset
+from edge_har.model.tcn import TCN
 from edge_har.train.cross_validation import cross_validate, split_validation
 from edge_har.train.rf_search import Budget, _choose
-from edge_har.train.training import WindowSampler, balanced_class_weights, fit
+from edge_har.train.training import WindowSampler, balanced_class_weights, fit, training_step
 
 SMALL_MODEL = ModelConfig(num_classes=5, filters=16, kernel_size=3, blocks=3)
 QUICK = TrainConfig(epochs=10, steps_per_epoch=30, batch_size=16, window=128, patience=10)
@@ -156,17 +159,25 @@ def test_balanced_weights_make_every_class_weigh_alike_in_all():
     labels = np.concatenate([r.y[r.y != UNLABELED] for r in data.recordings])
     totals = weights * np.bincount(labels, minlength=len(data.classes))
     assert np.allclose(totals, totals.mean()) and totals.sum() == pytest.approx(len(labels))
-    absent = data.select(data.subjects)
-    for r in absent.recordings:
+    for r in data.recordings:  # a class with no steps at all weighs nothing
         r.y[r.y == 0] = UNLABELED
-    assert balanced_class_weights(absent)[0] == 0
+    assert balanced_class_weights(data)[0] == 0 and np.all(balanced_class_weights(data)[1:] > 0)
 
 
-def test_a_balanced_fit_trains_and_weighs_its_loss():
+def test_a_balanced_training_step_weighs_its_loss_by_class():
+    """fit's step with --balanced: the loss is the class-weighted cross-entropy of the batch it drew."""
     data = synthetic_dataset(people=3, seconds_per_person=120, seed=1)
-    cfg = TrainConfig(epochs=1, steps_per_epoch=3, batch_size=4, wear="rolled", balanced=True)
-    sampler = WindowSampler(data, 13, cfg, np.random.default_rng(0))
-    assert np.array_equal(sampler.class_weights, balanced_class_weights(data))
-    result = fit(data.select(data.subjects[:2]), data.select(data.subjects[2:]), ModelConfig(len(data.classes), blocks=2,
-                 kernel_size=3, filters=8), cfg)
-    assert np.isfinite(result.history[0].loss)
+    cfg = TrainConfig(batch_size=4, window=64, wear="rolled", balanced=True)
+    torch.manual_seed(0)
+    model = TCN(ModelConfig(len(data.classes), blocks=2, kernel_size=3, filters=8)).train()
+    weights = torch.from_numpy(balanced_class_weights(data))
+    windows, labels, _ = WindowSampler(data, model.receptive_field, cfg, np.random.default_rng(0)).batch_with_soft()
+    torch.manual_seed(1)  # the same dropout in both forward passes
+    logits = model(torch.from_numpy(windows))
+    flat = logits.reshape(-1, logits.shape[-1]), torch.from_numpy(labels).reshape(-1)
+    weighted = F.cross_entropy(*flat, weight=weights, ignore_index=UNLABELED)
+    assert not torch.isclose(weighted, F.cross_entropy(*flat, ignore_index=UNLABELED))  # the weights matter here
+    torch.manual_seed(1)
+    sampler = WindowSampler(data, model.receptive_field, cfg, np.random.default_rng(0))
+    _, _, loss = training_step(model, model, sampler, torch.optim.Adam(model.parameters()), cfg, torch.device("cpu"))
+    assert loss.item() == pytest.approx(weighted.item(), rel=1e-6)
