@@ -523,14 +523,27 @@ def firmware(
              "m33 (Cortex-M33, mps2-an505), m0 (Cortex-M0, microbit) and rv32 (RISC-V rv32imc, virt); the cores "
              "need their cross compiler (arm-none-eabi-gcc, riscv64-unknown-elf-gcc) and run under QEMU.")] = "pc,m4",
     sample_rate: Annotated[Optional[float], typer.Option(help="Sample rate in Hz, where the data does not say.")] = None,
+    board_rate: Annotated[Optional[float], typer.Option(
+        min=0.5, help="The board's sensor rate in Hz (e.g. 52 for an LSM6DSO): the firmware reads the recording "
+                      "at this rate and converts it to the model's on the device, in integers (sensor_input.c, "
+                      "the host stream's filter). Needs --board-units.")] = None,
+    board_units: Annotated[Optional[str], typer.Option(
+        help="What one count of the sensor is, from its datasheet: e.g. 0.061mg (LSM6DSO, +-2 g), 3.9mg "
+             "(ADXL345) or 0.0006m/s2. The firmware reads raw counts and folds this scale into the model's input "
+             "quantization (default: the model's rate, if --board-rate is not given).")] = None,
     force: Annotated[bool, typer.Option(help="Replace an existing --out folder (only once every target is built).")] = False,
 ):
     """Build the example firmware: a recording replayed as a sensor driver delivers it, the C step engine on every
-    sample, and each sample sent with the device's class (PROTOCOL.md version 2) for `edge-har stream` to check."""
+    sample, and each sample sent with the device's class (PROTOCOL.md version 2) for `edge-har stream` to check.
+    With --board-rate and --board-units, the recording is the board's sensor counts at its own rate."""
+    from .codegen.sensor_input import BoardUnits
     from .device.cores import CORES
-    from .device.firmware import device_target, make_firmware
+    from .device.firmware import Board, device_target, make_firmware
 
-    for binary in make_firmware(run, data, subject, out, _names(target) or [], sample_rate, force):
+    if board_rate is not None and board_units is None:
+        raise UserError("--board-rate needs --board-units, what one count of the sensor is (e.g. --board-units 0.061mg)")
+    board = Board(board_rate, BoardUnits.parse(board_units)) if board_units is not None else None
+    for binary in make_firmware(run, data, subject, out, _names(target) or [], sample_rate, force, board):
         console.print(f"Built {binary}")
         core = next((c for c in CORES.values() if binary.name == device_target(c.name)), None)
         if core is None:

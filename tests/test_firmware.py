@@ -15,10 +15,14 @@ from pathlib import Path
 
 import pytest
 
+from edge_har.codegen.sensor_input import BoardUnits
+from edge_har.codegen.sensor_writer import write_sensor_input
+from edge_har.data.dataset import at_rate
 from edge_har.data.loading import load_data
 from edge_har.device.c_backend import c_compiler
 from edge_har.device.cores import CORES
-from edge_har.device.firmware import PC_TARGET, build, device_target, write_recording
+from edge_har.device.firmware import PC_TARGET, board_sensor, build, device_target, write_board_recording, write_recording
+from edge_har.runtime.export_folder import Exported
 
 from .test_cli import EDGE_HAR
 
@@ -130,3 +134,70 @@ def test_the_firmware_linked_against_the_cmake_library_streams_under_qemu(core_n
     firmware = build(exported_16x8 / "export", recording, tmp_path / "build", device_target(core.name),
                      engine_library=tmp_path / "lib" / "libedge_har_engine.a")
     _streams_from_qemu(core, firmware, exported_16x8, tmp_path)
+
+
+# A board's own sensor (firmware --board-rate): counts at the sensor's rate, converted on the device
+
+LSM6DSO = BoardUnits.parse("0.061mg")
+
+
+def _board_recording(run: Path, rate_hz: float, folder: Path) -> tuple[Path, int]:
+    """sim6 at the board's rate in the LSM6DSO's counts, and the sensor input that converts them on the
+    device; returns the folder and the number of readings."""
+    export = Exported.open(run)
+    data, _ = at_rate(load_data(None).select(["sim6"]), rate_hz)
+    rec = data.recordings[0]
+    sensor = board_sensor(export.folder, rate_hz, LSM6DSO, export.sample_rate_hz, export.input_units)
+    write_board_recording(rec.x, rec.y, data.classes, rate_hz, "g", LSM6DSO, folder, synthetic=True)
+    write_sensor_input(sensor, LSM6DSO, run.name, folder)
+    return folder, len(rec)
+
+
+def _check_board(summary_path: Path, readings: int) -> None:
+    """Every reading arrived and the host converted it as the device did: the device's class is the
+    host's on at least 99.5% of the steps it reported (the host's converter is the device's in float)."""
+    summary = json.loads(summary_path.read_text())
+    assert summary["samples"] == readings and summary["lost_samples"] == 0
+    assert summary["rate_conversion"] is not None and summary["device_steps"] >= min(readings, summary["steps"]) * 0.98
+    assert summary["device_int8_agreement"] >= 0.995 and summary["device_fp32_agreement"] >= 0.995
+
+
+@pytest.mark.skipif(c_compiler() is None, reason="no C compiler ($CC, cc or gcc) on this machine")
+def test_the_firmware_reads_a_26_hz_sensors_counts_and_labels_what_the_host_labels(exported_16x8, tmp_path):
+    folder, readings = _board_recording(exported_16x8, 26, tmp_path / "board")
+    firmware = build(exported_16x8 / "export", folder, tmp_path / "build", PC_TARGET, sensor=True)
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    stream = _stream(os.ttyname(slave), exported_16x8, tmp_path / "summary.json")
+    _wait_until_open(stream, os.ttyname(slave))
+    device = subprocess.run([str(firmware), str(master)], pass_fds=[master], capture_output=True, text=True, timeout=1800)
+    assert device.returncode == 0, device.stderr
+    _, err = stream.communicate(timeout=1800)
+    assert stream.returncode == 0, err
+    _check_board(tmp_path / "summary.json", readings)
+
+
+@pytest.mark.parametrize("core_name, rate", [
+    ("m0", 52), pytest.param("rv32", 104, marks=pytest.mark.slow), pytest.param("m0", 26, marks=pytest.mark.slow),
+    pytest.param("m4", 104, marks=pytest.mark.slow)])
+def test_the_firmware_converts_the_sensors_rate_under_qemu(core_name, rate, exported_16x8, tmp_path):
+    """Cores without an FPU (m0, rv32) run the converter in integers; the host stream labels alike."""
+    core = CORES[core_name]
+    if core.missing():
+        pytest.skip(f"{core.title}: {core.missing()} (.ci/run installs them)")
+    folder, readings = _board_recording(exported_16x8, rate, tmp_path / "board")
+    firmware = build(exported_16x8 / "export", folder, tmp_path / "build", device_target(core.name), sensor=True)
+    qemu = subprocess.Popen(core.command(str(firmware), serial="pty"), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True)
+    try:
+        port = re.search(r"(/dev/pts/\d+)", qemu.stdout.readline()).group(1)
+        stream = _stream(port, exported_16x8, tmp_path / "summary.json")
+        _wait_until_open(stream, port)
+        with open(port, "wb", buffering=0) as uart:
+            uart.write(b"s")
+        _, err = stream.communicate(timeout=1800)
+        assert stream.returncode == 0, err
+    finally:
+        qemu.kill()
+        qemu.wait()
+    _check_board(tmp_path / "summary.json", readings)

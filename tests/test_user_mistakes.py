@@ -202,3 +202,14 @@ def test_export_of_a_run_without_its_config_is_named(exported, tmp_path, capfd):
 def test_a_synthetic_set_too_big_for_memory_is_refused_before_it_is_made(tmp_path, capfd):
     result = edge_har_in_process(capfd, "train", "--data", "synthetic:100000:3600", "--out", str(tmp_path / "run"), *TINY)
     _assert_clean_failure(result, "synthetic:100000:3600 takes about 335.3 GB of memory")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--board-rate", "52"], "--board-rate needs --board-units, what one count of the sensor is"),
+    (["--board-units", "0.061"], "e.g. 0.061mg (LSM6DSO at +-2 g)"),
+])
+def test_a_board_sensor_half_given_is_said_before_any_work(tmp_path, capfd, args, message):
+    result = edge_har_in_process(capfd, "firmware", str(tmp_path / "run"), "--subject", "s", "--out",
+                                 str(tmp_path / "fw"), *args)
+    _assert_clean_failure(result, message)
+    assert not (tmp_path / "fw").exists()

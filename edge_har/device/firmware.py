@@ -7,18 +7,23 @@ from __future__ import annotations
 import math
 import shutil
 import subprocess
+from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 
 import numpy as np
 
+from ..codegen import read_graph, trace
+from ..codegen.sensor_input import BoardUnits, SensorInput, sensor_input
+from ..codegen.sensor_writer import write_sensor_input
 from ..core.errors import UserError
 from ..core.files import check_new_folder, staged_dir
 from ..core.labels import UNLABELED
+from ..core.units import factor
 from ..data.dataset import at_rate, units_of
 from ..data.loading import load_data
 from ..link.frames import SYNTHETIC_DECLARATION
-from ..runtime.export_folder import Exported, export_command
+from ..runtime.export_folder import STEP_INT8_TFLITE, Exported, export_command
 from .cores import CORES
 
 FIRMWARE = Path(str(files("edge_har.firmware_host")))  # firmware_host/, shipped inside the package
@@ -38,7 +43,20 @@ def write_recording(x: np.ndarray, labels: np.ndarray, classes: list[str], rate_
     """recording.h: the readings as int16 counts and their labels, in flash, and the info frame
     (which declares a recording from the built-in synthetic set as such, as the emulator does)."""
     scale = count_scale(x)
-    counts = np.rint(x / scale).astype(np.int16)
+    return _write(np.rint(x / scale).astype(np.int16), labels, classes, rate_hz, scale, units, folder, synthetic,
+                  f"static const float kEhRecordingScale = {scale!r}f;\n")
+
+
+def write_board_recording(x: np.ndarray, labels: np.ndarray, classes: list[str], rate_hz: float, units: str,
+                          board: BoardUnits, folder: Path, synthetic: bool = False) -> Path:
+    """recording.h as a board's sensor gives it: readings in `units` (already at the board's rate) as
+    the sensor's counts, saturated at the int16 range as a sensor saturates at its full scale."""
+    counts = np.clip(np.rint(x * (factor(units, board.units) / board.per_count)), -32768, 32767).astype(np.int16)
+    return _write(counts, labels, classes, rate_hz, board.per_count, board.units, folder, synthetic, "")
+
+
+def _write(counts: np.ndarray, labels: np.ndarray, classes: list[str], rate_hz: float | None, scale: float,
+           units: str | None, folder: Path, synthetic: bool, scale_line: str) -> Path:
     info = " ".join([*([f"rate_hz={rate_hz:g}"] if rate_hz else []), f"scale={scale!r}",
                      *([f"units={units}"] if units else []), f"classes={','.join(classes)}",
                      *(["=".join(SYNTHETIC_DECLARATION)] if synthetic else [])])
@@ -52,11 +70,23 @@ def write_recording(x: np.ndarray, labels: np.ndarray, classes: list[str], rate_
         "/* A recording replayed by the example firmware (edge-har; regenerate, do not edit). */\n"
         "#include <stdint.h>\n"
         f"#define kEhRecordingSamples {len(counts)}u\n"
-        f"static const float kEhRecordingScale = {scale!r}f;\n"
+        f"{scale_line}"
         f'static const char kEhInfo[] = "{info}";\n'
         f"static const int16_t kEhRecording[{len(counts)}][3] = {{\n{rows}\n}};\n"
         f"static const uint8_t kEhRecordingLabels[{len(counts)}] = {{{label_bytes}}};\n")
     return path
+
+
+def board_sensor(export_folder: Path, rate_hz: float, board: BoardUnits, model_rate_hz: float | None,
+                 model_units: str | None) -> SensorInput:
+    """The fixed-point conversion of the board's counts to the export's int8 step model's input."""
+    if model_rate_hz is None or model_units is None or model_units == "counts":
+        missing = "sample rate" if model_rate_hz is None else "units (g or m/s2)"
+        raise UserError(f"the model states no {missing}, so a board's rate and counts cannot be converted to its "
+                        "input; train on data whose rate and units are known (--sample-rate, --units)")
+    program = trace(read_graph(export_folder / STEP_INT8_TFLITE))
+    return sensor_input(rate_hz, model_rate_hz, board, model_units, program.input_scale, program.input_zero_point,
+                        program.bits, program.sample_channels)
 
 
 def device_target(core: str) -> str:
@@ -74,17 +104,30 @@ def check_build(export_folder: Path, target: str) -> None:
 
 
 def build(export_folder: Path, recording_folder: Path, build_folder: Path, target: str,
-          engine_library: Path | None = None) -> Path:
+          engine_library: Path | None = None, sensor: bool = False) -> Path:
     """make the firmware `target` (device_pc, or device_CORE.elf); returns the binary. With
     `engine_library` (libedge_har_engine.a, built from RUN/export/library/ for the target's core)
-    the engine is linked from it, with the library's header, instead of compiled here."""
+    the engine is linked from it, with the library's header, instead of compiled here. With `sensor`,
+    the recording is a board's counts at its rate, which sensor_input.c beside recording.h converts."""
     check_build(export_folder, target)
     engine = [f"ENGINE={(export_folder / 'library' / 'src').resolve()}", f"ENGINE_LIB={engine_library.resolve()}"] \
         if engine_library else [f"ENGINE={export_folder.resolve()}"]
-    subprocess.run(["make", "-s", "-C", str(FIRMWARE), f"BUILD={build_folder.resolve()}", *engine,
-                    f"RECORDING={recording_folder.resolve()}", str(build_folder.resolve() / target)],
-                   check=True, capture_output=True, text=True)
+    made = subprocess.run(["make", "-s", "-C", str(FIRMWARE), f"BUILD={build_folder.resolve()}", *engine,
+                           f"RECORDING={recording_folder.resolve()}", *(["SENSOR=1"] if sensor else []),
+                           str(build_folder.resolve() / target)], capture_output=True, text=True)
+    if made.returncode != 0:
+        errors = [line for line in made.stderr.splitlines() if "error" in line.lower()] or made.stderr.splitlines()
+        raise UserError(f"{target} did not build: {errors[0] if errors else 'make failed'}; an export from an older "
+                        f"edge-har? run {export_command(export_folder.parent)}")
     return build_folder / target
+
+
+@dataclass(frozen=True)
+class Board:
+    """The board's sensor the firmware reads: its rate and what one count is."""
+
+    rate_hz: float | None
+    units: BoardUnits
 
 
 # --target: the PC, or a core (mps2: the Cortex-M4 board, as earlier versions named it)
@@ -92,10 +135,11 @@ TARGETS = {"pc": PC_TARGET, **{name: device_target(name) for name in CORES}, "mp
 
 
 def make_firmware(run: Path, data: str | None, subject: str, out: Path, targets: list[str],
-                  sample_rate_hz: float | None = None, force: bool = False) -> list[Path]:
-    """recording.h from one subject's first recording, at the model's rate, and the firmware built
-    for each target (pc, or a core) into the folder `out`, which appears only once every target is
-    built (an existing one is replaced then, with `force`)."""
+                  sample_rate_hz: float | None = None, force: bool = False, board: Board | None = None) -> list[Path]:
+    """recording.h from one subject's first recording and the firmware built for each target (pc, or
+    a core) into the folder `out`, which appears only once every target is built (an existing one is
+    replaced then, with `force`). The recording is at the model's rate in its units, or, with `board`,
+    at the board's rate in its sensor's counts, which the generated sensor_input.c converts on the device."""
     unknown = sorted(set(targets) - set(TARGETS))
     if unknown:
         raise UserError(f"unknown target(s) {unknown}; choose from {', '.join(TARGETS)}")
@@ -103,10 +147,19 @@ def make_firmware(run: Path, data: str | None, subject: str, out: Path, targets:
     export = Exported.open(run)
     for target in targets:
         check_build(export.folder, TARGETS[target])
-    dataset, _ = at_rate(load_data(data, sample_rate_hz).select([subject]), export.sample_rate_hz)
-    recording = dataset.recordings[0]
+    board_rate = (board.rate_hz or export.sample_rate_hz) if board else export.sample_rate_hz
+    sensor = board_sensor(export.folder, board_rate or 0, board.units, export.sample_rate_hz, export.input_units) \
+        if board else None
+    dataset, _ = at_rate(load_data(data, sample_rate_hz).select([subject]), board_rate)
+    recording, units = dataset.recordings[0], units_of(dataset)[0]
     with staged_dir(out, replace=force) as folder:
-        write_recording(recording.x, recording.y, dataset.classes, export.sample_rate_hz, units_of(dataset)[0],
-                        folder, synthetic=dataset.synthetic)
-        built = [build(export.folder, folder, folder, TARGETS[target]).name for target in targets]
+        if board and sensor:
+            write_board_recording(recording.x, recording.y, dataset.classes, sensor.board_rate_hz, units, board.units,
+                                  folder, synthetic=dataset.synthetic)
+            write_sensor_input(sensor, board.units, export.run_folder.name, folder)
+        else:
+            write_recording(recording.x, recording.y, dataset.classes, export.sample_rate_hz, units, folder,
+                            synthetic=dataset.synthetic)
+        built = [build(export.folder, folder, folder, TARGETS[target], sensor=sensor is not None).name
+                 for target in targets]
     return [out / name for name in built]

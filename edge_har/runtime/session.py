@@ -182,8 +182,11 @@ class StreamSession:
         seqs, readings, labels, devices = zip(*self.pending)
         self.pending = []
         first = self.board.inputs
-        for step in self.board.steps(np.stack(readings), list(labels)):
-            self._predict(seqs[step.sample - first], step, devices[step.sample - first])
+        steps = self.board.steps(np.stack(readings), list(labels))
+        for step, after in zip(steps, [*steps[1:], None]):
+            # a board's class is that of the newest step its sample completes (PROTOCOL.md)
+            newest = after is None or after.sample != step.sample
+            self._predict(seqs[step.sample - first], step, devices[step.sample - first] if newest else None)
 
     def _declare(self, fields: dict[str, str]) -> None:
         unusable = self.board.declare(fields)
