@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from edge_har.core.config import ModelConfig, model_config_from_dict
+from edge_har.core.config import ModelConfig, TrainConfig, model_config_from_dict
 from edge_har.core.errors import UserError
-from edge_har.core.features import pad_start, with_magnitude
+from edge_har.core.features import pad_start, with_magnitude, with_memory
+from edge_har.data.augmentation import augment
 from edge_har.model.tcn import TCN, config_for_receptive_field, count_params, predict_logits
 
 
@@ -95,3 +96,22 @@ def test_runs_saved_before_the_magnitude_channel_load_without_it():
     assert model_config_from_dict({"num_classes": 5}).magnitude is False
     assert model_config_from_dict({"num_classes": 5, "magnitude": True}).magnitude is True
 
+
+
+def test_the_memory_channels_start_at_the_first_reading_and_forget_in_their_time_constant():
+    """features.with_memory: the start-of-stream rule (a steady stream is its own average from the
+    first step) and an exponential average (a step change is 1 - 1/e of the way after `seconds`)."""
+    steady = np.tile(np.array([[0.1, -0.2, 0.98]], dtype=np.float32), (50, 1))
+    assert np.allclose(with_memory(steady, 50.0, 10.0)[:, 3:], steady)
+    change = np.concatenate([np.zeros((10, 3)), np.ones((1000, 3))]).astype(np.float32)
+    average = with_memory(change, 10.0, 5.0)[:, 3]
+    assert average[9] == 0 and abs(average[9 + 50] - (1 - np.exp(-1))) < 1e-3
+
+
+def test_augmentation_turns_the_memory_channels_with_the_axes():
+    """Every group of three channels takes the window's one rotation and gain, as the average of
+    turned readings is the turned average."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(8, 20, 3)).astype(np.float32)
+    turned = augment(np.concatenate([x, x], axis=2), TrainConfig(rotate_deg=40.0, flip_axes=True), rng)
+    assert np.allclose(turned[..., :3], turned[..., 3:]) and not np.allclose(turned[..., :3], x)

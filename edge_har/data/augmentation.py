@@ -13,15 +13,17 @@ AXIS_FLIPS = np.array([np.diag(d) for d in ([1, 1, 1], [1, -1, -1], [-1, 1, -1],
 
 
 def augment(x: np.ndarray, cfg: TrainConfig, rng: np.random.Generator) -> np.ndarray:
-    """Random sensor-frame rotation and gain per window: people wear devices differently."""
-    n = len(x)
+    """Random sensor-frame rotation and gain per window: people wear devices differently. Every
+    group of three channels (the axes, and any average of them) turns with the same rotation."""
+    n, steps, channels = x.shape
+    x = x.reshape(n, steps, channels // 3, 3)
     if cfg.flip_axes:
-        x = np.einsum("nij,ntj->nti", AXIS_FLIPS[rng.integers(0, len(AXIS_FLIPS), size=n)], x)
+        x = np.einsum("nij,ntkj->ntki", AXIS_FLIPS[rng.integers(0, len(AXIS_FLIPS), size=n)], x)
     if cfg.roll_axis:
         axis = np.eye(3)["xyz".index(cfg.roll_axis)]
         rolls = rotation_matrices(np.tile(axis, (n, 1)), rng.uniform(-np.pi, np.pi, size=n))
-        x = np.einsum("nij,ntj->nti", rolls, x)
+        x = np.einsum("nij,ntkj->ntki", rolls, x)
     if cfg.rotate_deg > 0:
-        x = np.einsum("nij,ntj->nti", random_rotations(rng, n, cfg.rotate_deg), x)
-    gain = 1 + cfg.scale_jitter * rng.uniform(-1, 1, size=(n, 1, 1))
-    return (x * gain).astype(np.float32)
+        x = np.einsum("nij,ntkj->ntki", random_rotations(rng, n, cfg.rotate_deg), x)
+    gain = 1 + cfg.scale_jitter * rng.uniform(-1, 1, size=(n, 1, 1, 1))
+    return (x * gain).reshape(n, steps, channels).astype(np.float32)
