@@ -315,17 +315,25 @@ def export(
         help="Measure the C step engine's flash and instructions per sample on these emulated cores, "
              "comma-separated from m4, m33, m0, rv32 (each some seconds under QEMU); 'none' for none. "
              "Default: every core whose cross compiler and QEMU are installed.")] = None,
+    board_rate: Annotated[Optional[float], typer.Option(min=0.5, help=BOARD_RATE_HELP)] = None,
+    board_units: Annotated[Optional[str], typer.Option(
+        help=BOARD_UNITS_HELP + " With it, export also writes sensor_input.c/.h beside step_engine.c and into "
+                                "the library.")] = None,
     force: Annotated[bool, typer.Option(help="Replace an existing RUN/export/ (only once the new one is complete).")] = False,
 ):
     """Write RUN/export/: the window models (model_fp32.onnx, model_int8.onnx, model_int8.tflite, model_int8.h/.cc),
-    the step models (step_fp32.onnx, step_int8.onnx, step_int8.tflite, step_int8.h/.cc) and export.json."""
+    the step models (step_fp32.onnx, step_int8.onnx, step_int8.tflite, step_int8.h/.cc) and export.json; with
+    --int8, the C step engine and library/, the engine as a CMake, Arduino, PlatformIO and Zephyr library."""
+    board = _board(board_rate, board_units)
+    if board is not None and not int8:
+        raise UserError("--board-units needs --int8: the sensor input feeds the C step engine of the int8 export")
     require_training_stack("export")
     from .export.exporter import ExportOptions
     from .export.exporter import export as run_export
     from .export.qat import QatConfig
 
     run_export(ExportOptions(run, int8, calibration, min_agreement, activations, QatConfig() if qat else None, decode,
-                             check_windows, _core_names(cores), force), console)
+                             check_windows, _core_names(cores), force, board), console)
 
 
 def _core_names(cores: str | None) -> tuple[str, ...] | None:
@@ -511,6 +519,22 @@ def record(
     console.print(f"Wrote {rows} samples labelled {label!r} to {out}")
 
 
+def _board(rate_hz: float | None, units: str | None):
+    """The board's sensor of --board-rate and --board-units (None where neither is given)."""
+    from .codegen.sensor_input import Board, BoardUnits
+
+    if rate_hz is not None and units is None:
+        raise UserError("--board-rate needs --board-units, what one count of the sensor is (e.g. --board-units 0.061mg)")
+    return Board(rate_hz, BoardUnits.parse(units)) if units is not None else None
+
+
+BOARD_RATE_HELP = ("The board's sensor rate in Hz (e.g. 52 for an LSM6DSO): sensor_input.c converts its readings to the "
+                   "model's rate on the device, in integers (the host stream's filter). Needs --board-units.")
+BOARD_UNITS_HELP = ("What one count of the sensor is, from its datasheet: e.g. 0.061mg (LSM6DSO, +-2 g), 3.9mg "
+                    "(ADXL345) or 0.0006m/s2. sensor_input.c takes raw counts and folds this scale into the model's "
+                    "input quantization (at the model's rate where --board-rate is not given).")
+
+
 @app.command()
 @user_errors
 def firmware(
@@ -524,25 +548,18 @@ def firmware(
              "need their cross compiler (arm-none-eabi-gcc, riscv64-unknown-elf-gcc) and run under QEMU.")] = "pc,m4",
     sample_rate: Annotated[Optional[float], typer.Option(help="Sample rate in Hz, where the data does not say.")] = None,
     board_rate: Annotated[Optional[float], typer.Option(
-        min=0.5, help="The board's sensor rate in Hz (e.g. 52 for an LSM6DSO): the firmware reads the recording "
-                      "at this rate and converts it to the model's on the device, in integers (sensor_input.c, "
-                      "the host stream's filter). Needs --board-units.")] = None,
+        min=0.5, help=BOARD_RATE_HELP + " The firmware's recording is read at this rate.")] = None,
     board_units: Annotated[Optional[str], typer.Option(
-        help="What one count of the sensor is, from its datasheet: e.g. 0.061mg (LSM6DSO, +-2 g), 3.9mg "
-             "(ADXL345) or 0.0006m/s2. The firmware reads raw counts and folds this scale into the model's input "
-             "quantization (default: the model's rate, if --board-rate is not given).")] = None,
+        help=BOARD_UNITS_HELP + " The firmware's recording is the sensor's counts.")] = None,
     force: Annotated[bool, typer.Option(help="Replace an existing --out folder (only once every target is built).")] = False,
 ):
     """Build the example firmware: a recording replayed as a sensor driver delivers it, the C step engine on every
     sample, and each sample sent with the device's class (PROTOCOL.md version 2) for `edge-har stream` to check.
     With --board-rate and --board-units, the recording is the board's sensor counts at its own rate."""
-    from .codegen.sensor_input import BoardUnits
     from .device.cores import CORES
-    from .device.firmware import Board, device_target, make_firmware
+    from .device.firmware import device_target, make_firmware
 
-    if board_rate is not None and board_units is None:
-        raise UserError("--board-rate needs --board-units, what one count of the sensor is (e.g. --board-units 0.061mg)")
-    board = Board(board_rate, BoardUnits.parse(board_units)) if board_units is not None else None
+    board = _board(board_rate, board_units)
     for binary in make_firmware(run, data, subject, out, _names(target) or [], sample_rate, force, board):
         console.print(f"Built {binary}")
         core = next((c for c in CORES.values() if binary.name == device_target(c.name)), None)

@@ -15,13 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from edge_har.codegen.sensor_input import BoardUnits
+from edge_har.codegen.sensor_input import Board, BoardUnits, sensor_for_model
 from edge_har.codegen.sensor_writer import write_sensor_input
 from edge_har.data.dataset import at_rate
 from edge_har.data.loading import load_data
 from edge_har.device.c_backend import c_compiler
 from edge_har.device.cores import CORES
-from edge_har.device.firmware import PC_TARGET, board_sensor, build, device_target, write_board_recording, write_recording
+from edge_har.device.firmware import PC_TARGET, build, device_target, write_board_recording, write_recording
 from edge_har.runtime.export_folder import Exported
 
 from .test_cli import EDGE_HAR
@@ -147,7 +147,8 @@ def _board_recording(run: Path, rate_hz: float, folder: Path) -> tuple[Path, int
     export = Exported.open(run)
     data, _ = at_rate(load_data(None).select(["sim6"]), rate_hz)
     rec = data.recordings[0]
-    sensor = board_sensor(export.folder, rate_hz, LSM6DSO, export.sample_rate_hz, export.input_units)
+    sensor = sensor_for_model(export.folder / "step_int8.tflite", Board(rate_hz, LSM6DSO), export.sample_rate_hz,
+                              export.input_units)
     write_board_recording(rec.x, rec.y, data.classes, rate_hz, "g", LSM6DSO, folder, synthetic=True)
     write_sensor_input(sensor, LSM6DSO, run.name, folder)
     return folder, len(rec)

@@ -13,12 +13,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from edge_har.codegen import write_library
+from edge_har.codegen.sensor_input import Board, BoardUnits, convert, sensor_for_model
+from edge_har.codegen.sensor_writer import write_sensor_input
 from edge_har.core.export_report import CEngine
 from edge_har.data.loading import load_data
 from edge_har.device.c_backend import CStepBackend, c_compiler
 
 from .test_c_engine import DRIVER, _spliced
 from .test_cli import SUBPROCESS_LIMIT_S
+from .test_sensor_input import DRIVER as SENSOR_DRIVER
 
 needs_cmake = pytest.mark.skipif(shutil.which("cmake") is None or c_compiler() is None,
                                  reason="cmake and a C compiler are needed (apt-get install cmake gcc)")
@@ -117,3 +121,40 @@ def test_the_arduino_sketch_compiles_as_cpp_against_the_library(exported, tmp_pa
     library = _library(exported)
     _run(compiler, "-std=c++11", "-Wall", "-Werror", "-fsyntax-only", "-include", str(tmp_path / "Arduino.h"),
          "-I", str(library / "src"), "-x", "c++", str(library / "examples/edge_har_basic/edge_har_basic.ino"))
+
+
+SENSOR_CONSUMER = """cmake_minimum_required(VERSION 3.13)
+project(consumer C)
+add_subdirectory({library} engine)
+add_executable(sensor_over_stdin {driver})
+target_link_libraries(sensor_over_stdin PRIVATE edge_har::engine)
+"""
+
+
+@needs_cmake
+def test_a_boards_sensor_input_joins_the_library(exported_16x8, tmp_path):
+    """`export --board-rate 52 --board-units 0.061mg` writes sensor_input.c/.h into library/src
+    (written here from the export as export writes them): CMake and Zephyr build them, and a program
+    linking the library converts counts as the Python reference does."""
+    export = tmp_path / "export"
+    shutil.copytree(exported_16x8 / "export", export)
+    report = json.loads((export / "export.json").read_text())
+    board = Board(52.0, BoardUnits.parse("0.061mg"))
+    sensor = sensor_for_model(export / "step_int8.tflite", board, report["sample_rate_hz"], "g")
+    sources = [path.name for path in write_sensor_input(sensor, board.units, "sim", export)]
+    engine = CEngine.model_validate(report["step"]["c_engine"])
+    library = write_library(export, "sim", engine, report["receptive_field"], report["sample_rate_hz"], sources)
+    assert "src/sensor_input.c" in (library / "CMakeLists.txt").read_text()
+    assert "../src/sensor_input.c" in (library / "zephyr" / "CMakeLists.txt").read_text()
+    consumer = tmp_path / "consumer"
+    consumer.mkdir()
+    (consumer / "CMakeLists.txt").write_text(SENSOR_CONSUMER.format(library=library.as_posix(),
+                                                                    driver=SENSOR_DRIVER.as_posix()))
+    _run("cmake", "-S", str(consumer), "-B", str(consumer / "build"))
+    _run("cmake", "--build", str(consumer / "build"))
+    counts = np.rint(load_data(None).select(["sim6"]).recordings[0].x[:1500] / board.units.per_count).astype(np.int16)
+    ran = subprocess.run([str(consumer / "build" / "sensor_over_stdin")], input=counts.tobytes(), capture_output=True,
+                         timeout=SUBPROCESS_LIMIT_S, check=True)
+    rows = np.array([[int(v) for v in line.split()] for line in ran.stdout.decode().splitlines()])
+    inputs, completed_by, first = convert(sensor, counts)
+    assert (rows[0, 1:] == first).all() and (rows[1:, 0] == completed_by).all() and (rows[1:, 1:] == inputs).all()

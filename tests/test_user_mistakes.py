@@ -213,3 +213,8 @@ def test_a_board_sensor_half_given_is_said_before_any_work(tmp_path, capfd, args
                                  str(tmp_path / "fw"), *args)
     _assert_clean_failure(result, message)
     assert not (tmp_path / "fw").exists()
+
+
+def test_a_board_sensor_without_the_int8_engine_is_said_before_any_work(tmp_path, capfd):
+    result = edge_har_in_process(capfd, "export", str(tmp_path / "run"), "--board-units", "0.061mg")
+    _assert_clean_failure(result, "--board-units needs --int8")

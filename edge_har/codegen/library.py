@@ -36,15 +36,17 @@ LAYOUT = {
 
 
 def write_library(export_folder: Path, name: str, engine: CEngine, receptive_field: int,
-                  rate_hz: float | None) -> Path:
-    """RUN/export/library/ from the engine beside it (step_engine.c/.h, and decoder.h where it decodes)."""
+                  rate_hz: float | None, extra_sources: list[str] | None = None) -> Path:
+    """RUN/export/library/ from the engine beside it (step_engine.c/.h, decoder.h where it decodes,
+    and `extra_sources`, such as a board's sensor_input.c/.h)."""
     library = export_folder / LIBRARY_DIR
     shutil.rmtree(library, ignore_errors=True)
     (library / "src").mkdir(parents=True)
-    sources = [ENGINE_C, ENGINE_H, *([DECODER_H] if engine.decoded else [])]
+    sources = [ENGINE_C, ENGINE_H, *([DECODER_H] if engine.decoded else []), *(extra_sources or [])]
     for source in sources:
         shutil.copyfile(export_folder / source, library / "src" / source)
-    fields = _fields(name, engine, receptive_field, rate_hz, [f"src/{s}" for s in sources if s.endswith(".h")])
+    fields = _fields(name, engine, receptive_field, rate_hz, [f"src/{s}" for s in sources if s.endswith(".h")],
+                     [f"src/{s}" for s in sources if s.endswith(".c")])
     for template, target in LAYOUT.items():
         path = library / target
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -52,7 +54,8 @@ def write_library(export_folder: Path, name: str, engine: CEngine, receptive_fie
     return library
 
 
-def _fields(name: str, engine: CEngine, receptive_field: int, rate_hz: float | None, headers: list[str]) -> dict:
+def _fields(name: str, engine: CEngine, receptive_field: int, rate_hz: float | None, headers: list[str],
+            sources: list[str]) -> dict:
     ident = re.sub(r"[^A-Za-z0-9]+", "_", name).strip("_") or "model"
     return {
         "name": name, "version": _version(), "bits": str(engine.bits), "classes": str(engine.class_count),
@@ -60,7 +63,8 @@ def _fields(name: str, engine: CEngine, receptive_field: int, rate_hz: float | N
         "rate": f"{rate_hz:g} Hz" if rate_hz else "the rate of its training data",
         "period_ms": str(round(1000 / rate_hz)) if rate_hz else "20",
         "arduino_name": f"EdgeHar_{ident}", "platformio_name": f"edge-har-engine-{ident.lower().replace('_', '-')}",
-        "headers": " ".join(headers),
+        "headers": " ".join(headers), "sources": " ".join(sources),
+        "zephyr_sources": " ".join(f"${{CMAKE_CURRENT_LIST_DIR}}/../{source}" for source in sources),
     }
 
 

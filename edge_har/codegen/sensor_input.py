@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -22,6 +23,8 @@ from ..core.errors import UserError
 from ..core.resample import SAME_RATE, design, ratio
 from ..core.units import factor
 from .fixed_point import divide_pot, high_mul, quantize_multiplier
+from .tflite_graph import read_graph
+from .tracing import trace
 
 TAP_BITS = 14  # taps in Q14: an upsampler's centre tap is 1.0, which Q15 int16 cannot hold
 _PER_COUNT = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:e[-+]?[0-9]+)?)\s*(mg|g|m/s2|m/s\^2|mm/s2)\s*$", re.IGNORECASE)
@@ -45,6 +48,14 @@ class BoardUnits:
                             f"0.061mg (LSM6DSO at +-2 g), 3.9mg (ADXL345) or 0.0006m/s2; not {text!r}")
         units, to_base = _TO_BASE[match.group(2).lower()]
         return cls(units, float(match.group(1)) * to_base)
+
+
+@dataclass(frozen=True)
+class Board:
+    """A board's sensor: its rate (None: the model's) and what one of its counts is."""
+
+    rate_hz: float | None
+    units: BoardUnits
 
 
 @dataclass(frozen=True)
@@ -91,6 +102,24 @@ def sensor_input(board_rate_hz: float, model_rate_hz: float, board: BoardUnits, 
     taps = np.zeros((0, 1), dtype=np.int16) if up == down else _phase_taps(up, down)
     return SensorInput(board_rate_hz, model_rate_hz, up, down, taps, multiplier, shift, input_zero_point, bits,
                        channels, units_per_count)
+
+
+def check_model_takes_counts(model_rate_hz: float | None, model_units: str | None) -> tuple[float, str]:
+    """A model's rate and units, where a board's counts can be converted to them; one line otherwise."""
+    if model_rate_hz is None or model_units is None or model_units == "counts":
+        missing = "sample rate" if model_rate_hz is None else "units in g or m/s2"
+        raise UserError(f"the model states no {missing}, so a board's rate and counts cannot be converted to its "
+                        "input; train on data whose rate and units are known (--sample-rate, --units)")
+    return model_rate_hz, model_units
+
+
+def sensor_for_model(step_tflite: Path, board: Board, model_rate_hz: float | None,
+                     model_units: str | None) -> SensorInput:
+    """The conversion of `board`'s counts to the input of an int8 step model (step_int8.tflite)."""
+    model_rate_hz, model_units = check_model_takes_counts(model_rate_hz, model_units)
+    program = trace(read_graph(step_tflite))
+    return sensor_input(board.rate_hz or model_rate_hz, model_rate_hz, board.units, model_units,
+                        program.input_scale, program.input_zero_point, program.bits, program.sample_channels)
 
 
 def _phase_taps(up: int, down: int) -> np.ndarray:

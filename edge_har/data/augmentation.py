@@ -15,7 +15,7 @@ AXIS_FLIPS = np.array([np.diag(d) for d in ([1, 1, 1], [1, -1, -1], [-1, 1, -1],
 def augment(x: np.ndarray, cfg: TrainConfig, rng: np.random.Generator) -> np.ndarray:
     """Random sensor-frame rotation and gain per window: people wear devices differently. Every
     group of three channels (the axes, and any average of them) turns with the same rotation."""
-    n, steps, channels = x.shape
+    n, steps, channels = len(x), x.shape[1], x.shape[2]
     x = x.reshape(n, steps, channels // 3, 3)
     if cfg.flip_axes:
         x = np.einsum("nij,ntkj->ntki", AXIS_FLIPS[rng.integers(0, len(AXIS_FLIPS), size=n)], x)

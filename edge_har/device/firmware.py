@@ -7,14 +7,12 @@ from __future__ import annotations
 import math
 import shutil
 import subprocess
-from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 
 import numpy as np
 
-from ..codegen import read_graph, trace
-from ..codegen.sensor_input import BoardUnits, SensorInput, sensor_input
+from ..codegen.sensor_input import Board, BoardUnits, sensor_for_model
 from ..codegen.sensor_writer import write_sensor_input
 from ..core.errors import UserError
 from ..core.files import check_new_folder, staged_dir
@@ -77,18 +75,6 @@ def _write(counts: np.ndarray, labels: np.ndarray, classes: list[str], rate_hz: 
     return path
 
 
-def board_sensor(export_folder: Path, rate_hz: float, board: BoardUnits, model_rate_hz: float | None,
-                 model_units: str | None) -> SensorInput:
-    """The fixed-point conversion of the board's counts to the export's int8 step model's input."""
-    if model_rate_hz is None or model_units is None or model_units == "counts":
-        missing = "sample rate" if model_rate_hz is None else "units (g or m/s2)"
-        raise UserError(f"the model states no {missing}, so a board's rate and counts cannot be converted to its "
-                        "input; train on data whose rate and units are known (--sample-rate, --units)")
-    program = trace(read_graph(export_folder / STEP_INT8_TFLITE))
-    return sensor_input(rate_hz, model_rate_hz, board, model_units, program.input_scale, program.input_zero_point,
-                        program.bits, program.sample_channels)
-
-
 def device_target(core: str) -> str:
     """The example firmware's file for a core of cores.py."""
     return f"device_{core}.elf"
@@ -122,14 +108,6 @@ def build(export_folder: Path, recording_folder: Path, build_folder: Path, targe
     return build_folder / target
 
 
-@dataclass(frozen=True)
-class Board:
-    """The board's sensor the firmware reads: its rate and what one count is."""
-
-    rate_hz: float | None
-    units: BoardUnits
-
-
 # --target: the PC, or a core (mps2: the Cortex-M4 board, as earlier versions named it)
 TARGETS = {"pc": PC_TARGET, **{name: device_target(name) for name in CORES}, "mps2": device_target("m4")}
 
@@ -147,10 +125,10 @@ def make_firmware(run: Path, data: str | None, subject: str, out: Path, targets:
     export = Exported.open(run)
     for target in targets:
         check_build(export.folder, TARGETS[target])
-    board_rate = (board.rate_hz or export.sample_rate_hz) if board else export.sample_rate_hz
-    sensor = board_sensor(export.folder, board_rate or 0, board.units, export.sample_rate_hz, export.input_units) \
+    sensor = sensor_for_model(export.path(STEP_INT8_TFLITE), board, export.sample_rate_hz, export.input_units) \
         if board else None
-    dataset, _ = at_rate(load_data(data, sample_rate_hz).select([subject]), board_rate)
+    dataset, _ = at_rate(load_data(data, sample_rate_hz).select([subject]),
+                         sensor.board_rate_hz if sensor else export.sample_rate_hz)
     recording, units = dataset.recordings[0], units_of(dataset)[0]
     with staged_dir(out, replace=force) as folder:
         if board and sensor:

@@ -20,6 +20,8 @@ from rich.progress import Progress
 
 from ..codegen import EngineError, write_engine, write_library
 from ..codegen.decoder_header import decoder_header
+from ..codegen.sensor_input import Board, check_model_takes_counts, sensor_for_model
+from ..codegen.sensor_writer import write_sensor_input
 from ..core.config import EXPORT_MIN_AGREEMENT, PARITY_MIN_AGREEMENT
 from ..core.console import user_console
 from ..core.decoding import DECODE_CHOICES, DEFAULT_DECODE, Transitions
@@ -87,6 +89,7 @@ class ExportOptions:
     # seconds); None: every core whose cross compiler and QEMU are here.
     cores: tuple[str, ...] | None = None
     force: bool = False  # replace an existing RUN/export/ (only once the new one is complete)
+    board: Board | None = None  # a board's sensor: sensor_input.c/.h beside the engine and in the library
 
 
 EXPORT_BYTES = 20 * MB  # room an export needs: models, C arrays and engine (a few MB), the replaced one kept until the end
@@ -97,6 +100,8 @@ def export(opts: ExportOptions, console: Console | None = None) -> Path:
     _check_options(opts)
     run = Run(opts.run)
     run.config  # noqa: B018  read now: a missing or damaged config.json is named before any export work
+    if opts.board is not None:
+        check_model_takes_counts(run.sample_rate_hz, run.config.input_units)
     validation = _validation_subjects(run)
     check_destination(run.folder / EXPORT_DIR, "RUN", folder=True, force=opts.force, need_bytes=EXPORT_BYTES)
     r = run.receptive_field
@@ -117,7 +122,7 @@ def export(opts: ExportOptions, console: Console | None = None) -> Path:
                 setattr(report, name, value)
             report.gate = gate_report(window, report.step, report.quantization, validation, opts.min_agreement)
             _write_decoder_header(report.decoding, window.tflite_int8, report.step, folder)
-            report.step.c_engine = _c_engine(run, folder, holdout, console, report.decoding, opts.cores)
+            report.step.c_engine = _c_engine(run, folder, holdout, console, report.decoding, opts.cores, opts.board)
         else:
             console.print("Exporting the step model (one new column per layer per sample)")
             report.step = export_step_models(run.model, folder, calibration, holdout, False, console)
@@ -245,7 +250,7 @@ def _export_quantized(run: Run, folder: Path, calibration: WindowSet, holdout: W
 
 
 def _c_engine(run: Run, folder: Path, holdout: WindowSet, console: Console, decoding: Decoding,
-              cores: tuple[str, ...] | None) -> CEngine | None:
+              cores: tuple[str, ...] | None, board: Board | None = None) -> CEngine | None:
     """step_engine.c/.h for the step model (with decoder.h's integer filter where the export decodes),
     and what it costs on each of `cores` (None: all) whose cross compiler and QEMU are here
     (measured on the run's held-out windows, one after another); None where the model has no engine."""
@@ -256,7 +261,13 @@ def _c_engine(run: Run, folder: Path, holdout: WindowSet, console: Console, deco
     except EngineError as reason:
         console.print(f"No C step engine for this model: {reason}", style="yellow")
         return None
-    write_library(folder, run.folder.name, engine, run.receptive_field, run.sample_rate_hz)
+    sensor_sources = []
+    if board is not None:
+        sensor = sensor_for_model(folder / STEP_INT8_TFLITE, board, run.sample_rate_hz, run.config.input_units)
+        sensor_sources = [path.name for path in write_sensor_input(sensor, board.units, run.folder.name, folder)]
+        console.print(f"Wrote {', '.join(sensor_sources)}: the board's counts ({board.units.per_count:g} "
+                      f"{board.units.units} each) at {sensor.board_rate_hz:g} Hz to the model's input")
+    write_library(folder, run.folder.name, engine, run.receptive_field, run.sample_rate_hz, sensor_sources)
     count = max(1, BENCH_SAMPLES // holdout.windows.shape[1])
     readings = holdout.windows[:count, :, :3].reshape(-1, 3)
     labels = np.repeat(holdout.labels[:count], holdout.windows.shape[1])
