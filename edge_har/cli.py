@@ -155,6 +155,12 @@ def train(
                       "changes of activity are named sooner after they show. Every engine, parity and stream "
                       "honour it; 0 names the newest sample. Default: 1 s where the data's sample rate is known "
                       "(at most R - 1 steps), else none.")] = None,
+    memory: Annotated[Optional[float], typer.Option(
+        min=0.0, help="Give the model a memory of where gravity sat: the axes' causal exponential average with this "
+                      "time constant in seconds, as three more readings (a sit-down or a stand-up it saw tells the "
+                      "next postures apart long after its receptive field has passed). Every engine, parity, stream "
+                      "and the C engine compute it the same way; 0: none. Default: 10 s where the data's sample "
+                      "rate is known (not with --magnitude), else none.")] = None,
     teacher: Annotated[bool, typer.Option(
         help="First train a larger teacher that sees both ways (the samples after each step too) on the same "
              "people; the model then learns from its per-step probabilities beside the labels, on the unlabelled "
@@ -243,6 +249,7 @@ def train(
         units=units,
         adapt_seconds=_seconds(adapt_seconds),
         delay_s=delay,
+        memory_s=memory,
         force=force,
         workers=Workers(workers, ray_address),
     )
@@ -356,6 +363,7 @@ def calibrate(
     require_training_stack("calibrate")
     from .core.files import check_new_file
     from .data.calibration import sample_windows
+    from .data.dataset import at_rate, remembered
     from .data.loading import load_data, synthetic_note
     from .model.run_folder import Run
 
@@ -364,7 +372,8 @@ def calibrate(
     dataset = load_data(data, seed=seed)
     if dataset.synthetic:
         console.print(synthetic_note(data), style="bold yellow")
-    windows = sample_windows(dataset, model_run.receptive_field, per_class, seed)
+    dataset, _ = at_rate(dataset, model_run.sample_rate_hz)  # the model's rate, and its memory where it has one
+    windows = sample_windows(remembered(dataset, model_run.model.config), model_run.receptive_field, per_class, seed)
     windows.save(out)
     console.print(f"Wrote {len(windows.windows)} windows of {model_run.receptive_field} samples to {out}")
 

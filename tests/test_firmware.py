@@ -148,7 +148,7 @@ def _board_recording(run: Path, rate_hz: float, folder: Path) -> tuple[Path, int
     data, _ = at_rate(load_data(None).select(["sim6"]), rate_hz)
     rec = data.recordings[0]
     sensor = sensor_for_model(export.folder / "step_int8.tflite", Board(rate_hz, LSM6DSO), export.sample_rate_hz,
-                              export.input_units)
+                              export.input_units, export.memory_keep)
     write_board_recording(rec.x, rec.y, data.classes, rate_hz, "g", LSM6DSO, folder, synthetic=True)
     write_sensor_input(sensor, LSM6DSO, run.name, folder)
     return folder, len(rec)

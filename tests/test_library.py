@@ -140,7 +140,7 @@ def test_a_boards_sensor_input_joins_the_library(exported_16x8, tmp_path):
     shutil.copytree(exported_16x8 / "export", export)
     report = json.loads((export / "export.json").read_text())
     board = Board(52.0, BoardUnits.parse("0.061mg"))
-    sensor = sensor_for_model(export / "step_int8.tflite", board, report["sample_rate_hz"], "g")
+    sensor = sensor_for_model(export / "step_int8.tflite", board, report["sample_rate_hz"], "g", report["memory_keep"])
     sources = [path.name for path in write_sensor_input(sensor, board.units, "sim", export)]
     engine = CEngine.model_validate(report["step"]["c_engine"])
     library = write_library(export, "sim", engine, report["receptive_field"], report["sample_rate_hz"], sources)

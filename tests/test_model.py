@@ -8,7 +8,7 @@ import torch
 
 from edge_har.core.config import ModelConfig, TrainConfig, model_config_from_dict
 from edge_har.core.errors import UserError
-from edge_har.core.features import pad_start, with_magnitude, with_memory
+from edge_har.core.features import Memory, memory_keep, pad_start, with_magnitude, with_memory
 from edge_har.data.augmentation import augment
 from edge_har.model.tcn import TCN, config_for_receptive_field, count_params, predict_logits
 
@@ -102,10 +102,22 @@ def test_the_memory_channels_start_at_the_first_reading_and_forget_in_their_time
     """features.with_memory: the start-of-stream rule (a steady stream is its own average from the
     first step) and an exponential average (a step change is 1 - 1/e of the way after `seconds`)."""
     steady = np.tile(np.array([[0.1, -0.2, 0.98]], dtype=np.float32), (50, 1))
-    assert np.allclose(with_memory(steady, 50.0, 10.0)[:, 3:], steady)
+    assert np.allclose(with_memory(steady, memory_keep(10.0, 50.0))[:, 3:], steady)
     change = np.concatenate([np.zeros((10, 3)), np.ones((1000, 3))]).astype(np.float32)
-    average = with_memory(change, 10.0, 5.0)[:, 3]
+    average = with_memory(change, memory_keep(5.0, 10.0))[:, 3]
     assert average[9] == 0 and abs(average[9 + 50] - (1 - np.exp(-1))) < 1e-3
+
+
+def test_the_streaming_memory_is_the_offline_one_bit_for_bit():
+    """What a stream computes one reading at a time (and the C engine, in double) is what training
+    and parity compute over a whole recording: the same products and sums, so the same floats."""
+    x = np.random.default_rng(3).normal(size=(3000, 3)).astype(np.float32)
+    x[100] = [np.nan, 1.0, 2.0]  # the reading rule: NaN reads as 0, in the memory too
+    keep = memory_keep(10.0, 50.0)
+    memory = Memory(keep)
+    memory.start(x[0])
+    streamed = np.stack([memory.step(reading) for reading in x])
+    assert np.array_equal(streamed, with_memory(x, keep)) and np.isfinite(streamed).all()
 
 
 def test_augmentation_turns_the_memory_channels_with_the_axes():

@@ -14,6 +14,7 @@ import pytest
 from edge_har.codegen.sensor_input import BoardUnits, convert, sensor_input
 from edge_har.codegen.sensor_writer import write_sensor_input
 from edge_har.core.errors import UserError
+from edge_har.core.features import Memory, memory_keep
 from edge_har.device.c_backend import c_compiler
 from edge_har.link.board import BoardInput
 
@@ -33,20 +34,22 @@ def _counts(n: int = 2000) -> np.ndarray:
 
 
 def _header(folder: Path, bits: int, channels: int, zero_point: int) -> None:
-    """The four names of step_engine.h that sensor_input.c uses."""
+    """The names of step_engine.h that sensor_input.c uses (six channels: a model with a memory)."""
     low = -(1 << (bits - 1))
     (folder / "step_engine.h").write_text(
         f"#include <stdint.h>\ntypedef int{bits}_t EdgeHarValue;\n#define EDGE_HAR_ENGINE_CHANNELS {channels}\n"
         f"#define EDGE_HAR_ENGINE_VALUE_MIN ({low})\n#define EDGE_HAR_ENGINE_VALUE_MAX {-low - 1}\n"
-        f"#define EDGE_HAR_ENGINE_INPUT_ZERO_POINT {zero_point}\n")
+        f"#define EDGE_HAR_ENGINE_INPUT_ZERO_POINT {zero_point}\n"
+        + ("#define EDGE_HAR_ENGINE_MEMORY 1\n" if channels == 6 else ""))
 
 
 @pytest.mark.skipif(c_compiler() is None, reason="no C compiler ($CC, cc or gcc) on this machine")
 @pytest.mark.parametrize("rate, bits, channels", [(26, 16, 3), (52, 16, 3), (104, 8, 3), (50, 16, 3), (12.5, 16, 4),
-                                                  (104, 16, 4)])
+                                                  (104, 16, 4), (26, 16, 6), (50, 8, 6), (104, 16, 6)])
 def test_the_c_sensor_input_equals_its_python_reference(rate, bits, channels, tmp_path):
     scale, zero_point = (2 / 65536, 0) if bits == 16 else (2 / 256, -3)  # inputs to +-1 g: saturated
-    sensor = sensor_input(rate, MODEL_RATE, LSM6DSO, "m/s2", scale * 9.80665, zero_point, bits, channels)
+    sensor = sensor_input(rate, MODEL_RATE, LSM6DSO, "m/s2", scale * 9.80665, zero_point, bits, channels,
+                          memory_keep(10.0, MODEL_RATE) if channels == 6 else 0.0)
     _header(tmp_path, bits, channels, zero_point)
     write_sensor_input(sensor, LSM6DSO, "test", tmp_path)
     program = tmp_path / "sensor"
@@ -63,11 +66,13 @@ def test_the_c_sensor_input_equals_its_python_reference(rate, bits, channels, tm
     assert inputs.min() == -(1 << (bits - 1)) or inputs.max() == (1 << (bits - 1)) - 1  # saturation was reached
 
 
-@pytest.mark.parametrize("rate", [26, 52, 104, 50])
-def test_the_reference_completes_the_host_streams_steps_with_the_same_readings(rate):
-    """Device and host label the same steps: the host's converter is this one in floating point."""
-    input_scale = 4 / 65536
-    sensor = sensor_input(rate, MODEL_RATE, LSM6DSO, "g", input_scale, 0, 16, 3)
+@pytest.mark.parametrize("rate, remember", [(26, False), (52, False), (104, False), (50, False), (52, True)])
+def test_the_reference_completes_the_host_streams_steps_with_the_same_readings(rate, remember):
+    """Device and host label the same steps: the host's converter is this one in floating point, and
+    so is its memory of the axes (features.Memory) where the model has one."""
+    input_scale, keep = 4 / 65536, memory_keep(10.0, MODEL_RATE)
+    sensor = sensor_input(rate, MODEL_RATE, LSM6DSO, "g", input_scale, 0, 16, 6 if remember else 3,
+                          keep if remember else 0.0)
     counts = _counts()
     inputs, completed_by, _ = convert(sensor, counts)
     board = BoardInput(MODEL_RATE, "g", rate, "g", LSM6DSO.per_count)
@@ -75,7 +80,12 @@ def test_the_reference_completes_the_host_streams_steps_with_the_same_readings(r
     board.start(readings[0])
     steps = board.steps(readings, [None] * len(readings))
     assert [step.sample for step in steps] == completed_by.tolist()
-    host = np.clip(np.rint(np.stack([step.values for step in steps]) / np.float32(input_scale)), -32768, 32767)
+    values = np.stack([step.values for step in steps])
+    if remember:
+        memory = Memory(keep)
+        memory.start(readings[0])
+        values = np.stack([memory.step(v) for v in values])
+    host = np.clip(np.rint(values / np.float32(input_scale)), -32768, 32767)
     apart = np.abs(host - inputs)  # in int16 steps of 6e-5 g: the taps in Q14 against float32's
     assert apart.max() <= 6 and apart.mean() < 1
 

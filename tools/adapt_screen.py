@@ -90,7 +90,7 @@ def main() -> None:
     for folder in sorted((args.run / "folds").iterdir(), key=lambda p: int(p.name.split("-")[1])):
         fold = json.loads((folder / "fold.json").read_text())
         model = Run(folder).model
-        replay = load_windows(folder / CALIBRATION_FILE, model.receptive_field, model.config.in_channels)
+        replay = load_windows(folder / CALIBRATION_FILE, model.receptive_field, model.config.input_channels)
         train_cfg = dataclass_from_dict(TrainConfig, fold["train_config"])
         for subject in fold["test_subjects"]:
             person = data.select([subject])

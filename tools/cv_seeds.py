@@ -23,7 +23,6 @@ from rich.console import Console
 
 from edge_har.core.config import ModelConfig, TrainConfig
 from edge_har.core.console import job_progress
-from edge_har.core.features import with_memory
 from edge_har.train.cross_validation import cross_validate
 from edge_har.train.train_command import TrainOptions, prepared
 from edge_har.train.wear import dressed
@@ -35,7 +34,7 @@ def _options(args: argparse.Namespace) -> TrainOptions:
     if args.wear != "auto":
         train = dressed(train, args.wear)
     return TrainOptions(data=args.data, classes=args.classes.split(",") if args.classes else None,
-                        sample_rate_hz=args.sample_rate, delay_s=args.delay, train=train,
+                        sample_rate_hz=args.sample_rate, delay_s=args.delay, memory_s=args.memory, train=train,
                         model=ModelConfig(0, magnitude=args.magnitude))
 
 
@@ -64,21 +63,17 @@ def main() -> None:
     parser.add_argument("--magnitude", action="store_true")
     parser.add_argument("--teacher", action="store_true", help="as `edge-har train --teacher`")
     parser.add_argument("--balanced", action="store_true", help="as `edge-har train --balanced`")
-    parser.add_argument("--memory", type=float, help="seconds: the readings' causal exponential average as three "
-                        "more input channels (features.with_memory; not in `train`)")
+    parser.add_argument("--memory", type=float, help="as `edge-har train --memory` (seconds; default as train's)")
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     console = Console()
     opts = _options(args)
     data, model_cfg, _ = prepared(opts, console)
-    if args.memory:
-        data = replace(data, recordings=[replace(r, x=with_memory(r.x, data.sample_rate_hz, args.memory))
-                                         for r in data.recordings])
-        model_cfg = replace(model_cfg, in_channels=6)
     done = json.loads(args.out.read_text()) if args.out.is_file() else {
         "command": "tools/cv_seeds.py " + " ".join(f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items()
-                                                   if v not in (None, False) and k not in ("out", "seeds")),
+                                                   if v is not None and v is not False and k not in ("out", "seeds")),
         "data": data.source, "classes": data.classes, "cv": args.cv, "delay_steps": model_cfg.delay_steps,
+        "memory_s": model_cfg.memory_s,
         "sample_rate_hz": data.sample_rate_hz, "seeds": {}}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     for seed in (int(s) for s in args.seeds.split(",")):

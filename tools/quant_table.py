@@ -79,7 +79,7 @@ def per_step_us(folder: Path, report: ExportReport, windows: np.ndarray, r: int)
 def percentile_onnx_agreement(run: Path, folder: Path, windows: np.ndarray, r: int) -> float:
     from onnxruntime.quantization import CalibrationMethod
 
-    calibration = load_windows(run / CALIBRATION_FILE, r).windows
+    calibration = load_windows(run / CALIBRATION_FILE, r, Run(run).model.config.input_channels).windows
     out = folder / "model_int8_percentile.onnx"
     quantize_onnx(folder / "model_fp32.onnx", out, [(w[None],) for w in calibration],
                   calibrate_method=CalibrationMethod.Percentile, extra_options={"CalibPercentile": 99.999})
@@ -122,7 +122,7 @@ def main() -> None:
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for run in args.runs:
         r = Run(run).receptive_field
-        holdout = load_windows(run / HOLDOUT_FILE, r)
+        holdout = load_windows(run / HOLDOUT_FILE, r, Run(run).model.config.input_channels)
         for path in paths:
             folder = exported_copy(run, args.out / run.name / path, path)
             report = read_report(folder / "export.json", ExportReport, "export it again")

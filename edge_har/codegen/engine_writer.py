@@ -39,28 +39,33 @@ _ARITHMETIC = {
 
 
 def write_engine(tflite: Path, folder: Path, name: str, classes: list[str], receptive_field: int,
-                 units: str | None, decoded: bool = False, label_delay: int = 0) -> CEngine:
+                 units: str | None, decoded: bool = False, label_delay: int = 0,
+                 memory_keep: float | None = None) -> CEngine:
     """step_engine.h and step_engine.c beside the step model (`decoded`: with the decoder of the
-    export's decoder.h; `label_delay`: the model's, in steps, stated in the header)."""
+    export's decoder.h; `label_delay`: the model's, in steps, stated in the header; `memory_keep`:
+    the share of its memory a model with one keeps each step, features.memory_keep)."""
     program = trace(read_graph(tflite))
     (folder / ENGINE_H).write_text(engine_header(program, name, classes, receptive_field, units, decoded,
-                                                 label_delay))
+                                                 label_delay, memory_keep))
     (folder / ENGINE_C).write_text(engine_source(program, decoded))
     return CEngine(bits=program.bits, decoded=decoded, ram_bytes=program.ram_bytes(decoded),
                    state_bytes=program.state_bytes, scratch_bytes=program.scratch_bytes,
-                   channels=program.sample_channels, class_count=program.classes,
+                   channels=program.sample_channels, readings=6 if memory_keep else 3, class_count=program.classes,
                    output_scale=program.output_scale, output_zero_point=program.output_zero_point,
                    macs_per_step=program.macs, accumulators=[32 if conv.narrow else 64 for conv in program.convs],
                    source=ENGINE_C, header=ENGINE_H)
 
 
 def engine_header(program: Program, name: str, classes: list[str], receptive_field: int, units: str | None,
-                  decoded: bool, label_delay: int = 0) -> str:
+                  decoded: bool, label_delay: int = 0, memory_keep: float | None = None) -> str:
+    readings = 6 if memory_keep else 3
     state_fields = "\n".join(f"  EdgeHarValue state{n}[{ring.values}];  /* {ring.columns} columns x {ring.channels} */"
                              for n, ring in enumerate(program.rings))
     magnitude = ("\n * The model takes |a| as a fourth channel: quantize_reading appends sqrt(x*x + y*y + z*z + "
                  f"{MAGNITUDE_EPS!r}),\n * in double, as every edge-har backend does.\n *"
-                 if program.sample_channels > 3 else "")
+                 if program.sample_channels > readings else "")
+    memory = ("With a memory, the\n * engine keeps the axes' average (EDGE_HAR_ENGINE_MEMORY_KEEP of it each step), "
+              "which start begins\n * at the stream's first reading." if memory_keep else "")
     low = -(1 << (program.bits - 1))
     return Template(c_source("step_engine.h.in")).substitute(
         name=name, kind="int8" if program.bits == 8 else "16x8: int16 activations, int8 weights",
@@ -77,7 +82,11 @@ def engine_header(program: Program, name: str, classes: list[str], receptive_fie
         decoder_include='#include "decoder.h"  /* the causal decoder the export carries */\n'
                         "#define EDGE_HAR_ENGINE_DECODED 1\n" if decoded else "",
         decoder_fields="\n  EdgeHarDecoderQ decoder;\n  int32_t decoded_class;" if decoded else "",
-        decoding=_DECODING if decoded else "")
+        decoding=_DECODING if decoded else "", readings=readings, memory=memory,
+        memory_readings=", then their memory" if memory_keep else "",
+        memory_defines=(f"#define EDGE_HAR_ENGINE_MEMORY 1\n#define EDGE_HAR_ENGINE_MEMORY_KEEP {memory_keep!r}\n"
+                        f"#define EDGE_HAR_ENGINE_MEMORY_GAIN {1.0 - memory_keep!r}\n") if memory_keep else "",
+        memory_fields="\n  double memory[EDGE_HAR_ENGINE_AXES];  /* the axes' average */" if memory_keep else "")
 
 
 def engine_source(program: Program, decoded: bool) -> str:

@@ -27,6 +27,8 @@ from .tflite_graph import read_graph
 from .tracing import trace
 
 TAP_BITS = 14  # taps in Q14: an upsampler's centre tap is 1.0, which Q15 int16 cannot hold
+MEMORY_BITS = 20  # a memory's gain (1 - keep) in Q20: (sum 2^8 - memory) x gain stays below 2^60
+MEMORY_FRACTION = 8  # the memory holds sums with 8 more bits of fraction (int64 on the device)
 _PER_COUNT = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:e[-+]?[0-9]+)?)\s*(mg|g|m/s2|m/s\^2|mm/s2)\s*$", re.IGNORECASE)
 _TO_BASE = {"mg": ("g", 1e-3), "g": ("g", 1.0), "m/s2": ("m/s2", 1.0), "m/s^2": ("m/s2", 1.0),
             "mm/s2": ("m/s2", 1e-3)}
@@ -71,8 +73,9 @@ class SensorInput:
     shift: int
     zero_point: int
     bits: int  # the model's input: int8 or int16
-    channels: int  # 3, or 4 with |a|
+    channels: int  # 3, 4 with |a|, or 6 with a memory
     units_per_count: float  # model units in one count
+    memory_gain: int = 0  # Q20: 1 - keep of the model's memory; 0: none
 
     @property
     def converting(self) -> bool:
@@ -89,8 +92,10 @@ class SensorInput:
 
 
 def sensor_input(board_rate_hz: float, model_rate_hz: float, board: BoardUnits, model_units: str,
-                 input_scale: float, input_zero_point: int, bits: int, channels: int) -> SensorInput:
-    """The conversion of `board`'s counts at `board_rate_hz` to a model's input (its quantization)."""
+                 input_scale: float, input_zero_point: int, bits: int, channels: int,
+                 memory_keep: float = 0.0) -> SensorInput:
+    """The conversion of `board`'s counts at `board_rate_hz` to a model's input (its quantization);
+    `memory_keep`: a model with a memory keeps this share of it each step (features.Memory)."""
     units_per_count = board.per_count * factor(board.units, model_units)
     multiplier, shift = quantize_multiplier(units_per_count / input_scale / (1 << TAP_BITS))
     if shift > 0 or multiplier == 0:
@@ -100,8 +105,9 @@ def sensor_input(board_rate_hz: float, model_rate_hz: float, board: BoardUnits, 
     if abs(board_rate_hz / model_rate_hz - 1) <= SAME_RATE:  # one rate, as the host's stream judges it
         up = down = 1
     taps = np.zeros((0, 1), dtype=np.int16) if up == down else _phase_taps(up, down)
+    memory_gain = int(round((1.0 - memory_keep) * (1 << MEMORY_BITS))) if memory_keep else 0
     return SensorInput(board_rate_hz, model_rate_hz, up, down, taps, multiplier, shift, input_zero_point, bits,
-                       channels, units_per_count)
+                       channels, units_per_count, memory_gain)
 
 
 def check_model_takes_counts(model_rate_hz: float | None, model_units: str | None) -> tuple[float, str]:
@@ -113,13 +119,14 @@ def check_model_takes_counts(model_rate_hz: float | None, model_units: str | Non
     return model_rate_hz, model_units
 
 
-def sensor_for_model(step_tflite: Path, board: Board, model_rate_hz: float | None,
-                     model_units: str | None) -> SensorInput:
+def sensor_for_model(step_tflite: Path, board: Board, model_rate_hz: float | None, model_units: str | None,
+                     memory_keep: float = 0.0) -> SensorInput:
     """The conversion of `board`'s counts to the input of an int8 step model (step_int8.tflite)."""
     model_rate_hz, model_units = check_model_takes_counts(model_rate_hz, model_units)
     program = trace(read_graph(step_tflite))
     return sensor_input(board.rate_hz or model_rate_hz, model_rate_hz, board.units, model_units,
-                        program.input_scale, program.input_zero_point, program.bits, program.sample_channels)
+                        program.input_scale, program.input_zero_point, program.bits, program.sample_channels,
+                        memory_keep)
 
 
 def _phase_taps(up: int, down: int) -> np.ndarray:
@@ -142,9 +149,11 @@ def convert(sensor: SensorInput, counts: np.ndarray) -> tuple[np.ndarray, np.nda
     (n, 3) yields, the reading that completed each, and the input the engine is reset with (the
     stream's first reading, the start-of-stream rule). The reference of the generated C."""
     counts = np.asarray(counts, dtype=np.int64).reshape(-1, 3)
-    first = _quantize(sensor, counts[:1] << TAP_BITS)[0]
+    start = counts[0] << TAP_BITS  # the stream's first reading, as the sums of a steady stream of it
+    first = _quantize(sensor, start[None], start[None])[0]
     if not sensor.converting:
-        return _quantize(sensor, counts << TAP_BITS), np.arange(len(counts)), first
+        sums = counts << TAP_BITS
+        return _quantize(sensor, sums, _remembered(sensor, sums, start)), np.arange(len(counts)), first
     width = sensor.width
     held = np.concatenate([np.repeat(counts[:1], width - 1, axis=0), counts])  # before the stream: its first reading
     outputs = -(-len(counts) * sensor.up // sensor.down)  # outputs n with n down // up < len(counts)
@@ -154,12 +163,28 @@ def convert(sensor: SensorInput, counts: np.ndarray) -> tuple[np.ndarray, np.nda
     windows = held[newest[:, None] + np.arange(width)]  # (k, width, 3), oldest first
     sums = np.einsum("kw,kwc->kc", sensor.taps[phase].astype(np.int64), windows)
     assert np.abs(sums).max(initial=0) < (1 << 31), "a sum beyond int32 (taps sum to about 1 in Q14)"
-    return _quantize(sensor, sums), newest, first
+    return _quantize(sensor, sums, _remembered(sensor, sums, start)), newest, first
 
 
-def _quantize(sensor: SensorInput, sums: np.ndarray) -> np.ndarray:
-    """Sums (k, 3) of 2^14 x counts to the model's input, with |a| where the model takes it."""
-    if sensor.channels > 3:
+def _remembered(sensor: SensorInput, sums: np.ndarray, start: np.ndarray) -> np.ndarray:
+    """The memory of a model with one, in the sums' units: m += ((s 2^8 - m) gain + 2^19) >> 20 from
+    m = `start` 2^8 (the stream's first reading: the start-of-stream rule), rounded back to the sums' units."""
+    if not sensor.memory_gain:
+        return sums
+    memory, recalled = start << MEMORY_FRACTION, np.empty_like(sums)
+    half = 1 << (MEMORY_BITS - 1)
+    for k, s in enumerate(sums):
+        memory = memory + ((((s << MEMORY_FRACTION) - memory) * sensor.memory_gain + half) >> MEMORY_BITS)
+        recalled[k] = (memory + (1 << (MEMORY_FRACTION - 1))) >> MEMORY_FRACTION
+    return recalled
+
+
+def _quantize(sensor: SensorInput, sums: np.ndarray, recalled: np.ndarray) -> np.ndarray:
+    """Sums (k, 3) of 2^14 x counts to the model's input: the axes, then their memory where the model
+    has one (`recalled`, in the same units) or |a| where it takes that."""
+    if sensor.memory_gain:
+        sums = np.concatenate([sums, recalled], axis=1)
+    elif sensor.channels > 3:
         squares = [sum(int(v) * int(v) for v in row) for row in sums]
         sums = np.concatenate([sums, np.array([[math.isqrt(s)] for s in squares], dtype=np.int64)], axis=1)
     low, high = -(1 << (sensor.bits - 1)), (1 << (sensor.bits - 1)) - 1

@@ -7,7 +7,7 @@ from pathlib import Path
 from string import Template
 
 from .c_sources import c_source
-from .sensor_input import TAP_BITS, BoardUnits, SensorInput
+from .sensor_input import MEMORY_BITS, MEMORY_FRACTION, TAP_BITS, BoardUnits, SensorInput
 
 SENSOR_C, SENSOR_H = "sensor_input.c", "sensor_input.h"
 
@@ -29,6 +29,9 @@ def write_sensor_input(sensor: SensorInput, board: BoardUnits, name: str, folder
         "/* The board's sensor to the model's input (edge-har; regenerate, do not edit). */",
         f'#include "{SENSOR_H}"', "",
         f"#define EH_SENSOR_TAP_BITS {TAP_BITS}",
+        f"#define EH_SENSOR_MEMORY_BITS {MEMORY_BITS}",
+        f"#define EH_SENSOR_MEMORY_FRACTION {MEMORY_FRACTION}",
+        f"#define EH_SENSOR_MEMORY_GAIN {sensor.memory_gain}  /* Q{MEMORY_BITS}: 1 - keep of the model's memory */",
         f"static const int64_t kEhSensorMultiplier = {sensor.multiplier};  /* Q31, then a right shift: */",
         f"static const int kEhSensorShift = {-sensor.shift};  /* 2^-{TAP_BITS} x units per count / input scale */",
         taps, c_source("sensor_input.c")])

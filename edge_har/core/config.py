@@ -26,6 +26,12 @@ EXPORT_MIN_AGREEMENT = 0.99
 # the whole curve.
 DEFAULT_DELAY_S = 1.0
 
+# The memory's time constant unless told (`train --memory`), where the data's rate is known: ten
+# seconds, chosen before any measurement as several receptive fields (2.4 s at 50 Hz) and longer
+# than a posture change takes (2-5 s), so the posture before the change is still held after it,
+# yet short against the minutes a posture lasts, so an old one fades (issue 36; docs/accuracy.md).
+DEFAULT_MEMORY_S = 10.0
+
 
 @dataclass
 class ModelConfig:
@@ -42,11 +48,19 @@ class ModelConfig:
     # The output at step t names step t - delay_steps (`--delay`): a fixed lag that lets the model see
     # what follows each step; the network is the same, only what its output is held to moves.
     delay_steps: int = 0
+    # A memory of where gravity sat (`--memory`): the axes' causal exponential average with this time
+    # constant, in seconds of the model's rate, as three more input readings (features.Memory); 0: none
+    memory_s: float = 0.0
+
+    @property
+    def input_channels(self) -> int:
+        """Readings per sample the model takes: the sensor axes, then their memory when it has one."""
+        return self.in_channels * (2 if self.memory_s else 1)
 
     @property
     def feature_channels(self) -> int:
-        """Channels the first convolution sees: the sensor axes, plus |a| when `magnitude`."""
-        return self.in_channels + int(self.magnitude)
+        """Channels the first convolution sees: the model's readings, plus |a| when `magnitude`."""
+        return self.input_channels + int(self.magnitude)
 
     @property
     def receptive_field(self) -> int:

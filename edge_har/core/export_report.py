@@ -86,6 +86,7 @@ class CEngine(Section):
     state_bytes: int
     scratch_bytes: int
     channels: int
+    readings: int = 3  # what quantize_reading takes: the axes, then their memory in a model with one
     class_count: int
     output_scale: float
     output_zero_point: int
@@ -169,6 +170,9 @@ class ExportReport(Section):
     output_shape: list[int] | None = absent()
     # Every output names the step this many samples before the newest (`train --delay`); 0 before it existed
     label_delay_steps: int = 0
+    # The model's memory (`train --memory`): the axes' average, keeping this share each step; 0: none.
+    # Its readings are the axes, then that average (features.Memory), which every engine computes.
+    memory_keep: float = 0.0
     input_units: str | None  # g, m/s2 or counts; null for runs made before units were recorded
     input_normalization: str | None = absent()
     tflite_input_channels: list[str] | None = absent()

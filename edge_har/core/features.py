@@ -34,11 +34,41 @@ def pad_start(x: np.ndarray, receptive_field: int) -> np.ndarray:
     return np.concatenate([np.repeat(x[:1], receptive_field - 1, axis=0), x], axis=0)
 
 
-def with_memory(x: np.ndarray, rate_hz: float, seconds: float) -> np.ndarray:
-    """(n, 3) readings to (n, 6): the axes, then their causal exponential average with time
-    constant `seconds`, which starts at the first reading (the start-of-stream rule)."""
+def memory_keep(seconds: float, rate_hz: float) -> float:
+    """The share of the memory one step keeps: exp(-1 / (seconds x rate))."""
+    return float(np.exp(-1.0 / (seconds * rate_hz)))
+
+
+def with_memory(x: np.ndarray, keep: float) -> np.ndarray:
+    """(n, 3) readings of one stream to (n, 6): the axes, then their causal exponential average
+    m = keep m + (1 - keep) x in double, which holds the first reading before the stream starts (the
+    start-of-stream rule). Each step is the one `Memory.step` and the C engine take (lfilter's first
+    order recursion is that product and sum; tests/test_model.py checks it bit for bit)."""
     from scipy import signal
 
-    keep = float(np.exp(-1.0 / (seconds * rate_hz)))
-    average = signal.lfilter([1 - keep], [1, -keep], x, axis=0, zi=keep * x[:1].astype(np.float64))[0]
-    return np.concatenate([x, average], axis=1).astype(np.float32)
+    x = defined_readings(x)
+    first = x[:1].astype(np.float64)
+    average = signal.lfilter([1.0 - keep], [1.0, -keep], x.astype(np.float64), axis=0, zi=keep * first)[0]
+    return np.concatenate([x, average.astype(np.float32)], axis=1)
+
+
+class Memory:
+    """`with_memory` one reading at a time, for a live stream: `start(first)`, then `step(reading)`
+    for every reading, the first too; each returns the model's readings, (6,) float32."""
+
+    def __init__(self, keep: float):
+        self.keep, self.gain = keep, 1.0 - keep
+        self.average = np.zeros(3)
+
+    def start(self, first: np.ndarray) -> np.ndarray:
+        """Begin a stream at `first`; returns the readings its first step will have (for an engine's
+        reset), without taking that step."""
+        first = defined_readings(np.asarray(first, dtype=np.float32))
+        self.average = first.astype(np.float64)
+        average = self.keep * self.average + self.gain * self.average
+        return np.concatenate([first, average.astype(np.float32)])
+
+    def step(self, reading: np.ndarray) -> np.ndarray:
+        reading = defined_readings(np.asarray(reading, dtype=np.float32))
+        self.average = self.keep * self.average + self.gain * reading.astype(np.float64)
+        return np.concatenate([reading, self.average.astype(np.float32)])

@@ -10,7 +10,9 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from ..core.config import ModelConfig
 from ..core.errors import DataError
+from ..core.features import memory_keep, with_memory
 from ..core.labels import UNLABELED, delayed_labels
 from ..core.resample import SAME_RATE, resample, resample_labels
 from ..core.units import canonical, infer
@@ -128,6 +130,15 @@ def with_label_delay(data: Dataset, steps: int) -> Dataset:
     if steps <= 0:
         return data
     return replace(data, recordings=[replace(r, y=delayed_labels(r.y, steps)) for r in data.recordings])
+
+
+def remembered(data: Dataset, model: ModelConfig) -> Dataset:
+    """Each recording with the memory channels the model reads (features.with_memory); as it was
+    where the model has no memory."""
+    if not model.memory_s:
+        return data
+    keep = memory_keep(model.memory_s, data.sample_rate_hz or 0.0)
+    return replace(data, recordings=[replace(r, x=with_memory(r.x, keep)) for r in data.recordings])
 
 
 def check_cv(cv: str) -> None:

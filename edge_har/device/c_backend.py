@@ -46,7 +46,7 @@ class CStepBackend(StepBackend):
                             str(export_folder / ENGINE_C), str(HOST_RUN), "-lm"], check=True, capture_output=True)
             self.library = ctypes.CDLL(str(library))  # stays mapped once the file is gone
         self.engine = ctypes.create_string_buffer(self.library.edge_har_engine_bytes())
-        self.reading = (ctypes.c_float * 3)()
+        self.reading = (ctypes.c_float * engine.readings)()
         self.dtype = np.int16 if engine.bits == 16 else np.int8
         value = ctypes.c_int16 if self.dtype == np.int16 else ctypes.c_int8
         self.sample = (value * engine.channels)()
@@ -68,7 +68,8 @@ class CStepBackend(StepBackend):
         return np.ctypeslib.as_array(self.logits) * self.scale + self.offset
 
     def run(self, x: np.ndarray) -> np.ndarray:
-        """(T, classes) logits of one whole recording, streamed from its first sample in one call."""
+        """(T, classes) logits of one whole recording, streamed from its first sample in one call: the
+        engine takes the axes and computes the rest of the model's readings (its memory) itself."""
         readings = np.ascontiguousarray(x[:, :3], dtype=np.float32)
         logits = np.empty((len(x), len(self.logits)), dtype=self.dtype)
         self.library.edge_har_host_run(self.engine, readings.ctypes.data_as(ctypes.c_void_p), ctypes.c_long(len(x)),
@@ -84,5 +85,5 @@ class CStepBackend(StepBackend):
         return int(self.library.edge_har_engine_decoded_class(self.engine))
 
     def _quantize(self, sample: np.ndarray) -> None:
-        self.reading[:] = [float(v) for v in sample[:3]]
+        self.reading[:] = [float(v) for v in sample[:len(self.reading)]]
         self.library.edge_har_engine_quantize_reading(self.reading, self.sample)

@@ -125,7 +125,8 @@ def make_firmware(run: Path, data: str | None, subject: str, out: Path, targets:
     export = Exported.open(run)
     for target in targets:
         check_build(export.folder, TARGETS[target])
-    sensor = sensor_for_model(export.path(STEP_INT8_TFLITE), board, export.sample_rate_hz, export.input_units) \
+    sensor = sensor_for_model(export.path(STEP_INT8_TFLITE), board, export.sample_rate_hz, export.input_units,
+                              export.memory_keep) \
         if board else None
     dataset, _ = at_rate(load_data(data, sample_rate_hz).select([subject]),
                          sensor.board_rate_hz if sensor else export.sample_rate_hz)

@@ -40,6 +40,7 @@ from ..core.export_report import (
     WindowInt8,
     agreements,
 )
+from ..core.features import memory_keep
 from ..core.files import MB, check_destination, staged_dir, transient_file
 from ..core.metrics import agreement
 from ..core.reports import write_report
@@ -105,8 +106,9 @@ def export(opts: ExportOptions, console: Console | None = None) -> Path:
     validation = _validation_subjects(run)
     check_destination(run.folder / EXPORT_DIR, "RUN", folder=True, force=opts.force, need_bytes=EXPORT_BYTES)
     r = run.receptive_field
-    calibration = load_windows(opts.calibration or run.folder / CALIBRATION_FILE, r)
-    holdout = load_windows(run.folder / HOLDOUT_FILE, r)
+    channels = run.model.config.input_channels
+    calibration = load_windows(opts.calibration or run.folder / CALIBRATION_FILE, r, channels)
+    holdout = load_windows(run.folder / HOLDOUT_FILE, r, channels)
     if opts.check_windows is not None:
         holdout = holdout.spread(opts.check_windows)
     window_model = folded_window_model(run.model)
@@ -160,12 +162,14 @@ def _base_report(run: Run, decoding: Decoding) -> ExportReport:
         params=count_params(run.model),
         macs_per_inference=macs_per_window(config),
         macs_per_step_streaming=macs_per_step(config),
-        input_shape=[1, run.receptive_field, config.in_channels],
+        input_shape=[1, run.receptive_field, config.input_channels],
         output_shape=[1, config.num_classes],
         label_delay_steps=config.delay_steps,
+        memory_keep=_memory_keep(run) or 0.0,
         input_units=run.config.input_units,
         input_normalization="none needed: raw units in (normalization folded into the first convolution)",
-        tflite_input_channels=["x", "y", "z", "|a|"] if config.magnitude else ["x", "y", "z"],
+        tflite_input_channels=["x", "y", "z", *(["mean x", "mean y", "mean z"] if config.memory_s else []),
+                               *(["|a|"] if config.magnitude else [])],
         synthetic_data=run.config.synthetic_data,
         decoding=decoding,
     )
@@ -249,6 +253,12 @@ def _export_quantized(run: Run, folder: Path, calibration: WindowSet, holdout: W
     return window, step, quantization
 
 
+def _memory_keep(run: Run) -> float | None:
+    """The share of its memory the model keeps each step; None without a memory."""
+    seconds = run.model.config.memory_s
+    return memory_keep(seconds, run.sample_rate_hz or 0.0) if seconds else None
+
+
 def _c_engine(run: Run, folder: Path, holdout: WindowSet, console: Console, decoding: Decoding,
               cores: tuple[str, ...] | None, board: Board | None = None) -> CEngine | None:
     """step_engine.c/.h for the step model (with decoder.h's integer filter where the export decodes),
@@ -257,13 +267,14 @@ def _c_engine(run: Run, folder: Path, holdout: WindowSet, console: Console, deco
     try:
         engine = write_engine(folder / STEP_INT8_TFLITE, folder, run.folder.name, run.classes, run.receptive_field,
                               run.config.input_units, decoded=decoding.c_header is not None,
-                              label_delay=run.model.config.delay_steps)
+                              label_delay=run.model.config.delay_steps, memory_keep=_memory_keep(run))
     except EngineError as reason:
         console.print(f"No C step engine for this model: {reason}", style="yellow")
         return None
     sensor_sources = []
     if board is not None:
-        sensor = sensor_for_model(folder / STEP_INT8_TFLITE, board, run.sample_rate_hz, run.config.input_units)
+        sensor = sensor_for_model(folder / STEP_INT8_TFLITE, board, run.sample_rate_hz, run.config.input_units,
+                                  _memory_keep(run) or 0.0)
         sensor_sources = [path.name for path in write_sensor_input(sensor, board.units, run.folder.name, folder)]
         console.print(f"Wrote {', '.join(sensor_sources)}: the board's counts ({board.units.per_count:g} "
                       f"{board.units.units} each) at {sensor.board_rate_hz:g} Hz to the model's input")

@@ -84,8 +84,19 @@ class Exported:
 
     @property
     def readings(self) -> int:
-        """Values per sample the board sends (the axes; |a|, if used, is computed from them)."""
+        """Values per sample the model takes: the axes, then their memory in a model with one (|a|,
+        if used, is computed from the axes)."""
         return self.report.input_shape[-1]
+
+    @property
+    def memory_keep(self) -> float:
+        """The share of its memory the model keeps each step (features.Memory); 0: no memory."""
+        return self.report.memory_keep
+
+    @property
+    def axes(self) -> int:
+        """Values per sample the board sends."""
+        return self.readings // 2 if self.memory_keep else self.readings
 
     @cached_property
     def synthetic_data(self) -> bool:

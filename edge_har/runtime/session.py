@@ -17,6 +17,7 @@ import numpy as np
 
 from ..core.decoding import ForwardFilter, softmax
 from ..core.errors import UserError
+from ..core.features import Memory
 from ..link.board import BoardInput, Step
 from ..link.frames import SYNTHETIC_DECLARATION, Info, Sample
 from .export_folder import Exported
@@ -154,6 +155,8 @@ class StreamSession:
         # names the oldest. Steps held through a gap are there too, unlabelled and unnumbered.
         self.recent: deque[tuple[int | None, int | None]] = deque(maxlen=export.label_delay_steps + 1)
         self.latest: StepRecord | None = None
+        # A model with a memory reads the axes, then their average (features.Memory), every engine alike
+        self.memory = Memory(export.memory_keep) if export.memory_keep else None
 
     def handle(self, items: list[Sample | Info]) -> None:
         """Items in the order they arrived. Board samples wait in `pending` and go through the rate
@@ -215,8 +218,9 @@ class StreamSession:
             self.stream_index += 1
             self.recent.clear()
             self.board.start(xyz)
+            first = self.memory.start(xyz) if self.memory else xyz
             for engine in self.engines:
-                engine.reset(xyz)
+                engine.reset(first)
             for decoder in self.decoders.values():
                 decoder.reset()
         elif seq is not None:
@@ -233,15 +237,21 @@ class StreamSession:
         """Keep real time across lost samples: the last reading, held, goes through the rate
         converter; the engines take the last R model steps of it (older ones leave no trace)."""
         assert self.last_xyz is not None, "a gap is seen only after a first reading"
-        held = self.board.steps(np.tile(self.last_xyz, (lost, 1)), [None] * lost)
+        held = [self._readings(step.values) for step in self.board.steps(np.tile(self.last_xyz, (lost, 1)),
+                                                                             [None] * lost)]
         self.recent.extend([(None, None)] * len(held))
-        for step in held[-self.receptive_field:]:
+        for sample in held[-self.receptive_field:]:
             for engine in self.engines:
-                engine.skip(step.values)
+                engine.skip(sample)
+
+    def _readings(self, values: np.ndarray) -> np.ndarray:
+        """What the model reads at a step: the axes, then their memory in a model with one."""
+        return self.memory.step(values) if self.memory else values
 
     def _predict(self, seq: int | None, step: Step, device: int | None = None) -> None:
-        probs = softmax(self.int8.predict(step.values))
-        fp32_probs = softmax(self.fp32.predict(step.values)) if self.fp32 else None
+        sample = self._readings(step.values)
+        probs = softmax(self.int8.predict(sample))
+        fp32_probs = softmax(self.fp32.predict(sample)) if self.fp32 else None
         int8_class = int(probs.argmax())
         fp32_class = int(fp32_probs.argmax()) if fp32_probs is not None else None
         true, names_step = self._named_step(self._true_class(step.label))

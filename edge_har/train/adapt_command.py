@@ -20,7 +20,7 @@ from ..core.metrics_report import Adaptation, AdaptedFrom, FinalModel, MetricsRe
 from ..core.reports import write_report
 from ..core.units import factor
 from ..data.calibration import CALIBRATION_PER_CLASS, WindowSet, load_windows, sample_windows
-from ..data.dataset import Dataset, at_rate, units_of, with_label_delay
+from ..data.dataset import Dataset, at_rate, remembered, units_of, with_label_delay
 from ..data.loading import load_data
 from ..model.run_folder import CALIBRATION_FILE, CONFIG_FILE, DECODING_FILE, HOLDOUT_FILE, METRICS_FILE, Run, save_model
 from ..model.tcn import TCN, count_params, macs_per_step, macs_per_window
@@ -46,7 +46,7 @@ def adapt(opts: AdaptOptions, console: Console | None = None) -> Path:
     check_new_folder(opts.out, force=opts.force)
     parent = Run(opts.run)
     wearer = _wearer(opts, parent, console)
-    channels = parent.model.config.in_channels
+    channels = parent.model.config.input_channels
     replay = load_windows(parent.folder / CALIBRATION_FILE, parent.receptive_field, channels)
     holdout = load_windows(parent.folder / HOLDOUT_FILE, parent.receptive_field, channels)
     with job_progress(console) as progress:
@@ -88,6 +88,7 @@ def _wearer(opts: AdaptOptions, parent: Run, console: Console) -> Dataset:
     present = sorted({data.classes[y] for r in data.recordings for y in np.unique(r.y) if y != UNLABELED})
     wearer = wearer_dataset(data, parent.classes)
     wearer = replace(wearer, recordings=[replace(r, subject=WEARER) for r in wearer.recordings])  # all of it one person
+    wearer = remembered(wearer, parent.model.config)  # the readings the model takes
     wearer = with_label_delay(wearer, parent.model.config.delay_steps)  # held to the steps the model names
     console.print(f"Wearer: one person, {len(wearer.recordings)} recording(s), {wearer.labelled_steps()} labelled "
                   f"steps of {len(present)} of the run's {len(parent.classes)} classes ({', '.join(present)})")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from ..core.config import DEFAULT_DELAY_S, AdaptConfig, ModelConfig, RunConfig, TrainConfig
+from ..core.config import DEFAULT_DELAY_S, DEFAULT_MEMORY_S, AdaptConfig, ModelConfig, RunConfig, TrainConfig
 from ..core.console import job_progress, styled, user_console
 from ..core.errors import DataError, UserError
 from ..core.files import MB, check_new_folder, staged_dir, write_json
@@ -22,6 +22,7 @@ from ..data.dataset import (
     check_cv,
     held_back_time,
     keep_classes,
+    remembered,
     units_of,
     with_label_delay,
 )
@@ -68,6 +69,7 @@ class TrainOptions:
     adapt_seconds: list[float] | None = None  # per CV fold: adapt to the held-out person on N s of each activity
     adapt: AdaptConfig = field(default_factory=AdaptConfig)
     delay_s: float | None = None  # label the step this many seconds back (ModelConfig.delay_steps); None: the default
+    memory_s: float | None = None  # the readings' memory, time constant in seconds (ModelConfig.memory_s); None: the default
     force: bool = False  # replace an existing `out` (once the new run is complete)
     workers: Workers = field(default_factory=Workers)  # where cross-validation folds run
 
@@ -166,7 +168,32 @@ def prepared(opts: TrainOptions, console: Console) -> tuple[Dataset, ModelConfig
                       f"{DEFAULT_DELAY_S:g} s)")
         model_cfg = replace(model_cfg, delay_steps=reach)
     _check_delay(model_cfg, opts.rf, data.sample_rate_hz)
-    return with_label_delay(data, model_cfg.delay_steps), model_cfg, units
+    model_cfg = replace(model_cfg, memory_s=_memory_s(opts, data, console))
+    return with_label_delay(remembered(data, model_cfg), model_cfg.delay_steps), model_cfg, units
+
+
+def _memory_s(opts: TrainOptions, data: Dataset, console: Console) -> float:
+    """--memory in seconds; not given: DEFAULT_MEMORY_S where the rate is known (none with --magnitude,
+    which it does not join yet), else none (said)."""
+    seconds = opts.memory_s
+    if seconds is not None and seconds < 0:
+        raise UserError(f"--memory is a time constant in seconds, 0 or more, not {seconds:g}")
+    if seconds and opts.model.magnitude:
+        raise UserError("--memory and --magnitude do not go together yet: give --memory 0 with --magnitude")
+    if seconds is None:
+        if opts.model.magnitude:
+            return 0.0
+        if not data.sample_rate_hz:
+            console.print(f"Memory: none, since {data.source} states no sample rate (with --sample-rate HZ the model "
+                          f"would remember the readings over {DEFAULT_MEMORY_S:g} s, the default)")
+            return 0.0
+        seconds = DEFAULT_MEMORY_S
+    if seconds and not data.sample_rate_hz:
+        raise UserError(f"{data.source} states no sample rate, so --memory {seconds:g} s cannot be counted in steps: "
+                        "declare it with --sample-rate HZ")
+    if seconds:
+        console.print(f"Memory: the model also reads the axes' average over the last {seconds:g} s (time constant)")
+    return float(seconds)
 
 
 def _check_folds(data: Dataset, cv: str, opts: TrainOptions, console: Console) -> None:

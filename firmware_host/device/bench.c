@@ -46,13 +46,12 @@ int main(void) {
     float reading[3];
     EdgeHarValue input[EDGE_HAR_ENGINE_CHANNELS], logits[EDGE_HAR_ENGINE_CLASSES];
     reading_at(0, reading);
-    edge_har_engine_quantize_reading(reading, input);
-    edge_har_engine_reset(&engine, input);
+    edge_har_engine_start(&engine, reading, input);
     uint32_t steps = kEhRecordingSamples < BENCH_STEPS ? kEhRecordingSamples : BENCH_STEPS, ticks = 0, quantize = 0;
     for (uint32_t i = 0; i < steps; i++) {
         reading_at(i, reading);
         before = eh_counter_now();
-        edge_har_engine_quantize_reading(reading, input);
+        edge_har_engine_read(&engine, reading, input); /* the reading's quantization (and memory) */
         quantize += eh_counter_since(before);
         before = eh_counter_now();
         edge_har_engine_step(&engine, input, logits);

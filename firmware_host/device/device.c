@@ -39,9 +39,10 @@ static uint8_t classify(const eh_sample *sample, int first) {
 static uint8_t classify(const eh_sample *sample, int first) {
     float reading[3] = {sample->x * kEhRecordingScale, sample->y * kEhRecordingScale, sample->z * kEhRecordingScale};
     EdgeHarValue input[EDGE_HAR_ENGINE_CHANNELS], logits[EDGE_HAR_ENGINE_CLASSES];
-    edge_har_engine_quantize_reading(reading, input);
     if (first) {
-        edge_har_engine_reset(&engine, input); /* the start-of-stream rule */
+        edge_har_engine_start(&engine, reading, input); /* the start-of-stream rule */
+    } else {
+        edge_har_engine_read(&engine, reading, input);
     }
     return (uint8_t)edge_har_engine_step(&engine, input, logits);
 }

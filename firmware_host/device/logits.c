@@ -15,9 +15,10 @@ int main(void) {
         float xyz[3];
         EdgeHarValue sample[EDGE_HAR_ENGINE_CHANNELS], logits[EDGE_HAR_ENGINE_CLASSES];
         eh_platform_read((uint8_t *)xyz, sizeof xyz);
-        edge_har_engine_quantize_reading(xyz, sample);
         if (first) {
-            edge_har_engine_reset(&engine, sample);
+            edge_har_engine_start(&engine, xyz, sample); /* the start-of-stream rule */
+        } else {
+            edge_har_engine_read(&engine, xyz, sample);
         }
         edge_har_engine_step(&engine, sample, logits);
         eh_platform_write((const uint8_t *)logits, sizeof logits);

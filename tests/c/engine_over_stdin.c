@@ -12,8 +12,11 @@ int main(void) {
   EdgeHarValue sample[EDGE_HAR_ENGINE_CHANNELS], logits[EDGE_HAR_ENGINE_CLASSES];
   int first = 1;
   while (fread(xyz, sizeof xyz, 1, stdin) == 1) {
-    edge_har_engine_quantize_reading(xyz, sample);
-    if (first) edge_har_engine_reset(&engine, sample);
+    if (first) {
+      edge_har_engine_start(&engine, xyz, sample);
+    } else {
+      edge_har_engine_read(&engine, xyz, sample);
+    }
     first = 0;
     edge_har_engine_step(&engine, sample, logits);
     for (int k = 0; k < EDGE_HAR_ENGINE_CLASSES; ++k) printf(k ? " %d" : "%d", (int)logits[k]);

@@ -39,13 +39,49 @@ static EdgeHarValue quantize(double value) {
  * value beyond the input's range does. Converting NaN to an integer is undefined in C. */
 static double defined(float value) { return value == value ? (double)value : 0.0; }
 
-void edge_har_engine_quantize_reading(const float *xyz, EdgeHarValue *sample) {
+void edge_har_engine_quantize_reading(const float *readings, EdgeHarValue *sample) {
   double squares = 0.0;
   for (int k = 0; k < EDGE_HAR_ENGINE_READINGS; ++k) {
-    double value = defined(xyz[k]);
+    double value = defined(readings[k]);
     sample[k] = quantize(value);
     squares += value * value;
   }
   if (EDGE_HAR_ENGINE_CHANNELS > EDGE_HAR_ENGINE_READINGS)
     sample[EDGE_HAR_ENGINE_CHANNELS - 1] = quantize(sqrt(squares + EDGE_HAR_ENGINE_MAGNITUDE_EPS));
+}
+
+/* The model's readings of one sensor reading: the axes, then (a model with a memory) their causal
+ * exponential average, in double as every edge-har backend computes it (features.Memory: the keep
+ * product, then the gain product added; a NaN reads as 0 there too), rounded to float. */
+static void readings_of(EdgeHarEngine *engine, const float *xyz, float *readings) {
+  for (int k = 0; k < EDGE_HAR_ENGINE_AXES; ++k) readings[k] = xyz[k];
+#ifdef EDGE_HAR_ENGINE_MEMORY
+  for (int k = 0; k < EDGE_HAR_ENGINE_AXES; ++k) {
+    double kept = EDGE_HAR_ENGINE_MEMORY_KEEP * engine->memory[k];
+    engine->memory[k] = kept + EDGE_HAR_ENGINE_MEMORY_GAIN * (double)(xyz[k] == xyz[k] ? xyz[k] : 0.0f);
+    readings[EDGE_HAR_ENGINE_AXES + k] = (float)engine->memory[k];
+  }
+#else
+  (void)engine;
+#endif
+}
+
+void edge_har_engine_read(EdgeHarEngine *engine, const float *xyz, EdgeHarValue *sample) {
+  float readings[EDGE_HAR_ENGINE_READINGS];
+  readings_of(engine, xyz, readings);
+  edge_har_engine_quantize_reading(readings, sample);
+}
+
+void edge_har_engine_start(EdgeHarEngine *engine, const float *xyz, EdgeHarValue *sample) {
+#ifdef EDGE_HAR_ENGINE_MEMORY
+  double memory[EDGE_HAR_ENGINE_AXES]; /* before the stream, the memory holds its first reading */
+  for (int k = 0; k < EDGE_HAR_ENGINE_AXES; ++k) engine->memory[k] = xyz[k] == xyz[k] ? xyz[k] : 0.0f;
+  edge_har_engine_read(engine, xyz, sample);
+  for (int k = 0; k < EDGE_HAR_ENGINE_AXES; ++k) memory[k] = engine->memory[k];
+  edge_har_engine_reset(engine, sample); /* which clears the whole engine */
+  for (int k = 0; k < EDGE_HAR_ENGINE_AXES; ++k) engine->memory[k] = memory[k];
+#else
+  edge_har_engine_read(engine, xyz, sample);
+  edge_har_engine_reset(engine, sample);
+#endif
 }

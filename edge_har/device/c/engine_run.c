@@ -6,8 +6,12 @@
 void edge_har_host_run(EdgeHarEngine *engine, const float *xyz, long count, EdgeHarValue *logits) {
   EdgeHarValue sample[EDGE_HAR_ENGINE_CHANNELS];
   for (long t = 0; t < count; ++t) {
-    edge_har_engine_quantize_reading(xyz + 3 * t, sample);
-    if (t == 0) edge_har_engine_reset(engine, sample); /* the start-of-stream rule */
+    const float *axes = xyz + EDGE_HAR_ENGINE_AXES * t;
+    if (t == 0) {
+      edge_har_engine_start(engine, axes, sample); /* the start-of-stream rule (and the memory's start) */
+    } else {
+      edge_har_engine_read(engine, axes, sample);
+    }
     edge_har_engine_step(engine, sample, logits + t * EDGE_HAR_ENGINE_CLASSES);
   }
 }
