@@ -19,6 +19,7 @@ from edge_har.data.loading import load_data
 from edge_har.device.c_backend import HOST_FLAGS, CStepBackend, c_compiler
 from edge_har.device.cores import M4
 from edge_har.runtime.backends import LiteRTStepBackend, TflmStepBackend
+from edge_har.runtime.export_folder import Exported
 
 from .test_cli import SUBPROCESS_LIMIT_S
 
@@ -47,7 +48,7 @@ def test_the_c_engine_gives_tflite_micros_logits_on_every_step_of_a_held_out_per
     step = report["step"]
     c_engine = CStepBackend(folder, CEngine.model_validate(step["c_engine"]), report["receptive_field"])
     tflm = TflmStepBackend(folder / "step_int8.tflite", step["tflite_int8"]["tflm_arena_bytes"], report["receptive_field"])
-    x = load_data(None).select(["sim6"]).recordings[0].x  # the run's validation person, never trained on
+    x = Exported.open(folder.parent).model_readings(load_data(None).select(["sim6"]).recordings[0].x)  # never trained on
     ours, decoded = (np.array(column) for column in zip(*_streamed(
         c_engine, x, lambda: (c_engine.integer_logits(), c_engine.decoded_class()))))
     theirs = np.array(_streamed(tflm, x, lambda: tflm.interpreter.get_output(0)[0].copy()))
@@ -128,7 +129,7 @@ def test_every_reading_is_defined_alike_in_the_c_engine_and_the_host_backends(ru
     folder = request.getfixturevalue(run) / "export"
     report = json.loads((folder / "export.json").read_text())
     step, r = report["step"], report["receptive_field"]
-    x = _spliced(load_data(None).select(["sim6"]).recordings[0].x[:3000])
+    x = Exported.open(folder.parent).model_readings(_spliced(load_data(None).select(["sim6"]).recordings[0].x[:3000]))
     c_engine = CStepBackend(folder, CEngine.model_validate(step["c_engine"]), r)
     tflm = TflmStepBackend(folder / "step_int8.tflite", step["tflite_int8"]["tflm_arena_bytes"], r)
     litert = LiteRTStepBackend(folder / "step_int8.tflite", r)
@@ -157,11 +158,12 @@ def test_the_engine_takes_no_undefined_path_under_the_sanitizers(exported_16x8, 
     assert build.returncode == 0, build.stderr
     x = _spliced(load_data(None).select(["sim6"]).recordings[0].x[:3000])
     ran = subprocess.run([str(binary)], input=x.astype(np.float32).tobytes(), capture_output=True,
-                         timeout=SUBPROCESS_LIMIT_S)
+                         timeout=SUBPROCESS_LIMIT_S)  # the axes: the engine computes the memory itself
     assert ran.returncode == 0 and b"runtime error" not in ran.stderr, ran.stderr.decode()[-2000:]
     logits = np.array([[int(v) for v in line.split()] for line in ran.stdout.decode().splitlines()])
     engine = CStepBackend(folder, CEngine.model_validate(report["step"]["c_engine"]), report["receptive_field"])
-    assert np.array_equal(logits, np.array(_streamed(engine, x, engine.integer_logits)))
+    readings = Exported.open(exported_16x8).model_readings(x)
+    assert np.array_equal(logits, np.array(_streamed(engine, readings, engine.integer_logits)))
 
 
 @needs_compiler
@@ -170,8 +172,8 @@ def test_a_whole_recording_in_one_call_equals_the_engine_step_by_step(exported_1
     report = json.loads((folder / "export.json").read_text())
     engine = CStepBackend(folder, CEngine.model_validate(report["step"]["c_engine"]), report["receptive_field"])
     x = _spliced(load_data(None).select(["sim6"]).recordings[0].x[:2000])
-    stepwise = np.array(_streamed(engine, x, engine.integer_logits))
-    np.testing.assert_array_equal(engine.run(x), stepwise * engine.scale + engine.offset)
+    stepwise = np.array(_streamed(engine, Exported.open(exported_16x8).model_readings(x), engine.integer_logits))
+    np.testing.assert_array_equal(engine.run(x), stepwise * engine.scale + engine.offset)  # run: the memory in C
 
 
 @needs_compiler

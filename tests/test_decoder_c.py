@@ -15,6 +15,7 @@ from edge_har.core.decoding import ForwardFilter, Transitions, softmax
 from edge_har.data.loading import load_data
 from edge_har.eval.parity import rolling_windows
 from edge_har.runtime.backends import LiteRTBackend
+from edge_har.runtime.export_folder import Exported
 
 CC = os.environ.get("CC", "gcc")
 HARNESS = r"""
@@ -54,7 +55,7 @@ def test_decoder_header_matches_the_float_filter(exported, tmp_path):
                    check=True)
     tflite = report["tflite_int8"]
     scale, zero_point = tflite["output_scale"], tflite["output_zero_point"]
-    x = load_data(None).select(["sim6"]).recordings[0].x
+    x = Exported.open(folder.parent).model_readings(load_data(None).select(["sim6"]).recordings[0].x)
     logits = LiteRTBackend(folder / "model_int8.tflite").predict(np.ascontiguousarray(rolling_windows(x, 121)))
     integer = np.rint(logits / scale + zero_point).astype(int)
     feed = f"{len(integer)} {scale!r} {zero_point}\n" + "\n".join(" ".join(map(str, row)) for row in integer)

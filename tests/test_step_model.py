@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -53,12 +54,14 @@ def test_a_step_costs_one_column_per_layer():
     assert macs_per_window(config) / macs_per_step(config) > 20
 
 
-def _recording() -> np.ndarray:
-    return load_data(None).select(["sim6"]).recordings[0].x[:3000].astype(np.float32)
+def _recording(run: Path | None = None) -> np.ndarray:
+    """sim6's first 3000 readings, as the run's model reads them (with its memory, where it has one)."""
+    x = load_data(None).select(["sim6"]).recordings[0].x[:3000].astype(np.float32)
+    return Exported.open(run).model_readings(x) if run is not None else x
 
 
 def test_exported_fp32_step_model_equals_the_full_pass_on_a_whole_recording(exported):
-    run, x = Run(exported), _recording()
+    run, x = Run(exported), _recording(exported)
     step = OnnxStepBackend(exported / EXPORT_DIR / STEP_FP32_ONNX, "onnx_fp32", run.receptive_field).run(x)
     assert np.abs(step - predict_logits(run.model, x)).max() <= 1e-4
 
@@ -79,7 +82,7 @@ def test_int8_step_states_go_back_in_unconverted(exported):
 
 
 def test_int8_step_models_agree_with_fp32_and_with_each_other(exported):
-    run, x = Run(exported), _recording()
+    run, x = Run(exported), _recording(exported)
     r, folder = run.receptive_field, exported / EXPORT_DIR
     reference = predict_logits(run.model, x).argmax(1)
     litert = LiteRTStepBackend(folder / STEP_INT8_TFLITE, r).run(x).argmax(1)

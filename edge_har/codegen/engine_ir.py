@@ -148,11 +148,11 @@ class Program:
     def macs(self) -> int:
         return sum(conv.macs for conv in self.convs)
 
-    def ram_bytes(self, decoded: bool) -> int:
+    def ram_bytes(self, decoded: bool, memory: bool = False) -> int:
         """sizeof(EdgeHarEngine): the rings, then the uint16 ring heads (2-byte aligned), then scratch,
-        then, where decoded, the decoder's int32 log beliefs and class (4-byte aligned)."""
+        then, where decoded, the decoder's int32 log beliefs and class (4-byte aligned), then, with a
+        memory, its three doubles (8-byte aligned, as every ABI here aligns a double)."""
         heads = self.state_bytes + self.state_bytes % 2 + 2 * max(len(self.rings), 1)
         end = heads + max(self.slot_values, 1) * self.value_bytes
-        if not decoded:
-            return end + end % 2
-        return -(-end // 4) * 4 + 4 * self.classes + 4
+        end = -(-end // 4) * 4 + 4 * self.classes + 4 if decoded else end + end % 2
+        return -(-end // 8) * 8 + 3 * 8 if memory else end

@@ -48,7 +48,7 @@ def write_engine(tflite: Path, folder: Path, name: str, classes: list[str], rece
     (folder / ENGINE_H).write_text(engine_header(program, name, classes, receptive_field, units, decoded,
                                                  label_delay, memory_keep))
     (folder / ENGINE_C).write_text(engine_source(program, decoded))
-    return CEngine(bits=program.bits, decoded=decoded, ram_bytes=program.ram_bytes(decoded),
+    return CEngine(bits=program.bits, decoded=decoded, ram_bytes=program.ram_bytes(decoded, memory_keep is not None),
                    state_bytes=program.state_bytes, scratch_bytes=program.scratch_bytes,
                    channels=program.sample_channels, readings=6 if memory_keep else 3, class_count=program.classes,
                    output_scale=program.output_scale, output_zero_point=program.output_zero_point,

@@ -39,17 +39,22 @@ def memory_keep(seconds: float, rate_hz: float) -> float:
     return float(np.exp(-1.0 / (seconds * rate_hz)))
 
 
+def remembered_readings(x: np.ndarray) -> np.ndarray:
+    """What the memory takes of each reading: a value that is not finite (a failed read, an
+    infinity) reads as 0, so that no reading can spoil the memory for good."""
+    return np.where(np.isfinite(x), x, 0).astype(np.float64)
+
+
 def with_memory(x: np.ndarray, keep: float) -> np.ndarray:
     """(n, 3) readings of one stream to (n, 6): the axes, then their causal exponential average
     m = keep m + (1 - keep) x in double, which holds the first reading before the stream starts (the
     start-of-stream rule). Each step is the one `Memory.step` and the C engine take (lfilter's first
-    order recursion is that product and sum; tests/test_model.py checks it bit for bit)."""
+    order recursion is that product and sum on finite values; tests/test_model.py checks it bit for bit)."""
     from scipy import signal
 
-    x = defined_readings(x)
-    first = x[:1].astype(np.float64)
-    average = signal.lfilter([1.0 - keep], [1.0, -keep], x.astype(np.float64), axis=0, zi=keep * first)[0]
-    return np.concatenate([x, average.astype(np.float32)], axis=1)
+    taken = remembered_readings(x)
+    average = signal.lfilter([1.0 - keep], [1.0, -keep], taken, axis=0, zi=keep * taken[:1])[0]
+    return np.concatenate([defined_readings(x), average.astype(np.float32)], axis=1)
 
 
 class Memory:
@@ -63,12 +68,12 @@ class Memory:
     def start(self, first: np.ndarray) -> np.ndarray:
         """Begin a stream at `first`; returns the readings its first step will have (for an engine's
         reset), without taking that step."""
-        first = defined_readings(np.asarray(first, dtype=np.float32))
-        self.average = first.astype(np.float64)
+        first = np.asarray(first, dtype=np.float32)
+        self.average = remembered_readings(first)
         average = self.keep * self.average + self.gain * self.average
-        return np.concatenate([first, average.astype(np.float32)])
+        return np.concatenate([defined_readings(first), average.astype(np.float32)])
 
     def step(self, reading: np.ndarray) -> np.ndarray:
-        reading = defined_readings(np.asarray(reading, dtype=np.float32))
-        self.average = self.keep * self.average + self.gain * reading.astype(np.float64)
-        return np.concatenate([reading, self.average.astype(np.float32)])
+        reading = np.asarray(reading, dtype=np.float32)
+        self.average = self.keep * self.average + self.gain * remembered_readings(reading)
+        return np.concatenate([defined_readings(reading), self.average.astype(np.float32)])

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core.features import with_memory
 from ..runtime.backends import TflmStepBackend
 from ..runtime.export_folder import Exported
 from .cores import Core
@@ -37,8 +36,7 @@ def tflm_logits(export: Exported, x: np.ndarray) -> np.ndarray:
     """[steps, classes] integer logits of TFLite-Micro on the export's step_int8.tflite (what the
     engine was generated from), streamed from the first of `x` (the axes; with the model's memory
     computed here, as the engine computes it on the core)."""
-    if export.memory_keep:
-        x = with_memory(x[:, :3], export.memory_keep)
+    x = export.model_readings(x[:, :3])
     tflm = TflmStepBackend(export.folder / "step_int8.tflite", export.tflm_arena("step"), export.receptive_field)
     tflm.reset(x[0])
     rows = []

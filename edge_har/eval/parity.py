@@ -28,7 +28,7 @@ from ..core.config import PARITY_MIN_AGREEMENT
 from ..core.console import job_progress, styled, user_console
 from ..core.decoding import ForwardFilter, Transitions, softmax
 from ..core.errors import DataError, GateFailure
-from ..core.features import pad_start, with_memory
+from ..core.features import pad_start
 from ..core.files import check_destination, write_json
 from ..core.install import TRAIN_INSTALL, has_training_stack
 from ..core.labels import UNLABELED
@@ -117,7 +117,7 @@ def _matching_data(export: Exported, opts: ParityOptions, console: Console) -> D
     if channels != export.axes:
         raise DataError(f"the data has {channels} channels; the model takes {export.axes}")
     if export.memory_keep:  # the model's readings: the axes, then their memory (features.Memory)
-        data = replace(data, recordings=[replace(r, x=with_memory(r.x, export.memory_keep)) for r in data.recordings])
+        data = replace(data, recordings=[replace(r, x=export.model_readings(r.x)) for r in data.recordings])
     remap = np.array([export.classes.index(c) for c in data.classes])
     for rec in data.recordings:
         rec.y = np.where(rec.y == UNLABELED, UNLABELED, remap[np.maximum(rec.y, 0)])

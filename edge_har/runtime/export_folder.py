@@ -11,9 +11,12 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
+import numpy as np
+
 from ..core.decoding import Transitions
 from ..core.errors import UserError
 from ..core.export_report import CEngine, ExportReport
+from ..core.features import with_memory
 from ..core.metrics_report import MetricsReport
 from ..core.reports import read_report
 from ..core.run_files import METRICS_FILE, MODEL_FILE, model_fingerprint
@@ -97,6 +100,10 @@ class Exported:
     def axes(self) -> int:
         """Values per sample the board sends."""
         return self.readings // 2 if self.memory_keep else self.readings
+
+    def model_readings(self, x: np.ndarray) -> np.ndarray:
+        """One stream's axes, (n, 3), as the model reads them: with their memory where it has one."""
+        return with_memory(x, self.memory_keep) if self.memory_keep else x
 
     @cached_property
     def synthetic_data(self) -> bool:

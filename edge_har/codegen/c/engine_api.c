@@ -52,13 +52,18 @@ void edge_har_engine_quantize_reading(const float *readings, EdgeHarValue *sampl
 
 /* The model's readings of one sensor reading: the axes, then (a model with a memory) their causal
  * exponential average, in double as every edge-har backend computes it (features.Memory: the keep
- * product, then the gain product added; a NaN reads as 0 there too), rounded to float. */
+ * product, then the gain product added; a reading that is not finite reads as 0 there, so that
+ * none spoils it for good), rounded to float. */
+#ifdef EDGE_HAR_ENGINE_MEMORY
+static double remembered(float value) { return isfinite(value) ? (double)value : 0.0; }
+#endif
+
 static void readings_of(EdgeHarEngine *engine, const float *xyz, float *readings) {
   for (int k = 0; k < EDGE_HAR_ENGINE_AXES; ++k) readings[k] = xyz[k];
 #ifdef EDGE_HAR_ENGINE_MEMORY
   for (int k = 0; k < EDGE_HAR_ENGINE_AXES; ++k) {
     double kept = EDGE_HAR_ENGINE_MEMORY_KEEP * engine->memory[k];
-    engine->memory[k] = kept + EDGE_HAR_ENGINE_MEMORY_GAIN * (double)(xyz[k] == xyz[k] ? xyz[k] : 0.0f);
+    engine->memory[k] = kept + EDGE_HAR_ENGINE_MEMORY_GAIN * remembered(xyz[k]);
     readings[EDGE_HAR_ENGINE_AXES + k] = (float)engine->memory[k];
   }
 #else
@@ -75,7 +80,7 @@ void edge_har_engine_read(EdgeHarEngine *engine, const float *xyz, EdgeHarValue 
 void edge_har_engine_start(EdgeHarEngine *engine, const float *xyz, EdgeHarValue *sample) {
 #ifdef EDGE_HAR_ENGINE_MEMORY
   double memory[EDGE_HAR_ENGINE_AXES]; /* before the stream, the memory holds its first reading */
-  for (int k = 0; k < EDGE_HAR_ENGINE_AXES; ++k) engine->memory[k] = xyz[k] == xyz[k] ? xyz[k] : 0.0f;
+  for (int k = 0; k < EDGE_HAR_ENGINE_AXES; ++k) engine->memory[k] = remembered(xyz[k]);
   edge_har_engine_read(engine, xyz, sample);
   for (int k = 0; k < EDGE_HAR_ENGINE_AXES; ++k) memory[k] = engine->memory[k];
   edge_har_engine_reset(engine, sample); /* which clears the whole engine */
