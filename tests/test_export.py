@@ -21,6 +21,10 @@ from .conftest import run_copy
 from .test_cli import edge_har
 
 
+def _readings(run: Path) -> int:
+    """What the run's model reads per sample: the axes and, by default, their memory (six)."""
+    return Run(run).model.config.input_channels
+
 def _report(run: Path) -> dict:
     return json.loads((run / "export" / "export.json").read_text())
 
@@ -34,7 +38,7 @@ def test_fp32_onnx_is_static_checked_and_matches_pytorch(exported):
     meta = {p.key: p.value for p in proto.metadata_props}
     assert json.loads(meta["classes"]) == Run(exported).classes
     assert int(meta["receptive_field"]) == 121 and json.loads(meta["sample_rate_hz"]) == 50.0
-    holdout = load_windows(exported / "holdout.npz", 121)
+    holdout = load_windows(exported / "holdout.npz", 121, _readings(exported))
     onnx_logits = OnnxBackend(path, "onnx_fp32").predict(holdout.windows)
     torch_logits = TorchBackend(folded_window_model(Run(exported).model)).predict(holdout.windows)
     assert onnx_logits.shape == (len(holdout.windows), 5)
@@ -45,7 +49,7 @@ def test_int8_onnx_is_qdq_and_close_to_fp32(exported):
     path = exported / "export" / "model_int8.onnx"
     ops = {node.op_type for node in onnx.load(str(path)).graph.node}
     assert {"QuantizeLinear", "DequantizeLinear"} <= ops
-    holdout = load_windows(exported / "holdout.npz", 121)
+    holdout = load_windows(exported / "holdout.npz", 121, _readings(exported))
     fp32 = OnnxBackend(exported / "export" / "model_fp32.onnx", "fp32").predict(holdout.windows)
     int8 = OnnxBackend(path, "int8").predict(holdout.windows)
     assert (int8.argmax(1) == fp32.argmax(1)).mean() >= 0.95
@@ -56,13 +60,13 @@ def test_tflite_is_full_integer_small_and_runs_on_tflite_micro(exported):
     report = _report(exported)
     tflite = report["tflite_int8"]
     assert tflite["input_dtype"] == "int8" and tflite["output_dtype"] == "int8"
-    assert tflite["input_shape"] == [1, 121, 3] and tflite["output_shape"] == [1, 5]
+    assert tflite["input_shape"] == [1, 121, 6] and tflite["output_shape"] == [1, 5]  # the axes and their memory
     assert "DEQUANTIZE" not in tflite["ops"]  # no float islands inside the graph
     sizes = report["file_bytes"]
     assert sizes["model_int8.tflite"] * 3 <= sizes["model_fp32.onnx"]
     arena = tflite["tflm_arena_bytes"]
     assert 1024 < arena <= 32 * 1024
-    holdout = load_windows(exported / "holdout.npz", 121)
+    holdout = load_windows(exported / "holdout.npz", 121, _readings(exported))
     litert = LiteRTBackend(folder / "model_int8.tflite").predict(holdout.windows[:100])
     micro = TflmBackend(folder / "model_int8.tflite", arena).predict(holdout.windows[:100])
     assert litert.shape == micro.shape == (100, 5)
@@ -93,7 +97,7 @@ def test_export_json_describes_the_model(exported):
     pytest.param("auto", ["int8", "int16"], marks=pytest.mark.slow),  # two full exports: int8, then int16
 ])
 def test_gate_fails_on_a_bad_calibration_with_exit_1_and_keeps_the_files(exported, tmp_path, activations, tried):
-    holdout = load_windows(exported / "holdout.npz", 121)
+    holdout = load_windows(exported / "holdout.npz", 121, _readings(exported))
     narrow = tmp_path / "narrow.npz"  # ranges from near-silence: every real window saturates
     np.savez(narrow, windows=holdout.windows[:64] * 0.02)
     copy = run_copy(exported, tmp_path / "run")
@@ -127,7 +131,7 @@ def test_int16_activations_make_16x8_models_that_every_runtime_runs(exported, tm
     assert "CONCATENATION" not in report["step"]["tflite_int8"]["ops"]  # joined by PAD and ADD instead
     assert "kEdgeHarActivationBits = 16" in (folder / "model_int8.h").read_text()
     assert "kEdgeHarStepActivationBits = 16" in (folder / "step_int8.h").read_text()
-    holdout = load_windows(copy / "holdout.npz", 121)
+    holdout = load_windows(copy / "holdout.npz", 121, _readings(copy))
     fp32 = OnnxBackend(folder / "model_fp32.onnx", "fp32").predict(holdout.windows)
     litert = LiteRTBackend(folder / "model_int8.tflite").predict(holdout.windows)
     tflm = TflmBackend(folder / "model_int8.tflite", report["tflite_int8"]["tflm_arena_bytes"]).predict(holdout.windows[:50])
@@ -150,7 +154,7 @@ def test_qat_fine_tunes_the_weights_the_int8_models_are_made_from(exported, tmp_
     for name in ("model_int8.tflite", "step_int8.tflite", "model_int8.onnx", "step_int8.onnx"):
         assert (folder / name).read_bytes() != (exported / "export" / name).read_bytes(), name
     assert not [p.name for p in folder.iterdir() if p.name.startswith(".")]  # transient sources removed
-    holdout = load_windows(copy / "holdout.npz", 121)
+    holdout = load_windows(copy / "holdout.npz", 121, _readings(copy))
     fp32 = OnnxBackend(folder / "model_fp32.onnx", "fp32").predict(holdout.windows)
     run_fp32 = OnnxBackend(exported / "export" / "model_fp32.onnx", "fp32").predict(holdout.windows)
     assert np.abs(fp32 - run_fp32).max() <= 1e-5  # fp32 stays the run's model: the reference is unchanged
@@ -172,9 +176,9 @@ def test_unknown_activations_are_refused(exported):
 @pytest.mark.parametrize("make, message", [
     (lambda run, tmp: (tmp / "missing-run", None), "not a training run"),
     (lambda run, tmp: (run, tmp / "none.npz"), "no such calibration file"),
-    (lambda run, tmp: (run, _npz(tmp / "shape.npz", np.zeros((64, 50, 3)))), "needs (N, 121, 3)"),
-    (lambda run, tmp: (run, _npz(tmp / "nan.npz", np.full((64, 121, 3), np.nan))), "non-finite value"),
-    (lambda run, tmp: (run, _npz(tmp / "few.npz", np.zeros((3, 121, 3)))), "too few"),
+    (lambda run, tmp: (run, _npz(tmp / "shape.npz", np.zeros((64, 50, 6)))), "needs (N, 121, 6)"),
+    (lambda run, tmp: (run, _npz(tmp / "nan.npz", np.full((64, 121, 6), np.nan))), "non-finite value"),
+    (lambda run, tmp: (run, _npz(tmp / "few.npz", np.zeros((3, 121, 6)))), "too few"),
 ])
 def test_bad_input_is_refused(exported, tmp_path, make, message):
     run, calibration = make(exported, tmp_path)
@@ -192,8 +196,8 @@ def test_calibrate_command_makes_a_usable_set(exported, tmp_path):
     out = tmp_path / "cal.npz"
     result = edge_har("calibrate", str(exported), "--out", str(out), "--per-class", "8")
     assert result.returncode == 0, result.stderr
-    windows = load_windows(out, 121)
-    assert windows.windows.shape == (40, 121, 3) and sorted(set(windows.labels)) == [0, 1, 2, 3, 4]
+    windows = load_windows(out, 121, 6)
+    assert windows.windows.shape == (40, 121, 6) and sorted(set(windows.labels)) == [0, 1, 2, 3, 4]
 
 
 @pytest.mark.slow  # a second model trained and exported; --magnitude is not the default

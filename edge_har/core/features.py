@@ -48,12 +48,17 @@ def remembered_readings(x: np.ndarray) -> np.ndarray:
 def with_memory(x: np.ndarray, keep: float) -> np.ndarray:
     """(n, 3) readings of one stream to (n, 6): the axes, then their causal exponential average
     m = keep m + (1 - keep) x in double, which holds the first reading before the stream starts (the
-    start-of-stream rule). Each step is the one `Memory.step` and the C engine take (lfilter's first
-    order recursion is that product and sum on finite values; tests/test_model.py checks it bit for bit)."""
-    from scipy import signal
-
-    taken = remembered_readings(x)
-    average = signal.lfilter([1.0 - keep], [1.0, -keep], taken, axis=0, zi=keep * taken[:1])[0]
+    start-of-stream rule). Each step is the product and sum `Memory.step` and the C engine take, in
+    Python floats (IEEE doubles; a second for a million readings, and no scipy.signal, which the host
+    install cannot import without torch); tests/test_model.py checks them bit for bit."""
+    taken, gain = remembered_readings(x), 1.0 - keep
+    average = np.empty_like(taken)
+    for axis in range(taken.shape[1] if len(taken) else 0):
+        column, memory, values = taken[:, axis].tolist(), float(taken[0, axis]), []
+        for value in column:
+            memory = keep * memory + gain * value
+            values.append(memory)
+        average[:, axis] = values
     return np.concatenate([defined_readings(x), average.astype(np.float32)], axis=1)
 
 
