@@ -40,7 +40,7 @@ def run_on_core(run: Path, firmware: Path, core_name: str, summary: Path) -> dic
         if port is None:
             raise SystemExit(f"QEMU printed no serial port for {firmware}")
         stream = subprocess.Popen([EDGE_HAR, "stream", "--port", port.group(1), "--model", str(run), "--backend",
-                                   "tflm_int8", "--idle-exit", "3", "--summary", str(summary), "--force"],
+                                   "tflm_int8", "--idle-exit", "30", "--summary", str(summary), "--force"],
                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         while not any(os.path.realpath(fd) == os.path.realpath(port.group(1))
                       for fd in Path(f"/proc/{stream.pid}/fd").iterdir()):
