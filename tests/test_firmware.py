@@ -61,18 +61,42 @@ def _check(summary_path: Path, samples: int) -> dict:
     return summary
 
 
-@pytest.mark.skipif(c_compiler() is None, reason="no C compiler ($CC, cc or gcc) on this machine")
-def test_the_firmware_on_the_pc_streams_its_own_classes(exported, recording, tmp_path):
-    firmware = build(exported / "export", recording, tmp_path / "build", PC_TARGET)
+def _streams_from_the_pc(firmware: Path, run: Path, summary: Path) -> tuple[str, str]:
+    """The PC firmware on a pseudo-terminal's master side, streamed into `edge-har stream`; the
+    stream's output and the firmware's standard error."""
     master, slave = os.openpty()
     tty.setraw(slave)
-    stream = _stream(os.ttyname(slave), exported, tmp_path / "summary.json")
+    stream = _stream(os.ttyname(slave), run, summary)
     _wait_until_open(stream, os.ttyname(slave))
     device = subprocess.run([str(firmware), str(master)], pass_fds=[master], capture_output=True, text=True, timeout=1800)
     assert device.returncode == 0, device.stderr
     out, err = stream.communicate(timeout=1800)
     assert stream.returncode == 0, err
-    sent = int(re.search(r"sent (\d+) samples", device.stderr).group(1))
+    return out, device.stderr
+
+
+def _streams_under_qemu(core, firmware: Path, run: Path, summary: Path) -> None:
+    """`firmware` under QEMU, its serial line streamed into `edge-har stream`."""
+    qemu = subprocess.Popen(core.command(str(firmware), serial="pty"), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True)
+    try:
+        port = re.search(r"(/dev/pts/\d+)", qemu.stdout.readline()).group(1)
+        stream = _stream(port, run, summary)
+        _wait_until_open(stream, port)
+        with open(port, "wb", buffering=0) as uart:
+            uart.write(b"s")  # the firmware starts its replay on any byte
+        _, err = stream.communicate(timeout=1800)
+        assert stream.returncode == 0, err
+    finally:
+        qemu.kill()
+        qemu.wait()
+
+
+@pytest.mark.skipif(c_compiler() is None, reason="no C compiler ($CC, cc or gcc) on this machine")
+def test_the_firmware_on_the_pc_streams_its_own_classes(exported, recording, tmp_path):
+    firmware = build(exported / "export", recording, tmp_path / "build", PC_TARGET)
+    out, device_err = _streams_from_the_pc(firmware, exported, tmp_path / "summary.json")
+    sent = int(re.search(r"sent (\d+) samples", device_err).group(1))
     _check(tmp_path / "summary.json", sent)
     assert "device vs fp32" in out or "device/fp32 agreement" in out
 
@@ -84,10 +108,10 @@ def test_the_firmware_on_each_emulated_core_streams_its_own_classes(core, export
     if core.missing():
         pytest.skip(f"{core.title}: {core.missing()} (.ci/run installs them)")
     firmware = build(exported_16x8 / "export", recording, tmp_path / "build", device_target(core.name))
-    _streams_from_qemu(core, firmware, exported_16x8, tmp_path)
+    _equals_tflm_under_qemu(core, firmware, exported_16x8, tmp_path)
 
 
-def _streams_from_qemu(core, firmware: Path, exported_16x8: Path, tmp_path: Path) -> None:
+def _equals_tflm_under_qemu(core, firmware: Path, exported_16x8: Path, tmp_path: Path) -> None:
     """`firmware` under QEMU, streamed into `edge-har stream`: the device's class TFLite-Micro's on every
     step, in less than a third of TFLite-Micro's arena, agreeing with float on at least 99.5% of the steps."""
     size_tool = core.compiler.removesuffix("gcc") + "size"
@@ -95,19 +119,7 @@ def _streams_from_qemu(core, firmware: Path, exported_16x8: Path, tmp_path: Path
     text, data, bss = (int(v) for v in size.splitlines()[1].split()[:3])
     report = json.loads((exported_16x8 / "export" / "export.json").read_text())
     assert bss < report["step"]["tflite_int8"]["tflm_arena_bytes"] / 3 + 1024  # engine, sample ring, stack-free
-    qemu = subprocess.Popen(core.command(str(firmware), serial="pty"), stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True)
-    try:
-        port = re.search(r"(/dev/pts/\d+)", qemu.stdout.readline()).group(1)
-        stream = _stream(port, exported_16x8, tmp_path / "summary.json")
-        _wait_until_open(stream, port)
-        with open(port, "wb", buffering=0) as uart:
-            uart.write(b"s")  # the firmware starts its replay on any byte
-        _, err = stream.communicate(timeout=1800)
-        assert stream.returncode == 0, err
-    finally:
-        qemu.kill()
-        qemu.wait()
+    _streams_under_qemu(core, firmware, exported_16x8, tmp_path / "summary.json")
     samples = len(load_data(None).select(["sim6"]).recordings[0])
     summary = _check(tmp_path / "summary.json", samples)
     assert summary["device_fp32_agreement"] >= 0.995
@@ -133,7 +145,7 @@ def test_the_firmware_linked_against_the_cmake_library_streams_under_qemu(core_n
         subprocess.run(command, check=True, capture_output=True, timeout=1800)
     firmware = build(exported_16x8 / "export", recording, tmp_path / "build", device_target(core.name),
                      engine_library=tmp_path / "lib" / "libedge_har_engine.a")
-    _streams_from_qemu(core, firmware, exported_16x8, tmp_path)
+    _equals_tflm_under_qemu(core, firmware, exported_16x8, tmp_path)
 
 
 # A board's own sensor (firmware --board-rate): counts at the sensor's rate, converted on the device
@@ -167,14 +179,7 @@ def _check_board(summary_path: Path, readings: int) -> None:
 def test_the_firmware_reads_a_26_hz_sensors_counts_and_labels_what_the_host_labels(exported_16x8, tmp_path):
     folder, readings = _board_recording(exported_16x8, 26, tmp_path / "board")
     firmware = build(exported_16x8 / "export", folder, tmp_path / "build", PC_TARGET, sensor=True)
-    master, slave = os.openpty()
-    tty.setraw(slave)
-    stream = _stream(os.ttyname(slave), exported_16x8, tmp_path / "summary.json")
-    _wait_until_open(stream, os.ttyname(slave))
-    device = subprocess.run([str(firmware), str(master)], pass_fds=[master], capture_output=True, text=True, timeout=1800)
-    assert device.returncode == 0, device.stderr
-    _, err = stream.communicate(timeout=1800)
-    assert stream.returncode == 0, err
+    _streams_from_the_pc(firmware, exported_16x8, tmp_path / "summary.json")
     _check_board(tmp_path / "summary.json", readings)
 
 
@@ -188,17 +193,5 @@ def test_the_firmware_converts_the_sensors_rate_under_qemu(core_name, rate, expo
         pytest.skip(f"{core.title}: {core.missing()} (.ci/run installs them)")
     folder, readings = _board_recording(exported_16x8, rate, tmp_path / "board")
     firmware = build(exported_16x8 / "export", folder, tmp_path / "build", device_target(core.name), sensor=True)
-    qemu = subprocess.Popen(core.command(str(firmware), serial="pty"), stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True)
-    try:
-        port = re.search(r"(/dev/pts/\d+)", qemu.stdout.readline()).group(1)
-        stream = _stream(port, exported_16x8, tmp_path / "summary.json")
-        _wait_until_open(stream, port)
-        with open(port, "wb", buffering=0) as uart:
-            uart.write(b"s")
-        _, err = stream.communicate(timeout=1800)
-        assert stream.returncode == 0, err
-    finally:
-        qemu.kill()
-        qemu.wait()
+    _streams_under_qemu(core, firmware, exported_16x8, tmp_path / "summary.json")
     _check_board(tmp_path / "summary.json", readings)

@@ -4,8 +4,9 @@
  * load with an immediate offset, MULS, ADD). Three accumulators and the loop's five values take
  * the eight low registers; five accumulators live in high ones, which ADD reaches. The index runs
  * up to zero, so ADDS ends the loop without a compare. For a channel count that is a multiple of
- * four and 32-bit (modulo 2^32) accumulators; conv.c takes every other case. */
-#if defined(__ARM_ARCH_6M__) && EDGE_HAR_ENGINE_BITS == 16 && !defined(EDGE_HAR_ENGINE_DSP)
+ * four and 32-bit (modulo 2^32) accumulators; conv.c takes every other case, and every case of an
+ * unoptimized build (-O0), where GCC cannot give the asm its twelve registers. */
+#if defined(__ARM_ARCH_6M__) && defined(__OPTIMIZE__) && EDGE_HAR_ENGINE_BITS == 16 && !defined(EDGE_HAR_ENGINE_DSP)
 #define EDGE_HAR_ENGINE_ARMV6M_TAP 1
 
 /* Unified syntax inside (GCC wraps inline asm in the divided one); ADDS into a low register, ADD
