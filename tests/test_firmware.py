@@ -36,10 +36,16 @@ def recording(tmp_path_factory) -> Path:
                            tmp_path_factory.mktemp("recording"), synthetic=True).parent
 
 
-def _stream(port: str, run: Path, summary: Path) -> subprocess.Popen:
-    """`edge-har stream` on `port`, with TFLite-Micro as the host's int8 model (the engine's reference)."""
+def _sim6_samples() -> int:
+    """The readings of the firmware's recording (the `recording` fixture's)."""
+    return len(load_data(None).select(["sim6"]).recordings[0])
+
+
+def _stream(port: str, run: Path, summary: Path, samples: int) -> subprocess.Popen:
+    """`edge-har stream` on `port`, with TFLite-Micro as the host's int8 model (the engine's reference),
+    until the `samples` the firmware sends have arrived (no clock: a busy machine only makes it slower)."""
     return subprocess.Popen([EDGE_HAR, "stream", "--port", port, "--model", str(run), "--backend", "tflm_int8",
-                             "--idle-exit", "3", "--duration", "600", "--summary", str(summary)],
+                             "--samples", str(samples), "--summary", str(summary)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -61,12 +67,12 @@ def _check(summary_path: Path, samples: int) -> dict:
     return summary
 
 
-def _streams_from_the_pc(firmware: Path, run: Path, summary: Path) -> tuple[str, str]:
+def _streams_from_the_pc(firmware: Path, run: Path, summary: Path, samples: int) -> tuple[str, str]:
     """The PC firmware on a pseudo-terminal's master side, streamed into `edge-har stream`; the
     stream's output and the firmware's standard error."""
     master, slave = os.openpty()
     tty.setraw(slave)
-    stream = _stream(os.ttyname(slave), run, summary)
+    stream = _stream(os.ttyname(slave), run, summary, samples)
     _wait_until_open(stream, os.ttyname(slave))
     device = subprocess.run([str(firmware), str(master)], pass_fds=[master], capture_output=True, text=True, timeout=1800)
     assert device.returncode == 0, device.stderr
@@ -75,13 +81,13 @@ def _streams_from_the_pc(firmware: Path, run: Path, summary: Path) -> tuple[str,
     return out, device.stderr
 
 
-def _streams_under_qemu(core, firmware: Path, run: Path, summary: Path) -> None:
+def _streams_under_qemu(core, firmware: Path, run: Path, summary: Path, samples: int) -> None:
     """`firmware` under QEMU, its serial line streamed into `edge-har stream`."""
     qemu = subprocess.Popen(core.command(str(firmware), serial="pty"), stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True)
     try:
         port = re.search(r"(/dev/pts/\d+)", qemu.stdout.readline()).group(1)
-        stream = _stream(port, run, summary)
+        stream = _stream(port, run, summary, samples)
         _wait_until_open(stream, port)
         with open(port, "wb", buffering=0) as uart:
             uart.write(b"s")  # the firmware starts its replay on any byte
@@ -95,7 +101,7 @@ def _streams_under_qemu(core, firmware: Path, run: Path, summary: Path) -> None:
 @pytest.mark.skipif(c_compiler() is None, reason="no C compiler ($CC, cc or gcc) on this machine")
 def test_the_firmware_on_the_pc_streams_its_own_classes(exported, recording, tmp_path):
     firmware = build(exported / "export", recording, tmp_path / "build", PC_TARGET)
-    out, device_err = _streams_from_the_pc(firmware, exported, tmp_path / "summary.json")
+    out, device_err = _streams_from_the_pc(firmware, exported, tmp_path / "summary.json", _sim6_samples())
     sent = int(re.search(r"sent (\d+) samples", device_err).group(1))
     _check(tmp_path / "summary.json", sent)
     assert "device vs fp32" in out or "device/fp32 agreement" in out
@@ -119,9 +125,8 @@ def _equals_tflm_under_qemu(core, firmware: Path, exported_16x8: Path, tmp_path:
     text, data, bss = (int(v) for v in size.splitlines()[1].split()[:3])
     report = json.loads((exported_16x8 / "export" / "export.json").read_text())
     assert bss < report["step"]["tflite_int8"]["tflm_arena_bytes"] / 3 + 1024  # engine, sample ring, stack-free
-    _streams_under_qemu(core, firmware, exported_16x8, tmp_path / "summary.json")
-    samples = len(load_data(None).select(["sim6"]).recordings[0])
-    summary = _check(tmp_path / "summary.json", samples)
+    _streams_under_qemu(core, firmware, exported_16x8, tmp_path / "summary.json", _sim6_samples())
+    summary = _check(tmp_path / "summary.json", _sim6_samples())
     assert summary["device_fp32_agreement"] >= 0.995
 
 
@@ -179,7 +184,7 @@ def _check_board(summary_path: Path, readings: int) -> None:
 def test_the_firmware_reads_a_26_hz_sensors_counts_and_labels_what_the_host_labels(exported_16x8, tmp_path):
     folder, readings = _board_recording(exported_16x8, 26, tmp_path / "board")
     firmware = build(exported_16x8 / "export", folder, tmp_path / "build", PC_TARGET, sensor=True)
-    _streams_from_the_pc(firmware, exported_16x8, tmp_path / "summary.json")
+    _streams_from_the_pc(firmware, exported_16x8, tmp_path / "summary.json", readings)
     _check_board(tmp_path / "summary.json", readings)
 
 
@@ -193,5 +198,5 @@ def test_the_firmware_converts_the_sensors_rate_under_qemu(core_name, rate, expo
         pytest.skip(f"{core.title}: {core.missing()} (.ci/run installs them)")
     folder, readings = _board_recording(exported_16x8, rate, tmp_path / "board")
     firmware = build(exported_16x8 / "export", folder, tmp_path / "build", device_target(core.name), sensor=True)
-    _streams_under_qemu(core, firmware, exported_16x8, tmp_path / "summary.json")
+    _streams_under_qemu(core, firmware, exported_16x8, tmp_path / "summary.json", readings)
     _check_board(tmp_path / "summary.json", readings)
