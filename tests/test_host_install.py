@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+from edge_har.data.loading import load_data
 from edge_har.export.converter_adapters import converter_problems
 from edge_har.runtime.adapters import problems
 
@@ -56,11 +57,12 @@ def test_emulate_stream_and_record_need_no_torch(exported, tmp_path):
     board = host("emulate", "--subjects", "sim6", "--speed", "0", "--linger", "1", "--link", str(link))
     _wait_for(link)
     summary = tmp_path / "summary.json"
-    code, out, err = finished(host("stream", "--port", str(link), "--model", str(exported), "--idle-exit", "1",
-                                   "--duration", "300", "--summary", str(summary)))
+    samples = sum(len(r) for r in load_data(None).select(["sim6"]).recordings)  # the stream stops at them, not on a clock
+    code, out, err = finished(host("stream", "--port", str(link), "--model", str(exported), "--samples", str(samples),
+                                   "--summary", str(summary)))
     assert code == 0, err
     streamed = json.loads(summary.read_text())
-    assert streamed["samples"] > 1000 and streamed["lost_samples"] == 0 and streamed["int8_fp32_agreement"] > 0.9
+    assert streamed["samples"] == samples and streamed["lost_samples"] == 0 and streamed["int8_fp32_agreement"] > 0.9
     assert finished(board)[0] == 0
     board = host("emulate", "--subjects", "sim1", "--speed", "0", "--linger", "1", "--link", str(link))
     _wait_for(link)
