@@ -42,9 +42,11 @@ def run_on_core(run: Path, firmware: Path, core_name: str, summary: Path) -> dic
         stream = subprocess.Popen([EDGE_HAR, "stream", "--port", port.group(1), "--model", str(run), "--backend",
                                    "tflm_int8", "--idle-exit", "30", "--summary", str(summary), "--force"],
                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        while not any(os.path.realpath(fd) == os.path.realpath(port.group(1))
-                      for fd in Path(f"/proc/{stream.pid}/fd").iterdir()):
+        while stream.poll() is None and not any(os.path.realpath(fd) == os.path.realpath(port.group(1))
+                                                for fd in Path(f"/proc/{stream.pid}/fd").iterdir()):
             time.sleep(0.1)
+        if stream.poll() is not None:  # it ended before it opened the port: say why
+            raise SystemExit(stream.communicate()[1])
         with open(port.group(1), "wb", buffering=0) as uart:
             uart.write(b"s")  # the firmware starts its replay on any byte
         _, err = stream.communicate()

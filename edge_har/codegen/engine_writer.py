@@ -50,7 +50,7 @@ def write_engine(tflite: Path, folder: Path, name: str, classes: list[str], rece
     (folder / ENGINE_C).write_text(engine_source(program, decoded))
     return CEngine(bits=program.bits, decoded=decoded, ram_bytes=program.ram_bytes(decoded, memory_keep is not None),
                    state_bytes=program.state_bytes, scratch_bytes=program.scratch_bytes,
-                   channels=program.sample_channels, readings=6 if memory_keep else 3, class_count=program.classes,
+                   channels=program.sample_channels, readings=_readings(memory_keep), class_count=program.classes,
                    output_scale=program.output_scale, output_zero_point=program.output_zero_point,
                    macs_per_step=program.macs, accumulators=[32 if conv.narrow else 64 for conv in program.convs],
                    source=ENGINE_C, header=ENGINE_H)
@@ -58,7 +58,7 @@ def write_engine(tflite: Path, folder: Path, name: str, classes: list[str], rece
 
 def engine_header(program: Program, name: str, classes: list[str], receptive_field: int, units: str | None,
                   decoded: bool, label_delay: int = 0, memory_keep: float | None = None) -> str:
-    readings = 6 if memory_keep else 3
+    readings = _readings(memory_keep)
     state_fields = "\n".join(f"  EdgeHarValue state{n}[{ring.values}];  /* {ring.columns} columns x {ring.channels} */"
                              for n, ring in enumerate(program.rings))
     magnitude = ("\n * The model takes |a| as a fourth channel: quantize_reading appends sqrt(x*x + y*y + z*z + "
@@ -94,6 +94,11 @@ def engine_source(program: Program, decoded: bool) -> str:
     convs = [_conv_constants(n, conv, program.bits) for n, conv in enumerate(program.convs)]
     adds = [_add_constants(n, step) for n, step in enumerate(s for s in program.steps if isinstance(s, Add))]
     return "\n".join([kernels, "/* The model. */", *convs, *adds, _step_function(program, decoded), ""])
+
+
+def _readings(memory_keep: float | None) -> int:
+    """Values quantize_reading takes: the axes, then their memory in a model with one."""
+    return 6 if memory_keep else 3
 
 
 def _array(ctype: str, name: str, values) -> str:
