@@ -116,8 +116,8 @@ def _matching_data(export: Exported, opts: ParityOptions, console: Console) -> D
     channels = data.recordings[0].x.shape[1]
     if channels != export.axes:
         raise DataError(f"the data has {channels} channels; the model takes {export.axes}")
-    if export.memory_keep:  # the model's readings: the axes, then their memory (features.Memory)
-        data = replace(data, recordings=[replace(r, x=export.model_readings(r.x)) for r in data.recordings])
+    # the model's readings: the axes, then their memory where it has one (features.Memory)
+    data = replace(data, recordings=[replace(r, x=export.model_readings(r.x)) for r in data.recordings])
     remap = np.array([export.classes.index(c) for c in data.classes])
     for rec in data.recordings:
         rec.y = np.where(rec.y == UNLABELED, UNLABELED, remap[np.maximum(rec.y, 0)])
