@@ -1,5 +1,6 @@
 """`train --teacher`: the teacher's shape and what it names, its probabilities on the steps the
-student's outputs name, and the student trained from them."""
+student's outputs name, the students trained from them and the one kept on validation people,
+and the teacher's own figures on held-out people."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ from edge_har.core.labels import UNLABELED
 from edge_har.data.dataset import Dataset, Recording
 from edge_har.data.synthetic import CLASSES, synthetic_dataset
 from edge_har.model.tcn import TCN, predict_logits
-from edge_har.train.distillation import _probabilities, fit_distilled, teacher_config
+from edge_har.train.cross_validation import cross_validate
+from edge_har.train.distillation import TEACHER_SETTINGS, _probabilities, fit_distilled, setting_name, teacher_config
 from edge_har.train.training import WindowSampler, _distillation_loss
 
 QUICK = TrainConfig(epochs=2, steps_per_epoch=10, batch_size=16, window=128, wear="rolled", teacher=True)
@@ -74,6 +76,27 @@ def test_the_teachers_probabilities_name_the_steps_the_student_names():
 def test_a_student_trains_from_its_teacher_and_alone_ships():
     data = synthetic_dataset(people=3, seconds_per_person=60, seed=2)
     train, val = data.select(data.subjects[:2]), data.select(data.subjects[2:])
-    result = fit_distilled(train, val, SMALL, QUICK)
+    result, taught = fit_distilled(train, val, SMALL, QUICK)
     assert result.model.config == SMALL and len(result.history) == QUICK.epochs
     assert np.isfinite([h.loss for h in result.history]).all()
+    # one student per setting, the kept one the best on the validation people (the first of equals)
+    assert list(taught.validation) == [setting_name(*s) for s in TEACHER_SETTINGS]
+    best = max(taught.validation.values())
+    first_best = next(s for s in TEACHER_SETTINGS if taught.validation[setting_name(*s)] == best)
+    assert (taught.temperature, taught.weight) == first_best
+    assert result.best_validation_accuracy == best
+    assert taught.model.config == teacher_config(SMALL)
+    kept = taught.applied(QUICK)
+    assert (kept.teacher_temperature, kept.teacher_weight) == first_best
+
+
+def test_a_cross_validation_reports_each_teachers_own_figures_on_its_held_out_people():
+    data = synthetic_dataset(people=4, seconds_per_person=40, seed=5)
+    report = cross_validate(data, SMALL, replace(QUICK, threads=1), "2").report
+    for person in report.folds:
+        teacher = person.teacher
+        assert teacher is not None and 0.0 <= teacher.held_out.accuracy <= 1.0
+        assert (teacher.temperature, teacher.weight) in TEACHER_SETTINGS
+        assert set(teacher.validation_accuracy) == {setting_name(*s) for s in TEACHER_SETTINGS}
+    alone = cross_validate(data, SMALL, replace(QUICK, threads=1, teacher=False), "2").report
+    assert all(person.teacher is None for person in alone.folds)

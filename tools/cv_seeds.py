@@ -44,8 +44,18 @@ def _seed_figures(outcome, seconds: float) -> dict:
             "min_accuracy": report.min_accuracy, "minutes": round(seconds / 60, 2),
             "persons": {f.test_subject: {"accuracy": f.accuracy, "macro_f1": f.macro_f1, "steps": f.steps,
                                          "per_class_accuracy": f.per_class_accuracy, "best_epoch": f.best_epoch,
-                                         "wear": f.wear.chosen}
+                                         "wear": f.wear.chosen, **_teacher_figures(f)}
                         for f in report.folds}}
+
+
+def _teacher_figures(person) -> dict:
+    """With --teacher: the teacher's own figures on the person and the setting the student was kept at."""
+    if person.teacher is None:
+        return {}
+    t = person.teacher
+    return {"teacher": {"accuracy": t.held_out.accuracy, "macro_f1": t.held_out.macro_f1,
+                        "temperature": t.temperature, "weight": t.weight,
+                        "validation_accuracy": t.validation_accuracy}}
 
 
 def main() -> None:

@@ -17,6 +17,16 @@ class Figures(Section):
     macro_f1: float
 
 
+class TeacherReport(Section):
+    """`--teacher`: the setting the student was kept at (chosen on validation people), each
+    setting's validation accuracy, and, for a held-out person, the teacher's own figures there."""
+
+    temperature: float
+    weight: float
+    validation_accuracy: dict[str, float]
+    held_out: Figures | None = absent()
+
+
 class Delay(Section):
     """How late the predicted class follows a change of activity: mean and 90th percentile."""
 
@@ -52,6 +62,7 @@ class FinalModel(Section):
     device: str | None = absent()
     history: list[Epoch] | None = absent()
     note: str | None = absent()
+    teacher: TeacherReport | None = absent()  # its held_out absent: the final model holds no one out
 
 
 class WearReport(Section):
@@ -91,6 +102,7 @@ class HeldOutPerson(Section):
     train_seconds: float
     device: str
     adapted: list[AdaptedPoint] | None = absent()
+    teacher: TeacherReport | None = absent()
 
 
 class MeanDelay(Section):

@@ -22,6 +22,7 @@ from ..core.metrics_report import (
     HeldOutPerson,
     MeanDelay,
     MeanDelays,
+    TeacherReport,
     WearReport,
 )
 from ..core.workers import HERE, TaskRows, Workers, gpu_share
@@ -113,6 +114,7 @@ class _FoldOutcome:
     config: TrainConfig
     result: FitResult
     held_out: dict[str, Evaluation]
+    teacher: dict[str, TeacherReport]  # held-out person -> the teacher's part, where one taught
     replay: WindowSet | None
     adapted: dict[str, list[AdaptedPoint]]
 
@@ -129,15 +131,22 @@ def _fold_job(shared: _Shared, job: _FoldJob, threads: int | None) -> _FoldOutco
     if wear and progress:
         progress.console.print(f"{job.label}: {wear.describe()}")
     train = data.select(train_subjects)
-    result = fit_distilled(train, data.select(val_subjects), job.model_cfg, fold_cfg, progress, label=job.label)
+    result, taught = fit_distilled(train, data.select(val_subjects), job.model_cfg, fold_cfg, progress,
+                                   label=job.label)
+    if taught:
+        fold_cfg = taught.applied(fold_cfg)
+        if progress:
+            progress.console.print(f"{job.label}: {taught.describe()}")
     transitions = label_transitions(train)
     held_out = {subject: evaluate(result.model, data.select([subject]), transitions) for subject in job.test}
+    teacher = {subject: taught.report(taught.evaluate(data.select([subject]))) for subject in job.test} \
+        if taught else {}
     replay, adapted = None, {}
     if shared.adapt:
         replay = sample_windows(train, result.model.receptive_field, CALIBRATION_PER_CLASS, fold_cfg.seed)
         adapted = {subject: adaptation_curve(result.model, data.select([subject]), shared.adapt.seconds, replay,
                                              fold_cfg, shared.adapt.config, progress) for subject in job.test}
-    return _FoldOutcome(job, val_subjects, wear, fold_cfg, result, held_out, replay, adapted)
+    return _FoldOutcome(job, val_subjects, wear, fold_cfg, result, held_out, teacher, replay, adapted)
 
 
 def cross_validate(data: Dataset, model_cfg: ModelConfig, cfg: TrainConfig, cv: str,
@@ -191,7 +200,7 @@ def _assembled(data: Dataset, cv: str, only: list[str] | None, cfg: TrainConfig,
                 best_epoch=outcome.result.best_epoch,
                 wear=outcome.wear.report() if outcome.wear else WearReport(chosen=cfg.wear),
                 train_seconds=round(outcome.result.seconds, 1), device=outcome.result.device,
-                adapted=outcome.adapted.get(subject)))
+                adapted=outcome.adapted.get(subject), teacher=outcome.teacher.get(subject)))
     pooled.summary = summarize(pooled.confusion, data.classes)
     decoded = [f.decoded for f in folds if f.decoded]  # every fold is decoded: it learns its transitions
     report = CrossValidation(

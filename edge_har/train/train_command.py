@@ -40,7 +40,7 @@ from ..model.run_folder import (
 from ..model.tcn import config_for_receptive_field, count_params, macs_per_step, macs_per_window
 from .adaptation import rows_summary
 from .cross_validation import AdaptPlan, Fold, check_folds, cross_validate, split_validation
-from .distillation import fit_distilled
+from .distillation import Taught, fit_distilled
 from .rf_search import Budget, SearchResult, search_receptive_field
 from .training import Evaluation, FitResult, evaluate, label_transitions
 from .wear import AUTO, dressed
@@ -131,8 +131,11 @@ def train(opts: TrainOptions, console: Console | None = None) -> Path:
         else:
             cv_report = pooled = None
         train_subjects, val_subjects = split_validation(data.subjects, [], final_cfg.val_subjects)
-        final = fit_distilled(data.select(train_subjects), data.select(val_subjects), model_cfg, final_cfg,
-                              progress, label=f"final model (validation {'+'.join(val_subjects)})")
+        final, taught = fit_distilled(data.select(train_subjects), data.select(val_subjects), model_cfg, final_cfg,
+                                      progress, label=f"final model (validation {'+'.join(val_subjects)})")
+        if taught:
+            final_cfg = taught.applied(final_cfg)
+            console.print(f"final model: {taught.describe()}")
     transitions = label_transitions(data.select(train_subjects))
     validation = evaluate(final.model, data.select(val_subjects), transitions)
     with staged_dir(out, replace=opts.force) as folder:
@@ -147,7 +150,7 @@ def train(opts: TrainOptions, console: Console | None = None) -> Path:
         spread_windows(data.select(val_subjects), r, HOLDOUT_WINDOWS).save(folder / HOLDOUT_FILE)
         if adapted_folds:
             _save_folds(adapted_folds, folder / FOLDS_DIR, data)
-        metrics = _metrics(data, final, validation, cv_report, ladder, units,
+        metrics = _metrics(data, final, taught, validation, cv_report, ladder, units,
                            wear.report() if wear else WearReport(chosen=final_cfg.wear))
         write_report(folder / METRICS_FILE, metrics)
         _plots(folder, data, final, validation, pooled, ladder)
@@ -319,7 +322,7 @@ def _check_delay(config: ModelConfig, rf: str | None, rate_hz: float | None) -> 
                     f"would name a step it cannot see: give --delay {reach / rate_hz:g} or less, or a larger --rf")
 
 
-def _metrics(data: Dataset, final: FitResult, validation: Evaluation, cv_report: CrossValidation | None,
+def _metrics(data: Dataset, final: FitResult, taught: Taught | None, validation: Evaluation, cv_report: CrossValidation | None,
              search: SearchResult | None, units: str, wear: WearReport) -> MetricsReport:
     config = final.model.config
     return MetricsReport(
@@ -344,6 +347,7 @@ def _metrics(data: Dataset, final: FitResult, validation: Evaluation, cv_report:
             train_seconds=round(final.seconds, 1),
             device=final.device,
             history=final.history,
+            teacher=taught.report() if taught else None,
         ),
         cv=cv_report,
         rf_search=Ladder(ladder=search.ladder, reason=search.reason) if search else None,

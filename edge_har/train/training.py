@@ -32,6 +32,10 @@ class FitResult:
     val_subjects: list[str]
     device: str
 
+    @property
+    def best_validation_accuracy(self) -> float:
+        return next(h.val_accuracy for h in self.history if h.epoch == self.best_epoch)
+
 
 @dataclass
 class Evaluation:
