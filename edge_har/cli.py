@@ -164,7 +164,8 @@ def train(
     teacher: Annotated[bool, typer.Option(
         help="First train a larger teacher that sees both ways (the samples after each step too) on the same "
              "people; the model then learns from its per-step probabilities beside the labels, on the unlabelled "
-             "steps as well. The teacher never ships. About doubles the training time.")] = TRAIN.teacher,
+             "steps as well; two settings of how much it listens are tried, the one best on the validation people "
+             "kept. The teacher never ships. About four times the training time.")] = TRAIN.teacher,
     balanced: Annotated[bool, typer.Option(
         help="Weigh each labelled step by the inverse of its class's share of the training steps, so that short, "
              "rare classes (postural transitions) count in the loss as much as long ones, as macro-F1 counts "

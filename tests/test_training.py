@@ -56,6 +56,16 @@ def test_fit_learns_and_keeps_the_best_epoch(small_data):
     assert result.val_subjects == ["sim4"]
 
 
+def test_without_validation_people_fit_runs_every_epoch_and_keeps_the_last(small_data):
+    """No one to stop early on: every epoch runs (patience 1 would stop a validated one at the
+    second) and the model is the last epoch's, its learning rate brought to zero."""
+    cfg = replace(QUICK, epochs=3, steps_per_epoch=5, patience=1)
+    result = fit(small_data.select(["sim1", "sim2"]), small_data.select([]), SMALL_MODEL, cfg)
+    assert [h.epoch for h in result.history] == [1, 2, 3] and result.best_epoch == 3
+    assert all(h.val_accuracy is None for h in result.history) and result.val_subjects == []
+    assert split_validation(["a", "b", "c"], ["a"], 0) == (["b", "c"], [])
+
+
 def test_training_is_repeatable_for_a_seed(small_data):
     cfg = replace(QUICK, epochs=2, steps_per_epoch=5)
     runs = [fit(small_data.select(["sim1"]), small_data.select(["sim2"]), SMALL_MODEL, cfg) for _ in range(2)]

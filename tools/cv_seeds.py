@@ -30,7 +30,7 @@ from edge_har.train.wear import dressed
 
 def _options(args: argparse.Namespace) -> TrainOptions:
     train = TrainConfig(epochs=args.epochs, threads=args.threads, time_warp=args.time_warp, teacher=args.teacher,
-                        balanced=args.balanced)
+                        balanced=args.balanced, val_subjects=args.val_subjects)
     if args.wear != "auto":
         train = dressed(train, args.wear)
     return TrainOptions(data=args.data, classes=args.classes.split(",") if args.classes else None,
@@ -74,6 +74,8 @@ def main() -> None:
     parser.add_argument("--teacher", action="store_true", help="as `edge-har train --teacher`")
     parser.add_argument("--balanced", action="store_true", help="as `edge-har train --balanced`")
     parser.add_argument("--memory", type=float, help="as `edge-har train --memory` (seconds; default as train's)")
+    parser.add_argument("--val-subjects", type=int, default=TrainConfig.val_subjects,
+                        help="validation people per fold (0: none; each model keeps its last epoch)")
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     console = Console()

@@ -23,7 +23,7 @@ class TeacherReport(Section):
 
     temperature: float
     weight: float
-    validation_accuracy: dict[str, float]
+    validation_accuracy: dict[str, float | None]
     held_out: Figures | None = absent()
 
 
@@ -45,7 +45,7 @@ class Epoch(Section):
     epoch: int
     loss: float
     train_accuracy: float
-    val_accuracy: float
+    val_accuracy: float | None  # None: no validation people
 
 
 class FinalModel(Section):

@@ -20,15 +20,16 @@ def _save(fig, path: Path) -> None:
     plt.close(fig)
 
 
-def training_curves(history: list[Epoch], path: Path, title: str) -> None:
+def training_curves(history: list[Epoch], kept: int, path: Path, title: str) -> None:
+    """Loss and accuracy per epoch, with the epoch kept (`kept`)."""
     epochs = [h.epoch for h in history]
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
     left.plot(epochs, [h.loss for h in history], marker=".")
     left.set(xlabel="epoch", ylabel="training loss", title="loss")
     right.plot(epochs, [h.train_accuracy for h in history], marker=".", label="training windows")
-    right.plot(epochs, [h.val_accuracy for h in history], marker=".", label="validation subject(s)")
-    best = max(history, key=lambda h: h.val_accuracy)
-    right.axvline(best.epoch, color="grey", linestyle=":", label=f"kept: epoch {best.epoch}")
+    if history[0].val_accuracy is not None:
+        right.plot(epochs, [h.val_accuracy for h in history], marker=".", label="validation subject(s)")
+    right.axvline(kept, color="grey", linestyle=":", label=f"kept: epoch {kept}")
     right.set(xlabel="epoch", ylabel="per-step accuracy", title="accuracy", ylim=(0, 1.02))
     right.legend(loc="lower right")
     fig.suptitle(title)

@@ -43,7 +43,7 @@ class Taught:
     extra_delay: int
     temperature: float
     weight: float
-    validation: dict[str, float]  # setting_name(T, w) -> its student's best validation accuracy
+    validation: dict[str, float | None]  # setting_name(T, w) -> its student's best validation accuracy
 
     def applied(self, cfg: TrainConfig) -> TrainConfig:
         """`cfg` with the chosen setting, as the kept student was trained."""
@@ -61,9 +61,11 @@ class Taught:
                              held_out=figures)
 
     def describe(self) -> str:
+        chosen = setting_name(self.temperature, self.weight)
+        if None in self.validation.values():
+            return f"--teacher: the student at {chosen} (no validation people to choose on)"
         scores = ", ".join(f"{name} {value:.3f}" for name, value in self.validation.items())
-        return (f"--teacher: kept the student at {setting_name(self.temperature, self.weight)} "
-                f"(validation accuracy {scores})")
+        return f"--teacher: kept the student at {chosen} (validation accuracy {scores})"
 
 
 def setting_name(temperature: float, weight: float) -> str:
@@ -88,13 +90,14 @@ def fit_distilled(train: Dataset, val: Dataset, model_cfg: ModelConfig, cfg: Tra
     teacher = fit(with_label_delay(train, extra), with_label_delay(val, extra), teacher_cfg,
                   replace(cfg, teacher=False), progress, label=f"{label} teacher").model
     students: dict[tuple[float, float], FitResult] = {}
-    for temperature, weight in TEACHER_SETTINGS:
+    settings = TEACHER_SETTINGS if val.recordings else TEACHER_SETTINGS[:1]  # no one to choose on: the first
+    for temperature, weight in settings:
         soft = [_probabilities(teacher, rec.x, extra, temperature) for rec in train.recordings]
         students[temperature, weight] = fit(
             train, val, model_cfg, replace(cfg, teacher_temperature=temperature, teacher_weight=weight), progress,
             f"{label} student {setting_name(temperature, weight)}", soft=soft)
     scores = {setting: result.best_validation_accuracy for setting, result in students.items()}
-    chosen = max(scores, key=scores.__getitem__)  # the first of equals: the settings' order
+    chosen = max(scores, key=lambda setting: scores[setting] or 0.0)  # the first of equals: the settings' order
     return students[chosen], Taught(teacher, extra, *chosen, {setting_name(*s): v for s, v in scores.items()})
 
 

@@ -361,7 +361,7 @@ def _plots(folder: Path, data: Dataset, final: FitResult, validation: Evaluation
     held_out = pooled or validation
     scope = "held-out subjects (cross-validation)" if pooled else f"validation subject(s) {final.val_subjects}"
     tag = " [SYNTHETIC data]" if data.synthetic else ""
-    plots.training_curves(final.history, folder / "training_curves.png", f"final model{tag}")
+    plots.training_curves(final.history, final.best_epoch, folder / "training_curves.png", f"final model{tag}")
     plots.confusion(held_out.confusion, data.classes, folder / "confusion.png", f"{scope}{tag}")
     subject = next(iter(held_out.predictions))
     recording = data.select([subject]).recordings[0]

@@ -33,7 +33,7 @@ class FitResult:
     device: str
 
     @property
-    def best_validation_accuracy(self) -> float:
+    def best_validation_accuracy(self) -> float | None:
         return next(h.val_accuracy for h in self.history if h.epoch == self.best_epoch)
 
 
@@ -137,7 +137,8 @@ def balanced_class_weights(data: Dataset) -> np.ndarray:
 
 def fit(train: Dataset, val: Dataset, model_cfg: ModelConfig, cfg: TrainConfig,
         progress: Progress | None = None, label: str = "training", soft: list[np.ndarray] | None = None) -> FitResult:
-    """Adam with gradient clipping; keeps the epoch with the best validation accuracy. `soft`: a
+    """Adam with gradient clipping; keeps the epoch with the best validation accuracy (with no
+    validation people, the last: the cosine schedule has brought its step to zero). `soft`: a
     teacher's probabilities for every step of every training recording, learnt from beside the
     labels (distillation.py)."""
     torch.manual_seed(cfg.seed)
@@ -154,26 +155,31 @@ def fit(train: Dataset, val: Dataset, model_cfg: ModelConfig, cfg: TrainConfig,
     best, best_state, started = -1.0, None, time.perf_counter()
     for epoch in range(1, cfg.epochs + 1):
         loss, acc = _train_epoch(model, sampler, optimizer, schedule, cfg, device, progress, task)
-        val_acc = evaluate(model, val).summary["accuracy"]
+        val_acc = evaluate(model, val).summary["accuracy"] if val.recordings else None
         history.append(Epoch(epoch=epoch, loss=loss, train_accuracy=acc, val_accuracy=val_acc))
         if progress:
-            stats = f"loss {loss:.3f} train {acc:.3f} val {val_acc:.3f}"
+            stats = f"loss {loss:.3f} train {acc:.3f}" + (f" val {val_acc:.3f}" if val_acc is not None else "")
             progress.update(task, stats=stats)
             if not progress.console.is_terminal:  # a log file sees no bar: a line per epoch instead
                 progress.console.print(f"{label}: epoch {epoch}/{cfg.epochs} {stats}")
+        if val_acc is None:
+            continue
         if val_acc > best:
             best, best_state = val_acc, copy.deepcopy(model.state_dict())
         if epoch - _best_epoch(history) >= cfg.patience:
             break
     if progress:
         progress.update(task, completed=cfg.epochs * cfg.steps_per_epoch)
-    model.load_state_dict(best_state)
+    if best_state is not None:
+        model.load_state_dict(best_state)
     model.eval()
     return FitResult(model.cpu(), history, _best_epoch(history), time.perf_counter() - started,
                      val.subjects, str(device))
 
 
 def _best_epoch(history: list[Epoch]) -> int:
+    if history[-1].val_accuracy is None:
+        return history[-1].epoch
     return max(history, key=lambda h: (h.val_accuracy, -h.epoch)).epoch
 
 
