@@ -10,6 +10,10 @@ accuracy and in macro-F1, how many people gained, and whether the gain exceeds t
 (the larger of the two files' spreads), the project's rule for calling a change better; with
 fewer than three seeds in common a change is shown but not judged.
 
+A file whose runs had a teacher (`--teacher`) also gets a row for the teachers themselves: each
+fold's teacher on the same held-out people (it never ships; it sees the samples after each step).
+With `--people`, a table of each person's accuracy (mean over seeds) per file follows.
+
 With `--curve PNG`, the files are points of a curve against their label delay (`--delay`): mean
 accuracy and macro-F1 with the seed spread as error bars.
 """
@@ -46,6 +50,26 @@ def _lowest(result: dict) -> tuple[str, float]:
     means = {p: np.mean([s["persons"][p]["accuracy"] for s in result["seeds"].values()]) for p in people}
     person = min(means, key=lambda p: means[p])
     return person, float(means[person])
+
+
+def teachers(result: dict) -> dict | None:
+    """The result as its folds' teachers scored (the same people and seeds), where it had them."""
+    seeds = result["seeds"].values()
+    if not all("teacher" in p for seed in seeds for p in seed["persons"].values()):
+        return None
+    return {**result, "seeds": {s: {**seed, "persons": {p: {**figures, **figures["teacher"]}
+                                                        for p, figures in seed["persons"].items()}}
+                                for s, seed in result["seeds"].items()}}
+
+
+def people_table(names: list[str], results: list[dict]) -> list[str]:
+    """Each person's accuracy, the mean over the seeds, per file."""
+    people = list(next(iter(results[0]["seeds"].values()))["persons"])
+    lines = ["| person | " + " | ".join(names) + " |", "| --- |" + " --- |" * len(names)]
+    for person in people:
+        cells = [f"{np.mean([s['persons'][person]['accuracy'] for s in r['seeds'].values()]):.3f}" for r in results]
+        lines.append(f"| {person} | " + " | ".join(cells) + " |")
+    return lines
 
 
 def summary_row(name: str, result: dict) -> str:
@@ -105,9 +129,15 @@ def main() -> None:
     parser.add_argument("results", type=Path, nargs="+", help="tools/cv_seeds.py JSON files; the first is the baseline")
     parser.add_argument("--names", help="comma-separated row names (default: the file names)")
     parser.add_argument("--curve", type=Path, help="also plot the files against their label delay into this PNG")
+    parser.add_argument("--people", action="store_true", help="also each person's accuracy per file")
     args = parser.parse_args()
     results = [_load(path) for path in args.results]
     names = args.names.split(",") if args.names else [path.stem for path in args.results]
+    for name, result in list(zip(names, results)):
+        taught_by = teachers(result)
+        if taught_by:
+            names.append(f"{name}: its teachers")
+            results.append(taught_by)
     print("| setting | seeds | accuracy (mean ± spread over seeds) | macro-F1 | lowest person | minutes per seed |")
     print("| --- | --- | --- | --- | --- | --- |")
     for name, result in zip(names, results):
@@ -118,6 +148,9 @@ def main() -> None:
         print("| --- | --- | --- | --- | --- | --- | --- |")
         for name, result in zip(names[1:], results[1:]):
             print(paired_row(name, results[0], result))
+    if args.people:
+        print()
+        print("\n".join(people_table(names, results)))
     if args.curve:
         curve(results, args.curve)
         print(f"\nWritten: {args.curve}")
