@@ -175,7 +175,13 @@ def train(
     batch_size: Annotated[int, typer.Option(min=1, help="Windows per batch.")] = TRAIN.batch_size,
     lr: Annotated[float, typer.Option(help="Adam learning rate.")] = TRAIN.lr,
     patience: Annotated[int, typer.Option(
-        min=1, help="Stop after this many epochs without a better validation accuracy.")] = TRAIN.patience,
+        min=1, help="With --val-subjects: stop after this many epochs without a better validation accuracy.")] = \
+        TRAIN.patience,
+    val_subjects: Annotated[int, typer.Option(
+        min=0, help="People held out of training (in each cross-validation fold too) to keep the best epoch on, "
+                    "stop early, and choose the teacher's setting. Default 0: every person trains and the last "
+                    "epoch is kept; with few people, one more to learn from is worth more (docs/accuracy.md).")] = \
+        TRAIN.val_subjects,
     wear: Annotated[str, typer.Option(
         help="How the device sits on a body, taught by augmentation: 'rolled' (turns about its long axis: a phone "
              "in a pocket, a band on a wrist), 'fixed' (strapped in one orientation: a waist clip), 'any' (may sit "
@@ -239,8 +245,9 @@ def train(
         model=ModelConfig(0, filters=filters, kernel_size=kernel_size, blocks=blocks, dropout=dropout, norm=norm_kind,
                           magnitude=magnitude),
         train=_worn(TrainConfig(epochs=epochs, steps_per_epoch=steps_per_epoch, batch_size=batch_size, lr=lr,
-                                patience=patience, scale_jitter=scale_jitter, time_warp=time_warp, seed=seed,
-                                device=device, threads=threads, teacher=teacher, balanced=balanced),
+                                patience=patience, val_subjects=val_subjects, scale_jitter=scale_jitter,
+                                time_warp=time_warp, seed=seed, device=device, threads=threads, teacher=teacher,
+                                balanced=balanced),
                     wear, _by_hand(roll_axis, flip_axes, rotate_deg)),
         budget=Budget(tolerance / 100, target_accuracy, max_params, max_macs),
         classes=_names(classes),

@@ -60,6 +60,11 @@ def test_train_with_loso_writes_a_complete_run(tmp_path):
     assert metrics["cv"]["mean_accuracy"] == pytest.approx(np.mean([f["accuracy"] for f in folds]))
     config = json.loads((out / "config.json").read_text())
     assert config["model"]["filters"] == 8 and config["synthetic_data"] is True
+    # by default no one is held out for validation: every fold's people and the final model's train
+    assert all(f["val_subjects"] == [] for f in folds)
+    final = metrics["final"]
+    assert final["validation_subjects"] == [] and "validation_accuracy" not in final
+    assert final["best_epoch"] == final["epochs_run"] and "trained on every person" in " ".join(result.stdout.split())
     for plot in ("training_curves.png", "confusion.png", "timeline.png"):
         assert (out / plot).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert (out / "model.pt").stat().st_size > 0
@@ -90,11 +95,13 @@ def test_rf_auto_writes_its_ladder(tmp_path):
     assert (out / "rf_ladder.png").exists()
 
 
-def test_rf_number_sets_the_shape(tmp_path):
+def test_rf_number_sets_the_shape_and_val_subjects_holds_people_out(tmp_path):
     out = tmp_path / "run"
-    assert edge_har("train", "--out", str(out), "--rf", "29", *TINY).returncode == 0
+    assert edge_har("train", "--out", str(out), "--rf", "29", "--val-subjects", "1", *TINY).returncode == 0
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["receptive_field"] == 29 and metrics["model"]["kernel_size"] == 3
+    assert metrics["final"]["validation_subjects"] == ["sim6"] and 0 <= metrics["final"]["validation_accuracy"] <= 1
+    assert metrics["subjects"][-1] == "sim6" and (out / "confusion.png").exists()
 
 
 def _assert_clean_failure(result: subprocess.CompletedProcess, message: str) -> None:

@@ -45,7 +45,7 @@ def delayed_run(tmp_path_factory):
     """A briefly trained default-shape model with a half-second label delay, exported with --int8."""
     folder = tmp_path_factory.mktemp("delay") / "run"
     train(TrainOptions(out=folder, sample_rate_hz=RATE_HZ, delay_s=DELAY_S, model=ModelConfig(0),
-                       train=TrainConfig(epochs=2, steps_per_epoch=10, batch_size=16, wear="rolled")), QUIET)
+                       train=TrainConfig(epochs=2, steps_per_epoch=10, batch_size=16, wear="rolled", val_subjects=1)), QUIET)
     export(ExportOptions(folder, int8=True, min_agreement=0.0, activations="int8", decode="none",
                          check_windows=100, cores=()), QUIET)
     return folder

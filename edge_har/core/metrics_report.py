@@ -51,8 +51,8 @@ class Epoch(Section):
 class FinalModel(Section):
     """The model the run keeps, judged on its validation people (never trained on)."""
 
-    validation_subjects: list[str] | None
-    validation_accuracy: float
+    validation_subjects: list[str] | None  # []: every person trained (--val-subjects 0)
+    validation_accuracy: float | None = absent()
     validation_macro_f1: float | None = absent()
     validation_decoded: Figures | None = absent()
     validation_change_delay: ChangeDelays | None = absent()

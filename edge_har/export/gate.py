@@ -1,5 +1,6 @@
 """Export's agreement gate: every integer model must agree with fp32 on at least --min-agreement of
-the run's held-out validation windows; the files stay either way, and the report says on whom it
+the run's held-out windows (its validation people's, or where every person trained, windows of them
+other than the calibration's); the files stay either way, and the report says on whom it
 judged and what was tried."""
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ def gate_report(window: WindowInt8, step: StepModels, quantization: Quantization
         min_agreement=minimum,
         judged_on=JudgedOn(validation_subjects=validation_subjects, windows=window.holdout_windows,
                            step_windows=step.checked_windows, tflm_step_windows=step.tflm_checked_windows,
-                           note="the run's validation subject(s): people the model never trained on"),
+                           note=_judged_on(validation_subjects)),
         quantization=("post-training with int8 weights, activation ranges from the calibration windows "
                       "(int8: min-max for ONNX, histogram, litert-torch's PT2E default, for TFLite; int16: "
                       "min-max for both); tried " + ", then ".join(tried)),
@@ -32,14 +33,22 @@ def gate_report(window: WindowInt8, step: StepModels, quantization: Quantization
     )
 
 
+def _judged_on(validation_subjects: list[str] | None) -> str:
+    if validation_subjects:
+        return "the run's validation subject(s): people the model never trained on"
+    return ("windows of the people the model trained on (every person trained: `train --val-subjects 0`), not those "
+            "of its calibration; `edge-har parity RUN --data PATH` judges people it never saw")
+
+
 def enforce(gate: Gate | None) -> None:
     """Raise ParityGateError where the gate failed, with what to try next."""
     if gate is None or gate.passed:
         return
     names = ", ".join(f"{k} {v:.4f}" for k, v in gate.below.items())
-    people = ", ".join(gate.judged_on.validation_subjects or ["the run's validation subject"])
+    people = ", ".join(gate.judged_on.validation_subjects or [])
+    whom = f"{people} (never trained on)" if people else "windows of the people it trained on"
     raise ParityGateError(
-        f"int8 agreement with fp32 below --min-agreement {gate.min_agreement}: {names}, on {people} (never "
-        f"trained on). Tried: {gate.quantization}. The int8 files are kept in {EXPORT_DIR}/; `edge-har parity "
+        f"int8 agreement with fp32 below --min-agreement {gate.min_agreement}: {names}, on {whom}. "
+        f"Tried: {gate.quantization}. The int8 files are kept in {EXPORT_DIR}/; `edge-har parity "
         "RUN --data PATH` shows which classes int8 changes on your own people. Next: another calibration set "
         "(`edge-har calibrate`, then `export --calibration F.npz`), or retrain (another --seed)")

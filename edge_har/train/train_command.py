@@ -99,11 +99,12 @@ def train(opts: TrainOptions, console: Console | None = None) -> Path:
     if opts.rf != "auto":
         _check_trainable(data, model_cfg.receptive_field)
     cv, ladder = opts.cv or ("loso" if opts.cv_folds else None), None
+    train_cfg, wear, adapted_folds = opts.train, None, None
     if len(data.subjects) == 1:
         data = _one_person(data, cv, opts, console)
+        train_cfg = replace(train_cfg, val_subjects=1)  # its held-back time: the only figure such a run has
     if cv or opts.rf == "auto":  # a fold that cannot be made is said now, not after the wear trials
         _check_folds(data, cv or "loso", opts, console)
-    train_cfg, wear, adapted_folds = opts.train, None, None
     with job_progress(console) as progress:
         if train_cfg.wear == AUTO:  # for the final model, on all its people (each CV fold chooses on its own)
             wear = choose_wear(data, model_cfg, train_cfg, progress, label="final model: ", workers=opts.workers)
@@ -132,12 +133,12 @@ def train(opts: TrainOptions, console: Console | None = None) -> Path:
             cv_report = pooled = None
         train_subjects, val_subjects = split_validation(data.subjects, [], final_cfg.val_subjects)
         final, taught = fit_distilled(data.select(train_subjects), data.select(val_subjects), model_cfg, final_cfg,
-                                      progress, label=f"final model (validation {'+'.join(val_subjects)})")
+                                      progress, label=f"final model ({_validation_label(val_subjects)})")
         if taught:
             final_cfg = taught.applied(final_cfg)
             console.print(f"final model: {taught.describe()}")
     transitions = label_transitions(data.select(train_subjects))
-    validation = evaluate(final.model, data.select(val_subjects), transitions)
+    validation = evaluate(final.model, data.select(val_subjects), transitions) if val_subjects else None
     with staged_dir(out, replace=opts.force) as folder:
         run_config = RunConfig(model_cfg, final_cfg, data.source, data.synthetic, data.classes,
                                data.sample_rate_hz, cv, opts.rf, cv_folds=opts.cv_folds, input_units=units)
@@ -147,7 +148,8 @@ def train(opts: TrainOptions, console: Console | None = None) -> Path:
                                             "from_labels_of": train_subjects})
         r = final.model.receptive_field
         sample_windows(data.select(train_subjects), r, CALIBRATION_PER_CLASS, opts.train.seed).save(folder / CALIBRATION_FILE)
-        spread_windows(data.select(val_subjects), r, HOLDOUT_WINDOWS).save(folder / HOLDOUT_FILE)
+        # export's gate judges on these: the validation people's, or where every person trained, theirs
+        spread_windows(data.select(val_subjects or train_subjects), r, HOLDOUT_WINDOWS).save(folder / HOLDOUT_FILE)
         if adapted_folds:
             _save_folds(adapted_folds, folder / FOLDS_DIR, data)
         metrics = _metrics(data, final, taught, validation, cv_report, ladder, units,
@@ -156,6 +158,10 @@ def train(opts: TrainOptions, console: Console | None = None) -> Path:
         _plots(folder, data, final, validation, pooled, ladder)
     _report(console, out, metrics, data)
     return out
+
+
+def _validation_label(val_subjects: list[str]) -> str:
+    return f"validation {'+'.join(val_subjects)}" if val_subjects else "every person, the last epoch kept"
 
 
 def prepared(opts: TrainOptions, console: Console) -> tuple[Dataset, ModelConfig, str]:
@@ -322,7 +328,8 @@ def _check_delay(config: ModelConfig, rf: str | None, rate_hz: float | None) -> 
                     f"would name a step it cannot see: give --delay {reach / rate_hz:g} or less, or a larger --rf")
 
 
-def _metrics(data: Dataset, final: FitResult, taught: Taught | None, validation: Evaluation, cv_report: CrossValidation | None,
+def _metrics(data: Dataset, final: FitResult, taught: Taught | None, validation: Evaluation | None,
+             cv_report: CrossValidation | None,
              search: SearchResult | None, units: str, wear: WearReport) -> MetricsReport:
     config = final.model.config
     return MetricsReport(
@@ -338,10 +345,10 @@ def _metrics(data: Dataset, final: FitResult, taught: Taught | None, validation:
         subjects=data.subjects,
         final=FinalModel(
             validation_subjects=final.val_subjects,
-            validation_accuracy=validation.summary["accuracy"],
-            validation_macro_f1=validation.summary["macro_f1"],
-            validation_decoded=validation.decoded,
-            validation_change_delay=validation.change_delay,
+            validation_accuracy=validation.summary["accuracy"] if validation else None,
+            validation_macro_f1=validation.summary["macro_f1"] if validation else None,
+            validation_decoded=validation.decoded if validation else None,
+            validation_change_delay=validation.change_delay if validation else None,
             best_epoch=final.best_epoch,
             epochs_run=len(final.history),
             train_seconds=round(final.seconds, 1),
@@ -356,19 +363,21 @@ def _metrics(data: Dataset, final: FitResult, taught: Taught | None, validation:
     )
 
 
-def _plots(folder: Path, data: Dataset, final: FitResult, validation: Evaluation,
+def _plots(folder: Path, data: Dataset, final: FitResult, validation: Evaluation | None,
            pooled: Evaluation | None, search: SearchResult | None) -> None:
     held_out = pooled or validation
     scope = "held-out subjects (cross-validation)" if pooled else f"validation subject(s) {final.val_subjects}"
     tag = " [SYNTHETIC data]" if data.synthetic else ""
     plots.training_curves(final.history, final.best_epoch, folder / "training_curves.png", f"final model{tag}")
+    if search:
+        plots.rf_ladder(search.ladder, folder / "rf_ladder.png", f"receptive-field ladder{tag}")
+    if held_out is None:  # every person trained and none was held out: no figure on people it never saw
+        return
     plots.confusion(held_out.confusion, data.classes, folder / "confusion.png", f"{scope}{tag}")
     subject = next(iter(held_out.predictions))
     recording = data.select([subject]).recordings[0]
     plots.timeline(recording.y, held_out.predictions[subject][0], data.classes, folder / "timeline.png",
                    f"{subject}, held out: predicted vs true{tag}", data.sample_rate_hz)
-    if search:
-        plots.rf_ladder(search.ladder, folder / "rf_ladder.png", f"receptive-field ladder{tag}")
 
 
 def _delay(value: float | None) -> str:
@@ -396,8 +405,13 @@ def _report(console: Console, out: Path, metrics: MetricsReport, data: Dataset) 
                           f"unadapted on the same steps {row.unadapted_mean_accuracy:.4f})")
     final = metrics.final
     assert final is not None and final.validation_subjects is not None  # train always writes them
-    lone = any(s.endswith(f":{HELD_BACK}") for s in final.validation_subjects)
-    console.print(f"Final model: validation accuracy {final.validation_accuracy:.4f}{tag} "
-                  f"on {final.validation_subjects}"
-                  + (" (held-back minutes of the one person trained on, NOT an unseen person)" if lone else ""))
+    if final.validation_accuracy is None:
+        console.print(f"Final model: trained on every person, its last epoch kept ({len(metrics.subjects or [])} "
+                      "people, none held out); its figures on new people are the cross-validation's (--cv)"
+                      if not cv else "Final model: trained on every person, its last epoch kept")
+    else:
+        lone = any(s.endswith(f":{HELD_BACK}") for s in final.validation_subjects)
+        console.print(f"Final model: validation accuracy {final.validation_accuracy:.4f}{tag} "
+                      f"on {final.validation_subjects}"
+                      + (" (held-back minutes of the one person trained on, NOT an unseen person)" if lone else ""))
     console.print(f"Run written to {out}", style="bold green")
