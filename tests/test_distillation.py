@@ -92,11 +92,14 @@ def test_a_student_trains_from_its_teacher_and_alone_ships():
 
 def test_a_cross_validation_reports_each_teachers_own_figures_on_its_held_out_people():
     data = synthetic_dataset(people=4, seconds_per_person=40, seed=5)
-    report = cross_validate(data, SMALL, replace(QUICK, threads=1), "2").report
+    report = cross_validate(data, SMALL, replace(QUICK, threads=1, val_subjects=1), "2").report
     for person in report.folds:
         teacher = person.teacher
         assert teacher is not None and 0.0 <= teacher.held_out.accuracy <= 1.0
         assert (teacher.temperature, teacher.weight) in TEACHER_SETTINGS
         assert set(teacher.validation_accuracy) == {setting_name(*s) for s in TEACHER_SETTINGS}
+    # with no validation people (the default) there is nothing to choose on: the first setting alone
+    unvalidated = cross_validate(data, SMALL, replace(QUICK, threads=1), "2").report
+    assert all(p.teacher.validation_accuracy == {setting_name(*TEACHER_SETTINGS[0]): None} for p in unvalidated.folds)
     alone = cross_validate(data, SMALL, replace(QUICK, threads=1, teacher=False), "2").report
     assert all(person.teacher is None for person in alone.folds)
