@@ -92,6 +92,8 @@ def test_validation_is_never_a_test_subject(test):
 def test_too_few_subjects_for_validation():
     with pytest.raises(UserError, match="too few"):
         split_validation(["a", "b"], ["a"], 1)
+    with pytest.raises(UserError, match="too few"):  # no validation person, but the wear trials need one to judge on
+        split_validation(["a", "b"], ["a"], 0)
 
 
 def test_cross_validation_reports_each_held_out_subject(small_data):

@@ -39,9 +39,10 @@ from .wear_trials import WearChoice, choose_wear
 def split_validation(subjects: list[str], test: list[str], count: int) -> tuple[list[str], list[str]]:
     """Validation subjects are the next ones after the test group (cyclically), never a test subject."""
     rest = [s for s in subjects if s not in test]
-    if len(rest) <= count:
-        raise UserError(f"{len(subjects)} subjects are too few: training needs at least one subject "
-                        f"besides {count} for validation and {len(test)} for testing")
+    judges = max(count, 1)  # without validation people, --wear auto's trials still hold one out
+    if len(rest) <= judges:
+        raise UserError(f"{len(subjects)} subjects are too few: training needs at least {judges + 1} besides the "
+                        f"{len(test)} held out for testing ({judges} to judge on: validation or --wear auto's trials)")
     first = (subjects.index(test[-1]) + 1) if test else len(subjects) - count
     ordered = [subjects[(first + i) % len(subjects)] for i in range(len(subjects))]
     val = [s for s in ordered if s in rest][:count]
