@@ -407,8 +407,8 @@ def _report(console: Console, out: Path, metrics: MetricsReport, data: Dataset) 
     assert final is not None and final.validation_subjects is not None  # train always writes them
     if final.validation_accuracy is None:
         console.print(f"Final model: trained on every person, its last epoch kept ({len(metrics.subjects or [])} "
-                      "people, none held out); its figures on new people are the cross-validation's (--cv)"
-                      if not cv else "Final model: trained on every person, its last epoch kept")
+                      "people, none held out)" + ("" if cv else "; for figures on people it never saw, train with "
+                                                  "--cv loso (or keep one out: --val-subjects 1)"))
     else:
         lone = any(s.endswith(f":{HELD_BACK}") for s in final.validation_subjects)
         console.print(f"Final model: validation accuracy {final.validation_accuracy:.4f}{tag} "
